@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * percpu.h: fast per-CPU operations for user programs. The one header to
+ * include. See README.md for an overview and each header for the contract.
+ */
+#ifndef PERCPU_H
+#define PERCPU_H
+
+#include "percpu/common.h"
+#include "percpu/memory.h"
+#include "percpu/mode.h"
+#include "percpu/ops.h"
+#include "percpu/lock.h"
+
+#endif

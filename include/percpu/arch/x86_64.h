@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * percpu/arch/x86_64.h: the critical sections for x86-64, specified in
+ * percpu/arch.h. The rseq area is reached through %fs (the thread pointer)
+ * plus the runtime's rseq_offset, so the fast path needs no TLS call.
+ *
+ * Each section registers a struct rseq_cs in __rseq_cs (listed in
+ * __rseq_cs_ptr_array for debuggers and checkpointers). Labels: 1 start,
+ * 2 post-commit, 3 descriptor, 4 abort handler, kept out of line in
+ * __rseq_failure behind the signature (encoded as a ud1 instruction, so
+ * disassemblers stay in step).
+ */
+#ifndef PERCPU_ARCH_INCLUDE_OK
+#error "include <percpu.h>, not an architecture file"
+#endif
+#ifndef PERCPU_ARCH_X86_64_H
+#define PERCPU_ARCH_X86_64_H
+
+#include "../inject.h"
+
+#define PERCPU_ARCH_RSEQ 1
+#define PERCPU_ARCH_NAME "x86_64"
+#define PERCPU_RSEQ_SIG 0x53053053
+
+#ifdef PERCPU_INJECT
+/* Point n: spin percpu_inject.delay[n] loops; %rax is free inside sections. */
+#define PERCPU_X86_DELAY(n)						\
+	"movq percpu_inject@GOTPCREL(%%rip), %%rax\n\t"			\
+	"movl " #n "*4(%%rax), %%eax\n\t"				\
+	"5: testl %%eax, %%eax\n\t"					\
+	"jz 6f\n\t"							\
+	"decl %%eax\n\t"						\
+	"jmp 5b\n\t"							\
+	"6:\n\t"
+#define PERCPU_X86_FORCED_ABORT						\
+	"movq percpu_inject@GOTPCREL(%%rip), %%rax\n\t"			\
+	"cmpl $0, 32(%%rax)\n\t"					\
+	"jnz %l[abort]\n\t"
+#else
+#define PERCPU_X86_DELAY(n)
+#define PERCPU_X86_FORCED_ABORT
+#endif
+
+#define PERCPU_X86_CS_DESCRIPTOR					\
+	".pushsection __rseq_cs, \"aw\"\n\t"				\
+	".balign 32\n\t"						\
+	"3:\n\t"							\
+	".long 0x0, 0x0\n\t"						\
+	".quad 1f, (2f - 1f), 4f\n\t"					\
+	".popsection\n\t"						\
+	".pushsection __rseq_cs_ptr_array, \"aw\"\n\t"			\
+	".quad 3b\n\t"							\
+	".popsection\n\t"
+
+/* Publish the descriptor, enter, and check the CPU and the shard word. */
+#define PERCPU_X86_CS_ENTER_AND_CHECK					\
+	"leaq 3b(%%rip), %%rax\n\t"					\
+	"movq %%rax, %%fs:8(%[off])\n\t"				\
+	"1:\n\t"							\
+	PERCPU_X86_FORCED_ABORT						\
+	PERCPU_X86_DELAY(1)						\
+	"cmpl %[cpu], %%fs:4(%[off])\n\t"				\
+	"jnz %l[moved]\n\t"						\
+	PERCPU_X86_DELAY(2)						\
+	"cmpq $0, %[word]\n\t"						\
+	"jnz %l[diverted]\n\t"						\
+	PERCPU_X86_DELAY(3)
+
+#define PERCPU_X86_CS_ABORT_HANDLER					\
+	".pushsection __rseq_failure, \"ax\"\n\t"			\
+	".byte 0x0f, 0xb9, 0x3d\n\t"					\
+	".long 0x53053053\n\t"						\
+	"4:\n\t"							\
+	"jmp %l[abort]\n\t"						\
+	".popsection\n\t"
+
+static inline unsigned int percpu_arch_cpu_id(long off)
+{
+	unsigned int cpu;
+
+	__asm__ __volatile__("movl %%fs:4(%1), %0" : "=r"(cpu) : "r"(off));
+	return cpu;
+}
+
+static inline int percpu_cs_add(long off, unsigned int cpu,
+				const intptr_t *word, intptr_t *p, intptr_t v)
+{
+	__asm__ __volatile__ goto(
+		PERCPU_X86_CS_DESCRIPTOR
+		PERCPU_X86_CS_ENTER_AND_CHECK
+		"addq %[v], %[p]\n\t"
+		"2:\n\t"
+		PERCPU_X86_CS_ABORT_HANDLER
+		:
+		: [off] "r"(off), [cpu] "r"(cpu), [word] "m"(*word),
+		  [p] "m"(*p), [v] "er"(v)
+		: "memory", "cc", "rax"
+		: abort, moved, diverted);
+	return PERCPU_CS_OK;
+abort:
+	return PERCPU_CS_ABORT;
+moved:
+	return PERCPU_CS_MOVED;
+diverted:
+	return PERCPU_CS_DIVERTED;
+}
+
+static inline int percpu_cs_fetch_add(long off, unsigned int cpu,
+				      const intptr_t *word, intptr_t *p,
+				      intptr_t *v)
+{
+	intptr_t val = *v;
+
+	/* xadd without lock: one instruction, so it commits atomically with
+	 * respect to the section, and it is not a bus-locked operation. */
+	__asm__ __volatile__ goto(
+		PERCPU_X86_CS_DESCRIPTOR
+		PERCPU_X86_CS_ENTER_AND_CHECK
+		"xaddq %[v], %[p]\n\t"
+		"2:\n\t"
+		PERCPU_X86_CS_ABORT_HANDLER
+		: [v] "+r"(val)
+		: [off] "r"(off), [cpu] "r"(cpu), [word] "m"(*word),
+		  [p] "m"(*p)
+		: "memory", "cc", "rax"
+		: abort, moved, diverted);
+	*v = val;
+	return PERCPU_CS_OK;
+abort:
+	return PERCPU_CS_ABORT;
+moved:
+	return PERCPU_CS_MOVED;
+diverted:
+	return PERCPU_CS_DIVERTED;
+}
+
+static inline int percpu_cs_store(long off, unsigned int cpu,
+				  const intptr_t *word, intptr_t *p, intptr_t v)
+{
+	__asm__ __volatile__ goto(
+		PERCPU_X86_CS_DESCRIPTOR
+		PERCPU_X86_CS_ENTER_AND_CHECK
+		"movq %[v], %[p]\n\t"
+		"2:\n\t"
+		PERCPU_X86_CS_ABORT_HANDLER
+		:
+		: [off] "r"(off), [cpu] "r"(cpu), [word] "m"(*word),
+		  [p] "m"(*p), [v] "er"(v)
+		: "memory", "cc", "rax"
+		: abort, moved, diverted);
+	return PERCPU_CS_OK;
+abort:
+	return PERCPU_CS_ABORT;
+moved:
+	return PERCPU_CS_MOVED;
+diverted:
+	return PERCPU_CS_DIVERTED;
+}
+
+static inline int percpu_cs_cmpeq_store(long off, unsigned int cpu,
+					const intptr_t *word, intptr_t *p,
+					intptr_t expect, intptr_t v)
+{
+	__asm__ __volatile__ goto(
+		PERCPU_X86_CS_DESCRIPTOR
+		PERCPU_X86_CS_ENTER_AND_CHECK
+		"cmpq %[expect], %[p]\n\t"
+		"jnz %l[changed]\n\t"
+		PERCPU_X86_DELAY(4)
+		"movq %[v], %[p]\n\t"
+		"2:\n\t"
+		PERCPU_X86_CS_ABORT_HANDLER
+		:
+		: [off] "r"(off), [cpu] "r"(cpu), [word] "m"(*word),
+		  [p] "m"(*p), [expect] "r"(expect), [v] "r"(v)
+		: "memory", "cc", "rax"
+		: abort, moved, diverted, changed);
+	return PERCPU_CS_OK;
+abort:
+	return PERCPU_CS_ABORT;
+moved:
+	return PERCPU_CS_MOVED;
+diverted:
+	return PERCPU_CS_DIVERTED;
+changed:
+	return PERCPU_CS_CHANGED;
+}
+
+#endif

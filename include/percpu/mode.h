@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * percpu/mode.h: which path operations take, why, and the kill switch.
+ *
+ * rseq mode: operations run as restartable sequences on the thread's CPU.
+ * lock mode: they run with atomic instructions, and a per-shard lock word
+ * where an operation needs one. Both give the same results. The process is
+ * in lock mode when PERCPU_DISABLE_RSEQ=1 was set at start, after
+ * percpu_disable_rseq(), when the kernel refused rseq to the first thread
+ * that asked, or on an architecture without critical sections; a single
+ * thread is in lock mode when its own registration failed.
+ */
+#ifndef PERCPU_MODE_H
+#define PERCPU_MODE_H
+
+#include "common.h"
+
+PERCPU_EXTERN_C_BEGIN
+
+enum percpu_mode {
+	PERCPU_MODE_RSEQ = 1,
+	PERCPU_MODE_LOCK = 2,
+};
+
+/*
+ * percpu_mode: the calling thread's mode (registering it if it has not run
+ * an operation yet). If `reason` is not NULL, a static string saying why is
+ * stored there: "registered by libc", "registered by percpu",
+ * "rseq: ENOSYS" (or another errno name), "disabled by PERCPU_DISABLE_RSEQ",
+ * "disabled at run time", "no rseq critical sections for this architecture".
+ * Thread-safe; not async-signal-safe on a thread's first call.
+ */
+PERCPU_API enum percpu_mode percpu_mode(const char **reason);
+
+/*
+ * percpu_disable_rseq: put the whole process in lock mode, for good.
+ * Safe at any moment, while other threads are inside operations: when it
+ * returns, no rseq section can commit any more. Idempotent. Thread-safe; not
+ * async-signal-safe (it may wait for a concurrent call). Returns 0.
+ */
+PERCPU_API int percpu_disable_rseq(void);
+
+/* What percpu-info prints. */
+struct percpu_runtime_info {
+	enum percpu_mode mode;		/* the calling thread's */
+	const char *reason;
+	const char *registered_by;	/* "libc", "percpu" or "none" */
+	const char *arch;
+	unsigned int rseq_feature_size;	/* AT_RSEQ_FEATURE_SIZE, 0 if absent */
+	unsigned int rseq_registered_size; /* length of the registered area */
+	int node_id_usable;
+	int mm_cid_usable;
+	int membarrier_rseq;		/* per-CPU fence by membarrier */
+	int nr_possible_cpus;
+	int nr_shards;
+};
+
+/* percpu_runtime_info: fill *info. Returns 0, or -1 with EINVAL if NULL. */
+PERCPU_API int percpu_runtime_info(struct percpu_runtime_info *info);
+
+PERCPU_EXTERN_C_END
+
+#endif

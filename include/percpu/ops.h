@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * percpu/ops.h: operations on one word of the calling CPU's shard.
+ *
+ * `p` is always shard 0's address of a word inside an object from
+ * percpu_alloc() (precondition, not checked: the check would cost the fast
+ * path); the operation applies to shard k's copy, p + k * PERCPU_STRIDE.
+ *
+ * Every operation is atomic on its shard and returns (or stores through
+ * `shard`) the shard it was applied to: the CPU the thread ran on in rseq
+ * mode; in lock mode normally the same CPU, possibly another.
+ *
+ * Thread safety: all are safe from any thread, in every mode, mixed.
+ * Signal safety: all functions in this header are async-signal-safe in every
+ * mode, including in a handler that interrupted an operation of its own
+ * thread; except the first call of a thread, which may initialize the library
+ * (call any operation once outside a handler, e.g. at thread start, to be sure).
+ * Memory ordering: relaxed. An operation orders nothing but its own word;
+ * use percpu/lock.h or your own fences to publish other data.
+ */
+#ifndef PERCPU_OPS_H
+#define PERCPU_OPS_H
+
+#include "common.h"
+#include "arch.h"
+#include "inject.h"
+
+PERCPU_EXTERN_C_BEGIN
+
+/* Results of percpu_cas(). */
+enum percpu_cas_result {
+	PERCPU_OK = 0,		/* stored */
+	PERCPU_CHANGED = 1,	/* the shard's word did not equal `expect` */
+	PERCPU_MOVED = 2,	/* the thread is not on `shard` now: reload, retry */
+};
+
+/* Library slow paths of the inline operations below; call those instead. */
+PERCPU_API int percpu_add_slow(intptr_t *p, intptr_t v);
+PERCPU_API intptr_t percpu_fetch_add_slow(intptr_t *p, intptr_t v, int *shard);
+PERCPU_API int percpu_store_slow(intptr_t *p, intptr_t v);
+PERCPU_API int percpu_cas_slow(intptr_t *p, int shard, intptr_t expect,
+			       intptr_t v);
+PERCPU_API int percpu_shard_id_slow(void);
+
+/* Private: the calling thread's CPU if the fast path may use it. */
+static inline int percpu_fast_cpu(long *off, unsigned int *cpu)
+{
+	unsigned int n = percpu_rt_shards();
+
+	*off = percpu_rt.rseq_offset;
+	*cpu = percpu_arch_cpu_id(*off);
+	return *cpu < n && !percpu_inject_before_section();
+}
+
+static inline intptr_t *percpu_fast_word(unsigned int cpu)
+{
+	return (intptr_t *)(percpu_rt.shard_words + percpu_shard_offset(cpu));
+}
+
+static inline intptr_t *percpu_fast_slot(intptr_t *p, unsigned int cpu)
+{
+	return (intptr_t *)((char *)p + percpu_shard_offset(cpu));
+}
+
+/*
+ * percpu_add: add v to this shard's word. Returns the shard (>= 0).
+ * Never fails.
+ */
+static inline int percpu_add(intptr_t *p, intptr_t v)
+{
+#if PERCPU_ARCH_RSEQ
+	long off;
+	unsigned int cpu;
+
+	if (PERCPU_LIKELY(percpu_fast_cpu(&off, &cpu)) &&
+	    PERCPU_LIKELY(percpu_cs_add(off, cpu, percpu_fast_word(cpu),
+					percpu_fast_slot(p, cpu), v) ==
+			  PERCPU_CS_OK))
+		return (int)cpu;
+#endif
+	return percpu_add_slow(p, v);
+}
+
+/*
+ * percpu_fetch_add: add v to this shard's word and return the value it
+ * held before. If `shard` is not NULL, the shard is stored there.
+ */
+static inline intptr_t percpu_fetch_add(intptr_t *p, intptr_t v, int *shard)
+{
+#if PERCPU_ARCH_RSEQ
+	long off;
+	unsigned int cpu;
+	intptr_t old = v;
+
+	if (PERCPU_LIKELY(percpu_fast_cpu(&off, &cpu)) &&
+	    PERCPU_LIKELY(percpu_cs_fetch_add(off, cpu, percpu_fast_word(cpu),
+					      percpu_fast_slot(p, cpu), &old) ==
+			  PERCPU_CS_OK)) {
+		if (shard)
+			*shard = (int)cpu;
+		return old;
+	}
+#endif
+	return percpu_fetch_add_slow(p, v, shard);
+}
+
+/*
+ * percpu_shard_id: the shard the calling thread runs on now, in
+ * [0, percpu_nr_shards()). A hint: the thread may move at any time.
+ */
+static inline int percpu_shard_id(void)
+{
+#if PERCPU_ARCH_RSEQ
+	long off;
+	unsigned int cpu;
+
+	if (PERCPU_LIKELY(percpu_fast_cpu(&off, &cpu)))
+		return (int)cpu;
+#endif
+	return percpu_shard_id_slow();
+}
+
+/*
+ * percpu_load: load this shard's word; the shard is stored through `shard`
+ * if not NULL, for a later percpu_cas() on the same shard.
+ */
+static inline intptr_t percpu_load(intptr_t *p, int *shard)
+{
+	int s = percpu_shard_id();
+
+	if (shard)
+		*shard = s;
+	return __atomic_load_n(percpu_fast_slot(p, (unsigned int)s),
+			       __ATOMIC_RELAXED);
+}
+
+/* percpu_store: store v into this shard's word. Returns the shard. */
+static inline int percpu_store(intptr_t *p, intptr_t v)
+{
+#if PERCPU_ARCH_RSEQ
+	long off;
+	unsigned int cpu;
+
+	if (PERCPU_LIKELY(percpu_fast_cpu(&off, &cpu)) &&
+	    PERCPU_LIKELY(percpu_cs_store(off, cpu, percpu_fast_word(cpu),
+					  percpu_fast_slot(p, cpu), v) ==
+			  PERCPU_CS_OK))
+		return (int)cpu;
+#endif
+	return percpu_store_slow(p, v);
+}
+
+/*
+ * percpu_cas: on shard `shard` (usually from percpu_load()), if the word
+ * equals `expect`, store `v`. Returns PERCPU_OK, PERCPU_CHANGED (nothing
+ * stored), PERCPU_MOVED (nothing stored: the thread no longer runs on that
+ * shard; load again and retry; may also be returned spuriously), or -1 with
+ * errno EINVAL if `shard` is not in [0, percpu_nr_shards()). In lock mode a
+ * shard other than the current one is locked and updated, so PERCPU_MOVED
+ * is not returned there.
+ */
+static inline int percpu_cas(intptr_t *p, int shard, intptr_t expect,
+			     intptr_t v)
+{
+#if PERCPU_ARCH_RSEQ
+	long off;
+	unsigned int cpu;
+	int r;
+
+	if (PERCPU_LIKELY(percpu_fast_cpu(&off, &cpu)) &&
+	    PERCPU_LIKELY((unsigned int)shard == cpu)) {
+		r = percpu_cs_cmpeq_store(off, cpu, percpu_fast_word(cpu),
+					  percpu_fast_slot(p, cpu), expect, v);
+		if (PERCPU_LIKELY(r == PERCPU_CS_OK))
+			return PERCPU_OK;
+		if (r == PERCPU_CS_CHANGED)
+			return PERCPU_CHANGED;
+	}
+#endif
+	return percpu_cas_slow(p, shard, expect, v);
+}
+
+PERCPU_EXTERN_C_END
+
+#endif

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/* src/internal.h: what the runtime's pieces share. Not installed. */
+#ifndef PERCPU_INTERNAL_H
+#define PERCPU_INTERNAL_H
+
+#include <stdint.h>
+#include "percpu.h"
+
+/* Shard word bits; the rest of a held word is the holder's owner tag. */
+#define SHARD_LOCKED ((uintptr_t)1)
+#define SHARD_DISABLED ((uintptr_t)2)
+
+/* Consecutive aborts after which an operation takes the lock path. */
+#define MAX_RSEQ_ABORTS 32
+
+/* The kernel's struct rseq, with the fields of Linux 6.3 (node_id, mm_cid). */
+struct rseq_area {
+	uint32_t cpu_id_start;
+	uint32_t cpu_id;
+	uint64_t rseq_cs;
+	uint32_t flags;
+	uint32_t node_id;
+	uint32_t mm_cid;
+	uint32_t pad;
+} __attribute__((aligned(32)));
+
+#define RSEQ_AREA_LEN 32
+
+enum thread_state {
+	THREAD_NEW = 0,		/* no operation yet */
+	THREAD_LIBC,		/* libc registered this thread's area */
+	THREAD_OWN,		/* percpu registered its own area */
+	THREAD_FAILED,		/* registration refused: lock path */
+	THREAD_LOCK_ONLY,	/* process in lock mode when it started */
+	THREAD_EXITED,		/* unregistered during thread exit */
+};
+
+struct percpu_thread {
+	struct rseq_area area;	/* first: the owner tag is its aligned address */
+	enum thread_state state;
+	const char *reason;
+};
+
+static inline void percpu_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+/* runtime.c */
+void percpu_init(void);
+struct percpu_thread *percpu_self(void);
+int percpu_thread_uses_rseq(const struct percpu_thread *t);
+int percpu_lock_only(void);
+int percpu_rseq_ever(void);
+unsigned int percpu_cpu_hint(void);
+void percpu_process_disable(const char *why);
+
+/* cpus.c */
+int percpu_possible_cpus(void);
+
+/* fence.c */
+int percpu_fence_init(void);
+void percpu_fence_cpu(unsigned int cpu);
+void percpu_fence_all(void);
+
+/* shard.c */
+intptr_t *percpu_shard_word(unsigned int shard);
+int percpu_shard_take(unsigned int shard, int wait);
+void percpu_shard_release(unsigned int shard);
+
+/* pool.c */
+int percpu_pool_init(unsigned int nr_shards);
+void *percpu_pool_alloc(size_t size);
+
+#endif

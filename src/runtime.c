@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: MIT
+/*
+ * src/runtime.c: detection, per-thread registration and the process mode.
+ * Everything here runs off the fast path: once at start, once per thread,
+ * and when the mode changes.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "internal.h"
+
+#ifndef AT_RSEQ_FEATURE_SIZE
+#define AT_RSEQ_FEATURE_SIZE 27
+#endif
+#ifndef RSEQ_SIG
+#define RSEQ_SIG 0x53053053
+#endif
+#define RSEQ_UNREGISTER 1
+
+/*
+ * glibc 2.35+ exports these when it registered rseq for every thread. Weak,
+ * so the library also links and runs with an older glibc or musl, and in a
+ * static binary, where dlsym() would not find them.
+ */
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+
+PERCPU_API struct percpu_rt percpu_rt;
+
+static __thread struct percpu_thread self
+	__attribute__((tls_model("initial-exec"))) = {
+		.area = { .cpu_id = (uint32_t)-1 },
+	};
+
+static struct {
+	pthread_once_t once;
+	pthread_mutex_t disable_lock;
+	pthread_key_t exit_key;
+	int lock_only;		/* published with release: no section commits */
+	int rseq_ever;		/* some thread may have run a section */
+	const char *lock_reason;
+	int libc_registered;
+	unsigned int registered_size;
+	unsigned int feature_size;
+	int membarrier_rseq;
+	int possible_cpus;
+} rt = {
+	.once = PTHREAD_ONCE_INIT,
+	.disable_lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static long thread_pointer(void)
+{
+#if defined(__x86_64__)
+	long tp;
+
+	__asm__("movq %%fs:0, %0" : "=r"(tp));
+	return tp;
+#else
+	return (long)__builtin_thread_pointer();
+#endif
+}
+
+static const char *errno_reason(int err)
+{
+	switch (err) {
+	case ENOSYS: return "rseq: ENOSYS";
+	case EPERM: return "rseq: EPERM";
+	case EINVAL: return "rseq: EINVAL";
+	case EBUSY: return "rseq: EBUSY (registered by another party)";
+	case EFAULT: return "rseq: EFAULT";
+	case EACCES: return "rseq: EACCES";
+	case ENOMEM: return "rseq: ENOMEM";
+	default: return "rseq: refused";
+	}
+}
+
+/* A reported 20 or 32 means glibc's 32-byte area (see RESEARCH.md). */
+static void detect_libc(void)
+{
+	const struct rseq_area *area;
+
+	if (!&__rseq_size || !&__rseq_offset || __rseq_size == 0)
+		return;
+	area = (const struct rseq_area *)(thread_pointer() + __rseq_offset);
+	if ((int32_t)__atomic_load_n(&area->cpu_id, __ATOMIC_RELAXED) < 0)
+		return;
+	rt.libc_registered = 1;
+	rt.registered_size = (__rseq_size == 20 || __rseq_size == 32) ?
+				     RSEQ_AREA_LEN : __rseq_size;
+}
+
+static void thread_exit(void *arg)
+{
+	struct percpu_thread *t = arg;
+
+	if (t->state == THREAD_OWN)
+		syscall(SYS_rseq, &t->area, RSEQ_AREA_LEN, RSEQ_UNREGISTER,
+			RSEQ_SIG);
+	t->state = THREAD_EXITED;
+	t->reason = "thread exiting";
+}
+
+static void set_disabled_bits(unsigned int nr_shards)
+{
+	for (unsigned int s = 0; s < nr_shards; s++)
+		__atomic_fetch_or(percpu_shard_word(s), SHARD_DISABLED,
+				  __ATOMIC_SEQ_CST);
+}
+
+static int env_disables_rseq(void)
+{
+	const char *v = secure_getenv("PERCPU_DISABLE_RSEQ");
+
+	return v && *v && strcmp(v, "0") != 0;
+}
+
+/*
+ * Decide the process mode. Never fails: without memory for the shard words
+ * the process simply runs in lock mode, which does not use them.
+ */
+static void init_once(void)
+{
+	unsigned int n = (unsigned int)percpu_possible_cpus();
+
+	rt.possible_cpus = (int)n;
+	rt.feature_size = (unsigned int)getauxval(AT_RSEQ_FEATURE_SIZE);
+	percpu_pool_init(n);
+	percpu_rt.shard_words = (uintptr_t)percpu_pool_alloc(64);
+	if (PERCPU_ARCH_RSEQ)
+		detect_libc();
+	percpu_rt.rseq_offset = rt.libc_registered ?
+		(long)__rseq_offset :
+		(long)((char *)&self.area - (char *)thread_pointer());
+	rt.rseq_ever = rt.libc_registered;
+	if (!rt.libc_registered)
+		rt.registered_size = RSEQ_AREA_LEN;
+	rt.membarrier_rseq = percpu_fence_init();
+	pthread_key_create(&rt.exit_key, thread_exit);
+	if (!PERCPU_ARCH_RSEQ)
+		rt.lock_reason = "no rseq critical sections for this architecture";
+	else if (!percpu_rt.shard_words)
+		rt.lock_reason = "no memory for the shard words";
+	else if (env_disables_rseq())
+		rt.lock_reason = "disabled by PERCPU_DISABLE_RSEQ";
+	if (rt.lock_reason) {
+		if (percpu_rt.shard_words)
+			set_disabled_bits(n);
+		rt.lock_only = 1;
+	}
+	__atomic_store_n(&percpu_rt.nr_shards, n, __ATOMIC_RELEASE);
+}
+
+__attribute__((constructor)) void percpu_init(void)
+{
+	pthread_once(&rt.once, init_once);
+}
+
+int percpu_lock_only(void)
+{
+	return __atomic_load_n(&rt.lock_only, __ATOMIC_ACQUIRE);
+}
+
+int percpu_rseq_ever(void)
+{
+	return __atomic_load_n(&rt.rseq_ever, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * Set the disabled bit in every shard word, then fence every CPU: a section
+ * that started before the bit was set is aborted, every later one sees it.
+ * Only then may lock-path operations skip the shard words.
+ */
+void percpu_process_disable(const char *why)
+{
+	pthread_mutex_lock(&rt.disable_lock);
+	if (!rt.lock_only) {
+		set_disabled_bits(percpu_rt.nr_shards);
+		if (percpu_rseq_ever())
+			percpu_fence_all();
+		rt.lock_reason = why;
+		__atomic_store_n(&rt.lock_only, 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&rt.disable_lock);
+}
+
+static void register_own(struct percpu_thread *t)
+{
+	long r = syscall(SYS_rseq, &t->area, RSEQ_AREA_LEN, 0, RSEQ_SIG);
+	int err = r ? errno : 0;
+
+	/* EBUSY with our area live: a signal handler registered it first. */
+	if (err == EBUSY && (int32_t)t->area.cpu_id >= 0)
+		err = 0;
+	if (err) {
+		t->state = THREAD_FAILED;
+		t->reason = errno_reason(err);
+		if (!percpu_rseq_ever())
+			percpu_process_disable(t->reason);
+		return;
+	}
+	__atomic_store_n(&rt.rseq_ever, 1, __ATOMIC_SEQ_CST);
+	pthread_setspecific(rt.exit_key, t);
+	t->state = THREAD_OWN;
+	t->reason = "registered by percpu";
+}
+
+static void thread_start(struct percpu_thread *t)
+{
+	if (percpu_lock_only()) {
+		t->state = THREAD_LOCK_ONLY;
+	} else if (rt.libc_registered) {
+		t->state = THREAD_LIBC;
+		t->reason = "registered by libc";
+	} else {
+		register_own(t);
+	}
+}
+
+struct percpu_thread *percpu_self(void)
+{
+	percpu_init();
+	if (self.state == THREAD_NEW)
+		thread_start(&self);
+	return &self;
+}
+
+int percpu_thread_uses_rseq(const struct percpu_thread *t)
+{
+#ifdef PERCPU_INJECT
+	if (percpu_inject_thread_lock_path)
+		return 0;
+#endif
+	return (t->state == THREAD_LIBC || t->state == THREAD_OWN) &&
+	       !percpu_lock_only();
+}
+
+/* The shard a lock-path operation should try first: the CPU if known. */
+unsigned int percpu_cpu_hint(void)
+{
+	unsigned int n = percpu_rt.nr_shards;
+	unsigned int cpu = percpu_arch_cpu_id(percpu_rt.rseq_offset);
+	int c;
+
+	if (cpu < n)
+		return cpu;
+	c = sched_getcpu();
+	if (c >= 0)
+		return (unsigned int)c % n;
+	return (unsigned int)(((uintptr_t)&self >> 5) % n);
+}
+
+static const char *thread_reason(const struct percpu_thread *t)
+{
+	if (percpu_lock_only())
+		return rt.lock_reason;
+#ifdef PERCPU_INJECT
+	if (percpu_inject_thread_lock_path)
+		return "forced to the lock path by a test";
+#endif
+	return t->reason;
+}
+
+enum percpu_mode percpu_mode(const char **reason)
+{
+	struct percpu_thread *t = percpu_self();
+
+	if (reason)
+		*reason = thread_reason(t);
+	return percpu_thread_uses_rseq(t) ? PERCPU_MODE_RSEQ : PERCPU_MODE_LOCK;
+}
+
+int percpu_disable_rseq(void)
+{
+	percpu_init();
+	percpu_process_disable("disabled at run time");
+	return 0;
+}
+
+int percpu_runtime_info(struct percpu_runtime_info *info)
+{
+	unsigned int usable;
+
+	if (!info) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(info, 0, sizeof(*info));
+	info->mode = percpu_mode(&info->reason);
+	info->registered_by = rt.libc_registered ? "libc" :
+			      self.state == THREAD_OWN ? "percpu" : "none";
+	info->arch = PERCPU_ARCH_NAME;
+	info->rseq_feature_size = rt.feature_size;
+	info->rseq_registered_size = rt.registered_size;
+	usable = rt.registered_size < rt.feature_size ? rt.registered_size :
+							rt.feature_size;
+	if (info->mode != PERCPU_MODE_RSEQ)
+		usable = 0;
+	info->node_id_usable = usable >= 24;
+	info->mm_cid_usable = usable >= 28;
+	info->membarrier_rseq = rt.membarrier_rseq;
+	info->nr_possible_cpus = rt.possible_cpus;
+	info->nr_shards = (int)percpu_rt.nr_shards;
+	return 0;
+}
+
+#ifdef PERCPU_INJECT
+PERCPU_API struct percpu_inject percpu_inject;
+PERCPU_API __thread int percpu_inject_thread_lock_path;
+#endif

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+/* percpu-info: how percpu runs on this machine, one `key: value` a line. */
+#include <stdio.h>
+#include <percpu.h>
+
+static const char *yes_no(int b)
+{
+	return b ? "yes" : "no";
+}
+
+int main(void)
+{
+	struct percpu_runtime_info info;
+
+	percpu_runtime_info(&info);
+	printf("mode: %s\n", info.mode == PERCPU_MODE_RSEQ ? "rseq" : "lock");
+	printf("reason: %s\n", info.reason);
+	printf("registered_by: %s\n", info.registered_by);
+	printf("arch: %s\n", info.arch);
+	printf("rseq_feature_size: %u\n", info.rseq_feature_size);
+	printf("rseq_registered_size: %u\n", info.rseq_registered_size);
+	printf("node_id_usable: %s\n", yes_no(info.node_id_usable));
+	printf("mm_cid_usable: %s\n", yes_no(info.mm_cid_usable));
+	printf("membarrier_rseq: %s\n", yes_no(info.membarrier_rseq));
+	printf("possible_cpus: %d\n", info.nr_possible_cpus);
+	printf("shards: %d\n", info.nr_shards);
+	printf("stride: %zu\n", (size_t)PERCPU_STRIDE);
+	return 0;
+}
