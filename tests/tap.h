@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/tap.h: TAP output and the test modes. Every test binary reads
+ * PERCPU_TEST_MODE: "rseq" (the process must be in rseq mode), "lock" (run
+ * with PERCPU_DISABLE_RSEQ=1: must be in lock mode), or "mixed" (rseq, but
+ * the threads for which test_thread_setup() is told so take the lock path).
+ */
+#ifndef PERCPU_TESTS_TAP_H
+#define PERCPU_TESTS_TAP_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <percpu.h>
+
+static int tap_count, tap_failures;
+
+static void tap_ok(int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	tap_count++;
+	if (!cond)
+		tap_failures++;
+	printf("%sok %d - ", cond ? "" : "not ", tap_count);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+#define ok(cond, ...) tap_ok(!!(cond), __VA_ARGS__)
+
+static void tap_diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+static int tap_done(void)
+{
+	printf("1..%d\n", tap_count);
+	return tap_failures ? 1 : 0;
+}
+
+enum test_mode { TEST_RSEQ, TEST_LOCK, TEST_MIXED };
+
+static enum test_mode test_mode(void)
+{
+	const char *m = getenv("PERCPU_TEST_MODE");
+
+	if (m && !strcmp(m, "lock"))
+		return TEST_LOCK;
+	if (m && !strcmp(m, "mixed"))
+		return TEST_MIXED;
+	return TEST_RSEQ;
+}
+
+static const char *test_mode_name(void)
+{
+	static const char *names[] = { "rseq", "lock", "mixed" };
+
+	return names[test_mode()];
+}
+
+/* Check the process is in the mode the test was asked to run in. */
+static void tap_check_mode(void)
+{
+	const char *reason;
+	enum percpu_mode m = percpu_mode(&reason);
+	enum percpu_mode want = test_mode() == TEST_LOCK ? PERCPU_MODE_LOCK :
+							   PERCPU_MODE_RSEQ;
+
+	ok(m == want, "mode is %s as asked (%s: %s)", test_mode_name(),
+	   m == PERCPU_MODE_RSEQ ? "rseq" : "lock", reason);
+}
+
+/* In mixed mode, odd-numbered threads take the lock path. */
+static void test_thread_setup(int index)
+{
+	percpu_inject_thread_lock_path = test_mode() == TEST_MIXED && (index & 1);
+}
+
+static intptr_t test_sum(intptr_t *p)
+{
+	intptr_t sum = 0;
+
+	for (int s = 0; s < percpu_nr_shards(); s++)
+		sum += *(intptr_t *)percpu_ptr(p, s);
+	return sum;
+}
+
+#endif
