@@ -26,8 +26,8 @@ HEADERS := include/percpu.h $(wildcard include/percpu/*.h) $(wildcard include/pe
 PUBLIC_HEADERS := include/percpu.h $(filter-out include/percpu/arch.h include/percpu/inject.h,$(wildcard include/percpu/*.h))
 
 TOOLS := $(BUILD)/percpu-info $(BUILD)/percpu-bench
-TEST_SRCS := $(filter-out tests/seccomp_run.c,$(wildcard tests/*.c))
-TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/seccomp_run
+TEST_SRCS := $(wildcard tests/*.c)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 all: $(BUILD)/libpercpu.a $(BUILD)/libpercpu.so $(TOOLS)
 

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <percpu.h>
 
-static int tap_count, tap_failures;
+static __attribute__((unused)) int tap_count, tap_failures;
 
-static void tap_ok(int cond, const char *fmt, ...)
+static __attribute__((unused)) void tap_ok(int cond, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -33,7 +33,7 @@ static void tap_ok(int cond, const char *fmt, ...)
 
 #define ok(cond, ...) tap_ok(!!(cond), __VA_ARGS__)
 
-static void tap_diag(const char *fmt, ...)
+static __attribute__((unused)) void tap_diag(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -45,7 +45,7 @@ static void tap_diag(const char *fmt, ...)
 	fflush(stdout);
 }
 
-static int tap_done(void)
+static __attribute__((unused)) int tap_done(void)
 {
 	printf("1..%d\n", tap_count);
 	return tap_failures ? 1 : 0;
@@ -53,7 +53,7 @@ static int tap_done(void)
 
 enum test_mode { TEST_RSEQ, TEST_LOCK, TEST_MIXED };
 
-static enum test_mode test_mode(void)
+static __attribute__((unused)) enum test_mode test_mode(void)
 {
 	const char *m = getenv("PERCPU_TEST_MODE");
 
@@ -72,7 +72,7 @@ static const char *test_mode_name(void)
 }
 
 /* Check the process is in the mode the test was asked to run in. */
-static void tap_check_mode(void)
+static __attribute__((unused)) void tap_check_mode(void)
 {
 	const char *reason;
 	enum percpu_mode m = percpu_mode(&reason);
@@ -84,12 +84,12 @@ static void tap_check_mode(void)
 }
 
 /* In mixed mode, odd-numbered threads take the lock path. */
-static void test_thread_setup(int index)
+static __attribute__((unused)) void test_thread_setup(int index)
 {
 	percpu_inject_thread_lock_path = test_mode() == TEST_MIXED && (index & 1);
 }
 
-static intptr_t test_sum(intptr_t *p)
+static __attribute__((unused)) intptr_t test_sum(intptr_t *p)
 {
 	intptr_t sum = 0;
 

@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: MIT
+# Shared by the .t scripts: run test binaries and merge their TAP.
+: "${BUILD:=build}"
+tap_n=0
+
+# tap_line OK|NOTOK description
+tap_line() {
+	tap_n=$((tap_n + 1))
+	if [ "$1" = OK ]; then echo "ok $tap_n - $2"; else echo "not ok $tap_n - $2"; fi
+}
+
+# run_binary name cmd...: runs a TAP-printing binary, shows its output as
+# diagnostics and reports it as one test line (ok only if it exited 0 and
+# printed no "not ok").
+run_binary() {
+	name=$1
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	echo "$out" | sed 's/^/    # /'
+	if [ $rc -eq 0 ] && ! echo "$out" | grep -q '^not ok' &&
+		echo "$out" | grep -q '^1\.\.[1-9]'; then
+		tap_line OK "$name"
+	else
+		tap_line NOTOK "$name (exit $rc)"
+	fi
+}
+
+# run_modes name cmd...: the command in rseq, lock and mixed mode.
+run_modes() {
+	modes_name=$1
+	shift
+	PERCPU_TEST_MODE=rseq run_binary "$modes_name rseq" "$@"
+	PERCPU_TEST_MODE=lock PERCPU_DISABLE_RSEQ=1 run_binary "$modes_name lock" "$@"
+	PERCPU_TEST_MODE=mixed run_binary "$modes_name mixed" "$@"
+	tap_done
+}
+
+tap_done() {
+	echo "1..$tap_n"
+}
