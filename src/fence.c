@@ -34,22 +34,35 @@ int percpu_fence_init(void)
 /*
  * Run once on `cpu`. When sched_setaffinity() returns, this thread runs
  * there. If the CPU is outside the allowed set (cpuset), no thread of the
- * process can run there, so there is nothing to fence.
+ * process can run there, so there is nothing to fence. Sets live on the
+ * stack up to CPU_SETSIZE CPUs, keeping this async-signal-safe there.
  */
+static void run_on_with(unsigned int cpu, size_t size, cpu_set_t *saved,
+			cpu_set_t *one)
+{
+	if (sched_getaffinity(0, size, saved))
+		return;
+	CPU_ZERO_S(size, one);
+	CPU_SET_S(cpu, size, one);
+	if (sched_setaffinity(0, size, one) == 0)
+		sched_setaffinity(0, size, saved);
+}
+
 static void run_on(unsigned int cpu)
 {
 	unsigned int n = percpu_rt.nr_shards;
-	size_t size = CPU_ALLOC_SIZE(n);
-	cpu_set_t *saved = CPU_ALLOC(n), *one = CPU_ALLOC(n);
+	cpu_set_t saved, one, *big_saved, *big_one;
 
-	if (saved && one && sched_getaffinity(0, size, saved) == 0) {
-		CPU_ZERO_S(size, one);
-		CPU_SET_S(cpu, size, one);
-		if (sched_setaffinity(0, size, one) == 0)
-			sched_setaffinity(0, size, saved);
+	if (n <= CPU_SETSIZE) {
+		run_on_with(cpu, sizeof(cpu_set_t), &saved, &one);
+		return;
 	}
-	CPU_FREE(saved);
-	CPU_FREE(one);
+	big_saved = CPU_ALLOC(n);
+	big_one = CPU_ALLOC(n);
+	if (big_saved && big_one)
+		run_on_with(cpu, CPU_ALLOC_SIZE(n), big_saved, big_one);
+	CPU_FREE(big_saved);
+	CPU_FREE(big_one);
 }
 
 void percpu_fence_cpu(unsigned int cpu)
