@@ -68,9 +68,14 @@ void percpu_fence_cpu(unsigned int cpu);
 void percpu_fence_all(void);
 
 /* shard.c */
+enum { SHARD_TAKEN, SHARD_NESTED, SHARD_BUSY };
+struct shard_hold {
+	unsigned int shard;
+	int prev_intent;
+};
 intptr_t *percpu_shard_word(unsigned int shard);
-int percpu_shard_take(unsigned int shard, int wait);
-void percpu_shard_release(unsigned int shard);
+int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait);
+void percpu_shard_release(const struct shard_hold *h);
 
 /* pool.c */
 int percpu_pool_init(unsigned int nr_shards);

@@ -28,6 +28,23 @@ static void fence_shard(unsigned int shard)
 		percpu_fence_cpu(shard);
 }
 
+/*
+ * The shard word this thread holds or is taking, -1 if none. A thread that
+ * holds one never waits for another (a signal handler could otherwise wait
+ * for a word whose holder's handler waits for ours), so no wait cycle forms.
+ */
+static __thread int intent __attribute__((tls_model("initial-exec"))) = -1;
+
+static int took_nested(const struct shard_hold *h, unsigned int shard)
+{
+#ifdef PERCPU_INJECT
+	__atomic_fetch_add(&percpu_inject.shard_nested, 1, __ATOMIC_RELAXED);
+#endif
+	intent = h->prev_intent;
+	fence_shard(shard);
+	return SHARD_NESTED;
+}
+
 static void backoff(unsigned int spins)
 {
 	if (spins < 64)
@@ -37,40 +54,46 @@ static void backoff(unsigned int spins)
 }
 
 /*
- * Take `shard`'s word. Returns 1 if taken (release it with
- * percpu_shard_release), 0 if this thread already holds it: a signal handler
- * interrupted the holder, and may work beside it because every lock-path
- * update is atomic. Returns -1 if another thread holds it and !wait.
+ * Take `shard`'s word into *h. Returns SHARD_TAKEN (release it with
+ * percpu_shard_release), SHARD_NESTED if this thread already holds it (a
+ * signal handler interrupted the holder, and may work beside it because
+ * every lock-path update is atomic), or SHARD_BUSY if another thread holds
+ * it and the caller may not wait (!wait, or this thread holds another).
  */
-int percpu_shard_take(unsigned int shard, int wait)
+int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait)
 {
 	uintptr_t *w = (uintptr_t *)percpu_shard_word(shard);
 	uintptr_t me = owner_tag();
 
+	h->shard = shard;
+	h->prev_intent = intent;
+	if (intent >= 0 && (unsigned int)intent != shard)
+		wait = 0;
+	intent = (int)shard;
 	for (unsigned int spins = 0;; spins++) {
 		uintptr_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
 
-		if ((old & ~SHARD_DISABLED) == me) {
-			fence_shard(shard);
-			return 0;
-		}
+		if ((old & ~SHARD_DISABLED) == me)
+			return took_nested(h, shard);
 		if (!(old & ~SHARD_DISABLED)) {
-			if (__atomic_compare_exchange_n(w, &old, old | me, 0,
-							__ATOMIC_SEQ_CST,
-							__ATOMIC_RELAXED)) {
-				fence_shard(shard);
-				return 1;
-			}
-			continue;
+			if (!__atomic_compare_exchange_n(w, &old, old | me, 0,
+							 __ATOMIC_SEQ_CST,
+							 __ATOMIC_RELAXED))
+				continue;
+			fence_shard(shard);
+			return SHARD_TAKEN;
 		}
-		if (!wait)
-			return -1;
+		if (!wait) {
+			intent = h->prev_intent;
+			return SHARD_BUSY;
+		}
 		backoff(spins);
 	}
 }
 
-void percpu_shard_release(unsigned int shard)
+void percpu_shard_release(const struct shard_hold *h)
 {
-	__atomic_fetch_and((uintptr_t *)percpu_shard_word(shard),
+	__atomic_fetch_and((uintptr_t *)percpu_shard_word(h->shard),
 			   SHARD_DISABLED, __ATOMIC_RELEASE);
+	intent = h->prev_intent;
 }

@@ -130,17 +130,22 @@ static int apply(struct op *op, unsigned int shard)
 	}
 }
 
-/* Mixed: hold the shard word around the update. */
+/*
+ * Mixed: hold the shard word around the update. Returns as apply(), or -1
+ * if the word was busy and could not be waited for.
+ */
 static int apply_holding(struct op *op, unsigned int shard, int wait)
 {
-	int took = percpu_shard_take(shard, wait);
+	struct shard_hold h;
+	int took = percpu_shard_take(&h, shard, wait);
 	int done;
 
-	if (took < 0)
+	if (took == SHARD_BUSY)
 		return -1;
+	percpu_inject_delay(PERCPU_INJECT_HOLDING);
 	done = apply(op, shard);
-	if (took)
-		percpu_shard_release(shard);
+	if (took == SHARD_TAKEN)
+		percpu_shard_release(&h);
 	return done;
 }
 
@@ -175,8 +180,8 @@ static int lock_path(struct op *op)
 		return lock_path_any(op);
 	if (percpu_lock_only())
 		apply(op, (unsigned int)op->shard);
-	else
-		apply_holding(op, (unsigned int)op->shard, 1);
+	else if (apply_holding(op, (unsigned int)op->shard, 1) < 0)
+		op->result = PERCPU_MOVED; /* a handler inside a holder */
 	return op->shard;
 }
 

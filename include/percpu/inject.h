@@ -10,33 +10,48 @@
 #include "common.h"
 
 #define PERCPU_INJECT_POINTS 8
+#define PERCPU_INJECT_HOLDING 7
 
 #ifdef PERCPU_INJECT
 PERCPU_EXTERN_C_BEGIN
 /*
  * delay[n]: spin this many loops at point n of every critical section
- * (point 0 is just before the section). force_abort: every section jumps to
- * its abort handler, as if the kernel had restarted it. lock_path_ops and
- * rseq_aborts count what the slow path saw, so tests can prove a path ran.
+ * (point 0 is just before the section), and at PERCPU_INJECT_HOLDING while
+ * a lock-path operation holds a shard word. force_abort: every section
+ * jumps to its abort handler, as if the kernel had restarted it. The
+ * counters say what the slow path saw, so tests can prove a path ran:
+ * shard_nested counts operations that found their own thread holding the
+ * shard word (a signal handler interrupting a lock-path operation).
  */
 struct percpu_inject {
 	volatile unsigned int delay[PERCPU_INJECT_POINTS];
 	volatile unsigned int force_abort;
 	unsigned long lock_path_ops;
 	unsigned long rseq_aborts;
+	unsigned long shard_nested;
 };
 PERCPU_API extern struct percpu_inject percpu_inject;
 /* Non-zero: this thread never uses rseq (mixed-mode tests). */
 PERCPU_API extern __thread int percpu_inject_thread_lock_path;
 
+static inline void percpu_inject_delay(unsigned int point)
+{
+	for (unsigned int i = percpu_inject.delay[point]; i; i--)
+		__asm__ __volatile__("" ::: "memory");
+}
+
 static inline int percpu_inject_before_section(void)
 {
-	for (unsigned int i = percpu_inject.delay[0]; i; i--)
-		__asm__ __volatile__("" ::: "memory");
+	percpu_inject_delay(0);
 	return percpu_inject_thread_lock_path;
 }
 PERCPU_EXTERN_C_END
 #else
+static inline void percpu_inject_delay(unsigned int point)
+{
+	(void)point;
+}
+
 static inline int percpu_inject_before_section(void)
 {
 	return 0;
