@@ -55,11 +55,11 @@ $(BUILD)/libpercpu.so: $(LIB_OBJS)
 $(BUILD)/%: tools/%.c $(BUILD)/libpercpu.a $(HEADERS)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
 
-$(BUILD)/tests/seccomp_run: tests/seccomp_run.c
+$(BUILD)/tests/seccomp_run: tests/seccomp_run.c $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $< -o $@
 
-$(BUILD)/tests/%: tests/%.c tests/tap.h $(BUILD)/libpercpu-inject.a $(HEADERS)
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libpercpu-inject.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -DPERCPU_INJECT $< -o $@ $(BUILD)/libpercpu-inject.a $(LDLIBS)
 

@@ -296,7 +296,8 @@ int percpu_runtime_info(struct percpu_runtime_info *info)
 			      self.state == THREAD_OWN ? "percpu" : "none";
 	info->arch = PERCPU_ARCH_NAME;
 	info->rseq_feature_size = rt.feature_size;
-	info->rseq_registered_size = rt.registered_size;
+	info->rseq_registered_size =
+		info->mode == PERCPU_MODE_RSEQ ? rt.registered_size : 0;
 	usable = rt.registered_size < rt.feature_size ? rt.registered_size :
 							rt.feature_size;
 	if (info->mode != PERCPU_MODE_RSEQ)

@@ -47,7 +47,8 @@ struct percpu_runtime_info {
 	const char *registered_by;	/* "libc", "percpu" or "none" */
 	const char *arch;
 	unsigned int rseq_feature_size;	/* AT_RSEQ_FEATURE_SIZE, 0 if absent */
-	unsigned int rseq_registered_size; /* length of the registered area */
+	unsigned int rseq_registered_size; /* registered area's length; 0 if
+					      this thread is in lock mode */
 	int node_id_usable;
 	int mm_cid_usable;
 	int membarrier_rseq;		/* per-CPU fence by membarrier */
