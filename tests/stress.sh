@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: MIT
+# Sourced by the stress_*.t scripts after lib.sh, with PERCPU_TEST_MODE
+# set: each kind of preemption alone (so a failure names its cause), then
+# all together, for a time and for a fixed number of rounds.
+stress=$BUILD/tests/stress
+all="--yield 50 --migrate 100 --self-pin 1000 --signals 20 --delay 300"
+
+run_binary "stress $PERCPU_TEST_MODE: yields" "$stress" --seconds 1 --yield 20
+run_binary "stress $PERCPU_TEST_MODE: re-pinning" \
+	"$stress" --seconds 1 --migrate 50 --self-pin 500
+run_binary "stress $PERCPU_TEST_MODE: signals" \
+	"$stress" --seconds 1 --signals 10
+run_binary "stress $PERCPU_TEST_MODE: injected delays" \
+	"$stress" --seconds 1 --delay 1000
+# $all is split into words on purpose.
+run_binary "stress $PERCPU_TEST_MODE: all at once" "$stress" --seconds 2 $all
+run_binary "stress $PERCPU_TEST_MODE: all at once, 5000 rounds" \
+	"$stress" --iterations 5000 $all
+tap_done
