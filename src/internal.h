@@ -50,14 +50,31 @@ static inline void percpu_cpu_relax(void)
 #endif
 }
 
+/* After initialization, no rseq section can commit any more. */
+static inline int percpu_lock_only(void)
+{
+	return percpu_rt_shards() && !percpu_rt_rseq_shards();
+}
+
 /* runtime.c */
 void percpu_init(void);
 struct percpu_thread *percpu_self(void);
 int percpu_thread_uses_rseq(const struct percpu_thread *t);
-int percpu_lock_only(void);
 int percpu_rseq_ever(void);
-unsigned int percpu_cpu_hint(void);
+unsigned int percpu_cpu_hint_slow(void);
 void percpu_process_disable(const char *why);
+
+/*
+ * The shard a lock-path operation should try first: the CPU, read from the
+ * rseq area where a registration (even one rseq mode no longer uses) keeps
+ * it current, else from the kernel.
+ */
+static inline unsigned int percpu_cpu_hint(void)
+{
+	unsigned int cpu = percpu_arch_cpu_id(percpu_rt.rseq_offset);
+
+	return cpu < percpu_rt.nr_shards ? cpu : percpu_cpu_hint_slow();
+}
 
 /* cpus.c */
 int percpu_possible_cpus(void);

@@ -41,7 +41,6 @@ static struct {
 	pthread_once_t once;
 	pthread_mutex_t disable_lock;
 	pthread_key_t exit_key;
-	int lock_only;		/* published with release: no section commits */
 	int rseq_ever;		/* some thread may have run a section */
 	const char *lock_reason;
 	int libc_registered;
@@ -148,22 +147,17 @@ static void init_once(void)
 		rt.lock_reason = "no memory for the shard words";
 	else if (env_disables_rseq())
 		rt.lock_reason = "disabled by PERCPU_DISABLE_RSEQ";
-	if (rt.lock_reason) {
-		if (percpu_rt.shard_words)
-			set_disabled_bits(n);
-		rt.lock_only = 1;
-	}
+	if (rt.lock_reason && percpu_rt.shard_words)
+		set_disabled_bits(n);
 	__atomic_store_n(&percpu_rt.nr_shards, n, __ATOMIC_RELEASE);
+	if (!rt.lock_reason)
+		__atomic_store_n(&percpu_rt.rseq_shards, n, __ATOMIC_RELEASE);
 }
 
 __attribute__((constructor)) void percpu_init(void)
 {
-	pthread_once(&rt.once, init_once);
-}
-
-int percpu_lock_only(void)
-{
-	return __atomic_load_n(&rt.lock_only, __ATOMIC_ACQUIRE);
+	if (!percpu_rt_shards())
+		pthread_once(&rt.once, init_once);
 }
 
 int percpu_rseq_ever(void)
@@ -174,17 +168,18 @@ int percpu_rseq_ever(void)
 /*
  * Set the disabled bit in every shard word, then fence every CPU: a section
  * that started before the bit was set is aborted, every later one sees it.
- * Only then may lock-path operations skip the shard words.
+ * Only then is the process in lock mode (rseq_shards 0), where lock-path
+ * operations need not hold the shard words.
  */
 void percpu_process_disable(const char *why)
 {
 	pthread_mutex_lock(&rt.disable_lock);
-	if (!rt.lock_only) {
+	if (!percpu_lock_only()) {
 		set_disabled_bits(percpu_rt.nr_shards);
 		if (percpu_rseq_ever())
 			percpu_fence_all();
 		rt.lock_reason = why;
-		__atomic_store_n(&rt.lock_only, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&percpu_rt.rseq_shards, 0, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&rt.disable_lock);
 }
@@ -240,16 +235,12 @@ int percpu_thread_uses_rseq(const struct percpu_thread *t)
 	       !percpu_lock_only();
 }
 
-/* The shard a lock-path operation should try first: the CPU if known. */
-unsigned int percpu_cpu_hint(void)
+/* percpu_cpu_hint() when the rseq area does not know the CPU. */
+unsigned int percpu_cpu_hint_slow(void)
 {
 	unsigned int n = percpu_rt.nr_shards;
-	unsigned int cpu = percpu_arch_cpu_id(percpu_rt.rseq_offset);
-	int c;
+	int c = sched_getcpu();
 
-	if (cpu < n)
-		return cpu;
-	c = sched_getcpu();
 	if (c >= 0)
 		return (unsigned int)c % n;
 	return (unsigned int)(((uintptr_t)&self >> 5) % n);

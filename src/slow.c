@@ -159,9 +159,12 @@ static int lock_path_any(struct op *op)
 	unsigned int n = percpu_rt.nr_shards, first = percpu_cpu_hint();
 
 	for (;;) {
-		for (unsigned int i = 0; i < n; i++) {
-			unsigned int s = (first + i) % n;
-			int done = percpu_lock_only() ? apply(op, s) :
+		for (unsigned int i = 0, s = first; i < n; i++, s++) {
+			int done;
+
+			if (s == n)
+				s = 0;
+			done = percpu_lock_only() ? apply(op, s) :
 						       apply_holding(op, s, 0);
 
 			if (done > 0)
@@ -185,12 +188,18 @@ static int lock_path(struct op *op)
 	return op->shard;
 }
 
-/* Returns the shard the operation applied to. */
+/*
+ * Returns the shard the operation applied to. In lock mode nothing else
+ * is worth a look: go straight to the lock path.
+ */
 static int run(struct op *op)
 {
-	struct percpu_thread *t = percpu_self();
+	struct percpu_thread *t;
 	int shard = -1;
 
+	if (percpu_lock_only())
+		return lock_path(op);
+	t = percpu_self();
 #if PERCPU_ARCH_RSEQ
 	if (rseq_retry(op, t, &shard) == RSEQ_DONE)
 		return shard;

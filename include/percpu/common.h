@@ -42,6 +42,9 @@ PERCPU_EXTERN_C_BEGIN
  */
 struct percpu_rt {
 	unsigned int nr_shards;
+	/* nr_shards while rseq may be used, 0 in lock mode: the fast path's
+	 * bound check then diverts at once, without entering a section. */
+	unsigned int rseq_shards;
 	long rseq_offset;	/* thread pointer to this thread's rseq area */
 	uintptr_t shard_words;	/* shard 0's shard word; shard k at + k * stride */
 };
@@ -50,6 +53,11 @@ PERCPU_API extern struct percpu_rt percpu_rt;
 static inline unsigned int percpu_rt_shards(void)
 {
 	return __atomic_load_n(&percpu_rt.nr_shards, __ATOMIC_ACQUIRE);
+}
+
+static inline unsigned int percpu_rt_rseq_shards(void)
+{
+	return __atomic_load_n(&percpu_rt.rseq_shards, __ATOMIC_ACQUIRE);
 }
 
 static inline uintptr_t percpu_shard_offset(unsigned int shard)

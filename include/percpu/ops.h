@@ -45,7 +45,7 @@ PERCPU_API int percpu_shard_id_slow(void);
 /* Private: the calling thread's CPU if the fast path may use it. */
 static inline int percpu_fast_cpu(long *off, unsigned int *cpu)
 {
-	unsigned int n = percpu_rt_shards();
+	unsigned int n = percpu_rt_rseq_shards();
 
 	*off = percpu_rt.rseq_offset;
 	*cpu = percpu_arch_cpu_id(*off);

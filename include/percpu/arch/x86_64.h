@@ -186,4 +186,212 @@ changed:
 	return PERCPU_CS_CHANGED;
 }
 
+static inline int percpu_cs_xchg(long off, unsigned int cpu,
+				 const intptr_t *word, intptr_t *p,
+				 intptr_t *v)
+{
+	intptr_t old;
+
+	__asm__ __volatile__ goto(
+		PERCPU_X86_CS_DESCRIPTOR
+		PERCPU_X86_CS_ENTER_AND_CHECK
+		"movq %[p], %[old]\n\t"
+		PERCPU_X86_DELAY(4)
+		"movq %[v], %[p]\n\t"
+		"2:\n\t"
+		PERCPU_X86_CS_ABORT_HANDLER
+		: [old] "=&r"(old)
+		: [off] "r"(off), [cpu] "r"(cpu), [word] "m"(*word),
+		  [p] "m"(*p), [v] "r"(*v)
+		: "memory", "cc", "rax"
+		: abort, moved, diverted);
+	*v = old;
+	return PERCPU_CS_OK;
+abort:
+	return PERCPU_CS_ABORT;
+moved:
+	return PERCPU_CS_MOVED;
+diverted:
+	return PERCPU_CS_DIVERTED;
+}
+
+static inline int percpu_cs_cmpeq_cmpeq_store(long off, unsigned int cpu,
+					      const intptr_t *word, intptr_t *p,
+					      intptr_t expect,
+					      const intptr_t *q,
+					      intptr_t expect2, intptr_t v)
+{
+	__asm__ __volatile__ goto(
+		PERCPU_X86_CS_DESCRIPTOR
+		PERCPU_X86_CS_ENTER_AND_CHECK
+		"cmpq %[expect], %[p]\n\t"
+		"jnz %l[changed]\n\t"
+		PERCPU_X86_DELAY(4)
+		"cmpq %[expect2], %[q]\n\t"
+		"jnz %l[changed]\n\t"
+		PERCPU_X86_DELAY(5)
+		"movq %[v], %[p]\n\t"
+		"2:\n\t"
+		PERCPU_X86_CS_ABORT_HANDLER
+		:
+		: [off] "r"(off), [cpu] "r"(cpu), [word] "m"(*word),
+		  [p] "m"(*p), [expect] "r"(expect), [q] "m"(*q),
+		  [expect2] "r"(expect2), [v] "r"(v)
+		: "memory", "cc", "rax"
+		: abort, moved, diverted, changed);
+	return PERCPU_CS_OK;
+abort:
+	return PERCPU_CS_ABORT;
+moved:
+	return PERCPU_CS_MOVED;
+diverted:
+	return PERCPU_CS_DIVERTED;
+changed:
+	return PERCPU_CS_CHANGED;
+}
+
+/* x86 stores are ordered: the release form is the same sequence. */
+static inline int percpu_cs_cmpeq_store_store(long off, unsigned int cpu,
+					      const intptr_t *word, intptr_t *p,
+					      intptr_t expect, intptr_t *q,
+					      intptr_t v2, intptr_t v)
+{
+	__asm__ __volatile__ goto(
+		PERCPU_X86_CS_DESCRIPTOR
+		PERCPU_X86_CS_ENTER_AND_CHECK
+		"cmpq %[expect], %[p]\n\t"
+		"jnz %l[changed]\n\t"
+		PERCPU_X86_DELAY(4)
+		"movq %[v2], %[q]\n\t"
+		PERCPU_X86_DELAY(5)
+		"movq %[v], %[p]\n\t"
+		"2:\n\t"
+		PERCPU_X86_CS_ABORT_HANDLER
+		:
+		: [off] "r"(off), [cpu] "r"(cpu), [word] "m"(*word),
+		  [p] "m"(*p), [expect] "r"(expect), [q] "m"(*q),
+		  [v2] "r"(v2), [v] "r"(v)
+		: "memory", "cc", "rax"
+		: abort, moved, diverted, changed);
+	return PERCPU_CS_OK;
+abort:
+	return PERCPU_CS_ABORT;
+moved:
+	return PERCPU_CS_MOVED;
+diverted:
+	return PERCPU_CS_DIVERTED;
+changed:
+	return PERCPU_CS_CHANGED;
+}
+
+/* The copy's operands, in memory: registers are short in this section. */
+struct percpu_copy {
+	void *dst;
+	const void *src;
+	size_t len;
+};
+
+static inline int percpu_cs_cmpeq_memcpy_store(long off, unsigned int cpu,
+					       const intptr_t *word,
+					       intptr_t *p, intptr_t expect,
+					       const struct percpu_copy *copy,
+					       intptr_t v)
+{
+	/* rep movsb is interruptible: an interrupt inside it aborts the
+	 * section like any other instruction. */
+	__asm__ __volatile__ goto(
+		PERCPU_X86_CS_DESCRIPTOR
+		PERCPU_X86_CS_ENTER_AND_CHECK
+		"cmpq %[expect], %[p]\n\t"
+		"jnz %l[changed]\n\t"
+		"movq 0(%[copy]), %%rdi\n\t"
+		"movq 8(%[copy]), %%rsi\n\t"
+		"movq 16(%[copy]), %%rcx\n\t"
+		"rep movsb\n\t"
+		PERCPU_X86_DELAY(4)
+		"movq %[v], %[p]\n\t"
+		"2:\n\t"
+		PERCPU_X86_CS_ABORT_HANDLER
+		:
+		: [off] "r"(off), [cpu] "r"(cpu), [word] "m"(*word),
+		  [p] "m"(*p), [expect] "r"(expect), [copy] "r"(copy),
+		  [v] "r"(v)
+		: "memory", "cc", "rax", "rdi", "rsi", "rcx"
+		: abort, moved, diverted, changed);
+	return PERCPU_CS_OK;
+abort:
+	return PERCPU_CS_ABORT;
+moved:
+	return PERCPU_CS_MOVED;
+diverted:
+	return PERCPU_CS_DIVERTED;
+changed:
+	return PERCPU_CS_CHANGED;
+}
+
+/* The list's links are the first word of a node. */
+static inline int percpu_cs_list_push(long off, unsigned int cpu,
+				      const intptr_t *word, intptr_t *head,
+				      intptr_t node)
+{
+	intptr_t first;
+
+	__asm__ __volatile__ goto(
+		PERCPU_X86_CS_DESCRIPTOR
+		PERCPU_X86_CS_ENTER_AND_CHECK
+		"movq %[head], %[first]\n\t"
+		"movq %[first], (%[node])\n\t"
+		PERCPU_X86_DELAY(4)
+		"movq %[node], %[head]\n\t"
+		"2:\n\t"
+		PERCPU_X86_CS_ABORT_HANDLER
+		: [first] "=&r"(first)
+		: [off] "r"(off), [cpu] "r"(cpu), [word] "m"(*word),
+		  [head] "m"(*head), [node] "r"(node)
+		: "memory", "cc", "rax"
+		: abort, moved, diverted);
+	return PERCPU_CS_OK;
+abort:
+	return PERCPU_CS_ABORT;
+moved:
+	return PERCPU_CS_MOVED;
+diverted:
+	return PERCPU_CS_DIVERTED;
+}
+
+static inline int percpu_cs_list_pop(long off, unsigned int cpu,
+				     const intptr_t *word, intptr_t *head,
+				     intptr_t *node)
+{
+	intptr_t first, next;
+
+	__asm__ __volatile__ goto(
+		PERCPU_X86_CS_DESCRIPTOR
+		PERCPU_X86_CS_ENTER_AND_CHECK
+		"movq %[head], %[first]\n\t"
+		"testq %[first], %[first]\n\t"
+		"jz %l[changed]\n\t"
+		PERCPU_X86_DELAY(4)
+		"movq (%[first]), %[next]\n\t"
+		PERCPU_X86_DELAY(5)
+		"movq %[next], %[head]\n\t"
+		"2:\n\t"
+		PERCPU_X86_CS_ABORT_HANDLER
+		: [first] "=&r"(first), [next] "=&r"(next)
+		: [off] "r"(off), [cpu] "r"(cpu), [word] "m"(*word),
+		  [head] "m"(*head)
+		: "memory", "cc", "rax"
+		: abort, moved, diverted, changed);
+	*node = first;
+	return PERCPU_CS_OK;
+abort:
+	return PERCPU_CS_ABORT;
+moved:
+	return PERCPU_CS_MOVED;
+diverted:
+	return PERCPU_CS_DIVERTED;
+changed:
+	return PERCPU_CS_CHANGED;
+}
+
 #endif
