@@ -11,5 +11,8 @@
 #include "percpu/mode.h"
 #include "percpu/ops.h"
 #include "percpu/lock.h"
+#include "percpu/multi.h"
+#include "percpu/list.h"
+#include "percpu/stack.h"
 
 #endif

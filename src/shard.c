@@ -24,7 +24,7 @@ static uintptr_t owner_tag(void)
 
 static void fence_shard(unsigned int shard)
 {
-	if (percpu_rseq_ever())
+	if (!percpu_lock_only() && percpu_rseq_ever())
 		percpu_fence_cpu(shard);
 }
 

@@ -1,67 +1,84 @@
 // SPDX-License-Identifier: MIT
 /*
  * src/slow.c: what an operation does when its inline rseq attempt did not
- * commit. First a bounded number of rseq retries (the thread may just have
- * been preempted), then the lock path:
- *  - process in lock mode: no section can commit any more, so the update is
- *    one atomic instruction on the chosen shard, no lock;
- *  - otherwise (this thread cannot use rseq, or gave up): take the shard
- *    word, fence that CPU, update atomically, release.
+ * commit: a bounded number of rseq retries (the thread may just have been
+ * preempted or migrated), then the lock path (lockpath.c).
  */
 #include <errno.h>
 #include <sched.h>
-#include "internal.h"
-
-enum op_kind { OP_ADD, OP_FETCH_ADD, OP_STORE, OP_CAS, OP_LOCK };
-
-struct op {
-	enum op_kind kind;
-	intptr_t *p;
-	intptr_t a, b;		/* operand; for CAS and LOCK: expect, new */
-	int shard;		/* required shard, or -1 for the current one */
-	intptr_t result;	/* fetch-add: old value; CAS, LOCK: a PERCPU_ code */
-};
+#include "op.h"
 
 enum { RSEQ_DONE, RSEQ_GIVE_UP };
 
-static intptr_t *slot(const struct op *op, unsigned int shard)
-{
-	return percpu_fast_slot(op->p, shard);
-}
-
 #if PERCPU_ARCH_RSEQ
-static int attempt(struct op *op, long off, unsigned int cpu)
+static int attempt_single(struct op *op, long off, unsigned int cpu)
 {
-	intptr_t *w = percpu_fast_word(cpu);
+	intptr_t *w = percpu_fast_word(cpu), *p = op_at(op->p, cpu);
 	intptr_t v = op->a;
 	int r;
 
 	switch (op->kind) {
 	case OP_ADD:
-		return percpu_cs_add(off, cpu, w, slot(op, cpu), op->a);
+		return percpu_cs_add(off, cpu, w, p, op->a);
 	case OP_FETCH_ADD:
-		r = percpu_cs_fetch_add(off, cpu, w, slot(op, cpu), &v);
-		op->result = v;
-		return r;
+		r = percpu_cs_fetch_add(off, cpu, w, p, &v);
+		break;
+	case OP_XCHG:
+		r = percpu_cs_xchg(off, cpu, w, p, &v);
+		break;
 	case OP_STORE:
-		return percpu_cs_store(off, cpu, w, slot(op, cpu), op->a);
-	default:
-		return percpu_cs_cmpeq_store(off, cpu, w, slot(op, cpu), op->a,
-					     op->b);
+		return percpu_cs_store(off, cpu, w, p, op->a);
+	case OP_LIST_PUSH:
+		return percpu_cs_list_push(off, cpu, w, p, op->a);
+	default: /* OP_CAS, OP_LOCK */
+		return percpu_cs_cmpeq_store(off, cpu, w, p, op->a, op->b);
+	}
+	op->result = v;
+	return r;
+}
+
+static int attempt_multi(struct op *op, long off, unsigned int cpu)
+{
+	intptr_t *w = percpu_fast_word(cpu), *p = op_at(op->p, cpu);
+	struct percpu_copy copy = { op->dst, op->src, op->len };
+
+	switch (op->kind) {
+	case OP_CMP2:
+		return percpu_cs_cmpeq_cmpeq_store(off, cpu, w, p, op->a,
+						   op_at(op->q, cpu), op->c,
+						   op->b);
+	case OP_CAS_STORE2:
+		return percpu_cs_cmpeq_store_store(off, cpu, w, p, op->a,
+						   op_at(op->q, cpu), op->c,
+						   op->b);
+	case OP_MEMCPY:
+		return percpu_cs_cmpeq_memcpy_store(off, cpu, w, p, op->a,
+						    &copy, op->b);
+	default: /* OP_LIST_POP */
+		return percpu_cs_list_pop(off, cpu, w, p, &op->result);
 	}
 }
 
-/* What the lock path cannot improve on: a compare that failed, a move. */
-static int settle(struct op *op, int result, unsigned int cpu, int *shard)
+/* A section's outcome the lock path cannot improve on; 0 if none. */
+static int final_outcome(struct op *op, int r)
 {
-	op->result = result;
-	*shard = (int)cpu;
-	return RSEQ_DONE;
+	if (r == PERCPU_CS_OK && op->kind == OP_LIST_POP)
+		return 1;
+	if (r == PERCPU_CS_OK) {
+		if (op->kind >= OP_CAS && op->kind != OP_LIST_PUSH)
+			op->result = PERCPU_OK;
+		return 1;
+	}
+	if (r != PERCPU_CS_CHANGED || op->kind == OP_LOCK)
+		return 0;
+	op->result = op->kind == OP_LIST_POP ? 0 : PERCPU_CHANGED;
+	return 1;
 }
 
 /*
  * Retry with rseq. Aborts and moves count against MAX_RSEQ_ABORTS, so a
- * thread that a debugger single-steps (every step aborts) gets through.
+ * thread that a debugger single-steps (every step aborts) gets through. A
+ * lock found held is waited for with yields: its holder needs the CPU.
  */
 static int rseq_retry(struct op *op, const struct percpu_thread *t, int *shard)
 {
@@ -74,17 +91,18 @@ static int rseq_retry(struct op *op, const struct percpu_thread *t, int *shard)
 
 		if (cpu >= percpu_rt.nr_shards)
 			return RSEQ_GIVE_UP;
-		if (op->shard >= 0 && cpu != (unsigned int)op->shard)
-			return settle(op, PERCPU_MOVED, cpu, shard);
+		*shard = (int)cpu;
+		if (op->shard >= 0 && cpu != (unsigned int)op->shard) {
+			op->result = PERCPU_MOVED;
+			return RSEQ_DONE;
+		}
 		percpu_inject_before_section();
-		r = attempt(op, off, cpu);
-		if (r == PERCPU_CS_OK)
-			return settle(op, op->kind == OP_FETCH_ADD ?
-					  op->result : PERCPU_OK, cpu, shard);
-		if (r == PERCPU_CS_CHANGED && op->kind == OP_CAS)
-			return settle(op, PERCPU_CHANGED, cpu, shard);
+		r = op_is_multi_word(op) ? attempt_multi(op, off, cpu) :
+					   attempt_single(op, off, cpu);
+		if (final_outcome(op, r))
+			return RSEQ_DONE;
 		if (r == PERCPU_CS_CHANGED) {
-			sched_yield(); /* lock held: let its holder run */
+			sched_yield();
 			continue;
 		}
 		if (r == PERCPU_CS_DIVERTED &&
@@ -102,92 +120,6 @@ static int rseq_retry(struct op *op, const struct percpu_thread *t, int *shard)
 }
 #endif
 
-/* The update itself, as atomics; returns whether it took (LOCK, CAS). */
-static int apply(struct op *op, unsigned int shard)
-{
-	intptr_t *s = slot(op, shard);
-	intptr_t expect = op->a;
-
-	switch (op->kind) {
-	case OP_ADD:
-		__atomic_fetch_add(s, op->a, __ATOMIC_RELAXED);
-		return 1;
-	case OP_FETCH_ADD:
-		op->result = __atomic_fetch_add(s, op->a, __ATOMIC_RELAXED);
-		return 1;
-	case OP_STORE:
-		__atomic_store_n(s, op->a, __ATOMIC_RELAXED);
-		return 1;
-	default:
-		if (__atomic_compare_exchange_n(s, &expect, op->b, 0,
-						__ATOMIC_ACQUIRE,
-						__ATOMIC_RELAXED)) {
-			op->result = PERCPU_OK;
-			return 1;
-		}
-		op->result = PERCPU_CHANGED;
-		return 0;
-	}
-}
-
-/*
- * Mixed: hold the shard word around the update. Returns as apply(), or -1
- * if the word was busy and could not be waited for.
- */
-static int apply_holding(struct op *op, unsigned int shard, int wait)
-{
-	struct shard_hold h;
-	int took = percpu_shard_take(&h, shard, wait);
-	int done;
-
-	if (took == SHARD_BUSY)
-		return -1;
-	percpu_inject_delay(PERCPU_INJECT_HOLDING);
-	done = apply(op, shard);
-	if (took == SHARD_TAKEN)
-		percpu_shard_release(&h);
-	return done;
-}
-
-/*
- * A lock must be found free; any other operation on the current shard
- * applies on the first shard it can hold. A held shard is skipped, not
- * waited on, and after a full round the thread yields to the holders.
- */
-static int lock_path_any(struct op *op)
-{
-	unsigned int n = percpu_rt.nr_shards, first = percpu_cpu_hint();
-
-	for (;;) {
-		for (unsigned int i = 0, s = first; i < n; i++, s++) {
-			int done;
-
-			if (s == n)
-				s = 0;
-			done = percpu_lock_only() ? apply(op, s) :
-						       apply_holding(op, s, 0);
-
-			if (done > 0)
-				return (int)s;
-		}
-		sched_yield();
-	}
-}
-
-static int lock_path(struct op *op)
-{
-#ifdef PERCPU_INJECT
-	__atomic_fetch_add(&percpu_inject.lock_path_ops, 1, __ATOMIC_RELAXED);
-#endif
-	if (op->shard < 0)
-		return lock_path_any(op);
-	if (percpu_lock_only())
-		apply(op, (unsigned int)op->shard);
-	else if (apply_holding(op, (unsigned int)op->shard, 1) < 0)
-		op->result = PERCPU_MOVED; /* a handler inside a holder */
-	return op->shard;
-}
-
 /*
  * Returns the shard the operation applied to. In lock mode nothing else
  * is worth a look: go straight to the lock path.
@@ -198,57 +130,79 @@ static int run(struct op *op)
 	int shard = -1;
 
 	if (percpu_lock_only())
-		return lock_path(op);
+		return percpu_lock_path(op);
 	t = percpu_self();
 #if PERCPU_ARCH_RSEQ
 	if (rseq_retry(op, t, &shard) == RSEQ_DONE)
 		return shard;
 #else
 	(void)t;
+	(void)shard;
 #endif
-	return lock_path(op);
+	return percpu_lock_path(op);
+}
+
+/* A named shard must exist; initializes first, so the count is known. */
+static int shard_ok(int shard)
+{
+	percpu_init();
+	if ((unsigned int)shard < percpu_rt.nr_shards)
+		return 1;
+	errno = EINVAL;
+	return 0;
+}
+
+static void tell_shard(int *shard, int s)
+{
+	if (shard)
+		*shard = s;
 }
 
 int percpu_add_slow(intptr_t *p, intptr_t v)
 {
-	struct op op = { OP_ADD, p, v, 0, -1, 0 };
+	struct op op = { .kind = OP_ADD, .p = p, .a = v, .shard = -1 };
 
 	return run(&op);
 }
 
 intptr_t percpu_fetch_add_slow(intptr_t *p, intptr_t v, int *shard)
 {
-	struct op op = { OP_FETCH_ADD, p, v, 0, -1, 0 };
-	int s = run(&op);
+	struct op op = { .kind = OP_FETCH_ADD, .p = p, .a = v, .shard = -1 };
 
-	if (shard)
-		*shard = s;
+	tell_shard(shard, run(&op));
+	return op.result;
+}
+
+intptr_t percpu_xchg_slow(intptr_t *p, intptr_t v, int *shard)
+{
+	struct op op = { .kind = OP_XCHG, .p = p, .a = v, .shard = -1 };
+
+	tell_shard(shard, run(&op));
 	return op.result;
 }
 
 int percpu_store_slow(intptr_t *p, intptr_t v)
 {
-	struct op op = { OP_STORE, p, v, 0, -1, 0 };
+	struct op op = { .kind = OP_STORE, .p = p, .a = v, .shard = -1 };
 
 	return run(&op);
 }
 
 int percpu_cas_slow(intptr_t *p, int shard, intptr_t expect, intptr_t v)
 {
-	struct op op = { OP_CAS, p, expect, v, shard, 0 };
+	struct op op = { .kind = OP_CAS, .p = p, .a = expect, .b = v,
+			 .shard = shard };
 
-	percpu_init();
-	if ((unsigned int)shard >= percpu_rt.nr_shards) {
-		errno = EINVAL;
+	if (!shard_ok(shard))
 		return -1;
-	}
 	run(&op);
 	return (int)op.result;
 }
 
 int percpu_lock_slow(intptr_t *lock)
 {
-	struct op op = { OP_LOCK, lock, 0, 1, -1, 0 };
+	struct op op = { .kind = OP_LOCK, .p = lock, .a = 0, .b = 1,
+			 .shard = -1 };
 
 	return run(&op);
 }
@@ -257,4 +211,65 @@ int percpu_shard_id_slow(void)
 {
 	percpu_self();
 	return (int)percpu_cpu_hint();
+}
+
+int percpu_cmp2_store_slow(intptr_t *p, int shard, intptr_t expect,
+			   intptr_t *q, intptr_t expect2, intptr_t v)
+{
+	struct op op = { .kind = OP_CMP2, .p = p, .a = expect, .b = v,
+			 .shard = shard, .q = q, .c = expect2 };
+
+	if (!shard_ok(shard))
+		return -1;
+	run(&op);
+	return (int)op.result;
+}
+
+int percpu_cas_store2_slow(intptr_t *p, int shard, intptr_t expect,
+			   intptr_t v, intptr_t *q, intptr_t v2, int release)
+{
+	struct op op = { .kind = OP_CAS_STORE2, .p = p, .a = expect, .b = v,
+			 .shard = shard, .q = q, .c = v2, .release = release };
+
+	if (!shard_ok(shard))
+		return -1;
+	run(&op);
+	return (int)op.result;
+}
+
+int percpu_memcpy_store_slow(intptr_t *p, int shard, intptr_t expect,
+			     intptr_t v, void *dst, const void *src,
+			     size_t len, int release)
+{
+	struct op op = { .kind = OP_MEMCPY, .p = p, .a = expect, .b = v,
+			 .shard = shard, .dst = dst, .src = src, .len = len,
+			 .release = release };
+
+	if (!shard_ok(shard))
+		return -1;
+	if (len > PERCPU_MEMCPY_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	run(&op);
+	return (int)op.result;
+}
+
+int percpu_list_push_slow(struct percpu_list *list,
+			  struct percpu_list_node *node)
+{
+	struct op op = { .kind = OP_LIST_PUSH, .p = (intptr_t *)list,
+			 .a = (intptr_t)node, .shard = -1 };
+
+	return run(&op);
+}
+
+struct percpu_list_node *percpu_list_pop_slow(struct percpu_list *list,
+					      int *shard)
+{
+	struct op op = { .kind = OP_LIST_POP, .p = (intptr_t *)list,
+			 .shard = -1 };
+
+	tell_shard(shard, run(&op));
+	return (struct percpu_list_node *)op.result;
 }

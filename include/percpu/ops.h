@@ -41,6 +41,7 @@ PERCPU_API int percpu_store_slow(intptr_t *p, intptr_t v);
 PERCPU_API int percpu_cas_slow(intptr_t *p, int shard, intptr_t expect,
 			       intptr_t v);
 PERCPU_API int percpu_shard_id_slow(void);
+PERCPU_API intptr_t percpu_xchg_slow(intptr_t *p, intptr_t v, int *shard);
 
 /* Private: the calling thread's CPU if the fast path may use it. */
 static inline int percpu_fast_cpu(long *off, unsigned int *cpu)
@@ -102,6 +103,29 @@ static inline intptr_t percpu_fetch_add(intptr_t *p, intptr_t v, int *shard)
 	}
 #endif
 	return percpu_fetch_add_slow(p, v, shard);
+}
+
+/*
+ * percpu_xchg: store v into this shard's word and return the value it held
+ * before. If `shard` is not NULL, the shard is stored there.
+ */
+static inline intptr_t percpu_xchg(intptr_t *p, intptr_t v, int *shard)
+{
+#if PERCPU_ARCH_RSEQ
+	long off;
+	unsigned int cpu;
+	intptr_t old = v;
+
+	if (PERCPU_LIKELY(percpu_fast_cpu(&off, &cpu)) &&
+	    PERCPU_LIKELY(percpu_cs_xchg(off, cpu, percpu_fast_word(cpu),
+					 percpu_fast_slot(p, cpu), &old) ==
+			  PERCPU_CS_OK)) {
+		if (shard)
+			*shard = (int)cpu;
+		return old;
+	}
+#endif
+	return percpu_xchg_slow(p, v, shard);
 }
 
 /*

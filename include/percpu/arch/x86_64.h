@@ -41,6 +41,25 @@
 #define PERCPU_X86_FORCED_ABORT
 #endif
 
+#ifdef PERCPU_COMPARE_TWICE
+/*
+ * Debug builds check the CPU and the compared words once more just before
+ * the commit; a mismatch there means a section ran on after it should have
+ * been aborted, and traps (SIGILL) rather than corrupt data.
+ */
+#define PERCPU_X86_TWICE_CPU						\
+	"cmpl %[cpu], %%fs:4(%[off])\n\t"				\
+	"jnz 7f\n\t"
+#define PERCPU_X86_TWICE(expect, word)					\
+	"cmpq %[" expect "], %[" word "]\n\t"				\
+	"jnz 7f\n\t"
+#define PERCPU_X86_TWICE_TRAP "7: ud2\n\t"
+#else
+#define PERCPU_X86_TWICE_CPU
+#define PERCPU_X86_TWICE(expect, word)
+#define PERCPU_X86_TWICE_TRAP
+#endif
+
 #define PERCPU_X86_CS_DESCRIPTOR					\
 	".pushsection __rseq_cs, \"aw\"\n\t"				\
 	".balign 32\n\t"						\
@@ -72,6 +91,7 @@
 	".long 0x53053053\n\t"						\
 	"4:\n\t"							\
 	"jmp %l[abort]\n\t"						\
+	PERCPU_X86_TWICE_TRAP						\
 	".popsection\n\t"
 
 static inline unsigned int percpu_arch_cpu_id(long off)
@@ -88,6 +108,7 @@ static inline int percpu_cs_add(long off, unsigned int cpu,
 	__asm__ __volatile__ goto(
 		PERCPU_X86_CS_DESCRIPTOR
 		PERCPU_X86_CS_ENTER_AND_CHECK
+		PERCPU_X86_TWICE_CPU
 		"addq %[v], %[p]\n\t"
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
@@ -116,6 +137,7 @@ static inline int percpu_cs_fetch_add(long off, unsigned int cpu,
 	__asm__ __volatile__ goto(
 		PERCPU_X86_CS_DESCRIPTOR
 		PERCPU_X86_CS_ENTER_AND_CHECK
+		PERCPU_X86_TWICE_CPU
 		"xaddq %[v], %[p]\n\t"
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
@@ -140,6 +162,7 @@ static inline int percpu_cs_store(long off, unsigned int cpu,
 	__asm__ __volatile__ goto(
 		PERCPU_X86_CS_DESCRIPTOR
 		PERCPU_X86_CS_ENTER_AND_CHECK
+		PERCPU_X86_TWICE_CPU
 		"movq %[v], %[p]\n\t"
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
@@ -167,6 +190,8 @@ static inline int percpu_cs_cmpeq_store(long off, unsigned int cpu,
 		"cmpq %[expect], %[p]\n\t"
 		"jnz %l[changed]\n\t"
 		PERCPU_X86_DELAY(4)
+		PERCPU_X86_TWICE_CPU
+		PERCPU_X86_TWICE("expect", "p")
 		"movq %[v], %[p]\n\t"
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
@@ -197,6 +222,8 @@ static inline int percpu_cs_xchg(long off, unsigned int cpu,
 		PERCPU_X86_CS_ENTER_AND_CHECK
 		"movq %[p], %[old]\n\t"
 		PERCPU_X86_DELAY(4)
+		PERCPU_X86_TWICE_CPU
+		PERCPU_X86_TWICE("old", "p")
 		"movq %[v], %[p]\n\t"
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
@@ -230,6 +257,9 @@ static inline int percpu_cs_cmpeq_cmpeq_store(long off, unsigned int cpu,
 		"cmpq %[expect2], %[q]\n\t"
 		"jnz %l[changed]\n\t"
 		PERCPU_X86_DELAY(5)
+		PERCPU_X86_TWICE_CPU
+		PERCPU_X86_TWICE("expect", "p")
+		PERCPU_X86_TWICE("expect2", "q")
 		"movq %[v], %[p]\n\t"
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
@@ -264,6 +294,8 @@ static inline int percpu_cs_cmpeq_store_store(long off, unsigned int cpu,
 		PERCPU_X86_DELAY(4)
 		"movq %[v2], %[q]\n\t"
 		PERCPU_X86_DELAY(5)
+		PERCPU_X86_TWICE_CPU
+		PERCPU_X86_TWICE("expect", "p")
 		"movq %[v], %[p]\n\t"
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
@@ -309,6 +341,8 @@ static inline int percpu_cs_cmpeq_memcpy_store(long off, unsigned int cpu,
 		"movq 16(%[copy]), %%rcx\n\t"
 		"rep movsb\n\t"
 		PERCPU_X86_DELAY(4)
+		PERCPU_X86_TWICE_CPU
+		PERCPU_X86_TWICE("expect", "p")
 		"movq %[v], %[p]\n\t"
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
@@ -342,6 +376,8 @@ static inline int percpu_cs_list_push(long off, unsigned int cpu,
 		"movq %[head], %[first]\n\t"
 		"movq %[first], (%[node])\n\t"
 		PERCPU_X86_DELAY(4)
+		PERCPU_X86_TWICE_CPU
+		PERCPU_X86_TWICE("first", "head")
 		"movq %[node], %[head]\n\t"
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
@@ -374,6 +410,8 @@ static inline int percpu_cs_list_pop(long off, unsigned int cpu,
 		PERCPU_X86_DELAY(4)
 		"movq (%[first]), %[next]\n\t"
 		PERCPU_X86_DELAY(5)
+		PERCPU_X86_TWICE_CPU
+		PERCPU_X86_TWICE("first", "head")
 		"movq %[next], %[head]\n\t"
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * percpu/list.h: a per-CPU singly linked list (LIFO), the shape of an
+ * allocator's per-CPU free list. Allocate the heads with
+ * percpu_alloc(sizeof(struct percpu_list)) (zero: every shard empty) and
+ * embed a struct percpu_list_node in each element.
+ *
+ * Pop is immune to ABA: it compares the head, loads the head's next and
+ * stores it in one critical section (on the lock path, holding the shard),
+ * so an element popped and pushed back meanwhile cannot corrupt the list.
+ *
+ * Thread safety: safe from any thread, in every mode, mixed. Signal safety:
+ * percpu_list_push is async-signal-safe in every mode; percpu_list_pop is
+ * not (on the lock path it holds the shard word). Memory ordering: relaxed;
+ * a node's contents written before its push are not published by the push
+ * to a popper on another CPU in lock mode: publish them yourself if needed
+ * (on x86-64 stores are ordered anyway).
+ */
+#ifndef PERCPU_LIST_H
+#define PERCPU_LIST_H
+
+#include "ops.h"
+
+PERCPU_EXTERN_C_BEGIN
+
+struct percpu_list_node {
+	struct percpu_list_node *next;
+};
+
+struct percpu_list {
+	struct percpu_list_node *head;
+};
+
+PERCPU_API int percpu_list_push_slow(struct percpu_list *list,
+				     struct percpu_list_node *node);
+PERCPU_API struct percpu_list_node *percpu_list_pop_slow(struct percpu_list *list,
+							int *shard);
+
+/* percpu_list_push: push `node` on this shard's list; returns the shard. */
+static inline int percpu_list_push(struct percpu_list *list,
+				   struct percpu_list_node *node)
+{
+#if PERCPU_ARCH_RSEQ
+	long off;
+	unsigned int cpu;
+
+	if (PERCPU_LIKELY(percpu_fast_cpu(&off, &cpu)) &&
+	    PERCPU_LIKELY(percpu_cs_list_push(
+				  off, cpu, percpu_fast_word(cpu),
+				  percpu_fast_slot((intptr_t *)list, cpu),
+				  (intptr_t)node) == PERCPU_CS_OK))
+		return (int)cpu;
+#endif
+	return percpu_list_push_slow(list, node);
+}
+
+/*
+ * percpu_list_pop: pop the first node of this shard's list; NULL if that
+ * list is empty (other shards' lists are not looked at). If `shard` is not
+ * NULL, the shard is stored there.
+ */
+static inline struct percpu_list_node *percpu_list_pop(struct percpu_list *list,
+						       int *shard)
+{
+#if PERCPU_ARCH_RSEQ
+	long off;
+	unsigned int cpu;
+	intptr_t node = 0;
+	int r;
+
+	if (PERCPU_LIKELY(percpu_fast_cpu(&off, &cpu))) {
+		r = percpu_cs_list_pop(off, cpu, percpu_fast_word(cpu),
+				       percpu_fast_slot((intptr_t *)list, cpu),
+				       &node);
+		if (PERCPU_LIKELY(r == PERCPU_CS_OK || r == PERCPU_CS_CHANGED)) {
+			if (shard)
+				*shard = (int)cpu;
+			return (struct percpu_list_node *)node;
+		}
+	}
+#endif
+	return percpu_list_pop_slow(list, shard);
+}
+
+PERCPU_EXTERN_C_END
+
+#endif

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+/*
+ * src/lockpath.c: operations without rseq.
+ *  - Process in lock mode: no section can commit any more, so a single-word
+ *    operation is one atomic instruction on the chosen shard, no lock.
+ *  - Otherwise (this thread cannot use rseq, or gave up): take the shard
+ *    word, fence that CPU, update atomically, release.
+ * Multi-word operations hold the shard word in both cases (without a fence
+ * in lock mode) and commit with a compare-and-swap, so single-word
+ * operations that do not take the word cannot slip between their steps.
+ */
+#include <sched.h>
+#include <string.h>
+#include "op.h"
+
+static int cas(intptr_t *w, intptr_t expect, intptr_t v, int order)
+{
+	return __atomic_compare_exchange_n(w, &expect, v, 0, order,
+					   __ATOMIC_RELAXED);
+}
+
+static intptr_t load(const intptr_t *w, int order)
+{
+	return __atomic_load_n(w, order);
+}
+
+/* A compare's result: 1 if it stored. */
+static int settle(struct op *op, int stored)
+{
+	op->result = stored ? PERCPU_OK : PERCPU_CHANGED;
+	return stored;
+}
+
+static void list_push(intptr_t *head, intptr_t node)
+{
+	intptr_t first = load(head, __ATOMIC_RELAXED);
+
+	do
+		__atomic_store_n((intptr_t *)node, first, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(head, &first, node, 1,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+}
+
+/* Holding the shard: no other pop runs, so the head cannot come back. */
+static void list_pop(struct op *op, intptr_t *head)
+{
+	intptr_t first;
+
+	do
+		first = load(head, __ATOMIC_ACQUIRE);
+	while (first && !cas(head, first,
+			     load((intptr_t *)first, __ATOMIC_RELAXED),
+			     __ATOMIC_RELAXED));
+	op->result = first;
+}
+
+static int apply_single(struct op *op, unsigned int shard)
+{
+	intptr_t *w = op_at(op->p, shard);
+
+	switch (op->kind) {
+	case OP_ADD:
+		__atomic_fetch_add(w, op->a, __ATOMIC_RELAXED);
+		return 1;
+	case OP_FETCH_ADD:
+		op->result = __atomic_fetch_add(w, op->a, __ATOMIC_RELAXED);
+		return 1;
+	case OP_STORE:
+		__atomic_store_n(w, op->a, __ATOMIC_RELAXED);
+		return 1;
+	case OP_XCHG:
+		op->result = __atomic_exchange_n(w, op->a, __ATOMIC_RELAXED);
+		return 1;
+	case OP_LIST_PUSH:
+		list_push(w, op->a);
+		return 1;
+	default: /* OP_CAS, OP_LOCK */
+		return settle(op, cas(w, op->a, op->b, __ATOMIC_ACQUIRE));
+	}
+}
+
+/* With the shard word held. */
+static int apply_multi(struct op *op, unsigned int shard)
+{
+	intptr_t *w = op_at(op->p, shard);
+	int commit = op->release ? __ATOMIC_RELEASE : __ATOMIC_RELAXED;
+
+	if (op->kind == OP_LIST_POP) {
+		list_pop(op, w);
+		return 1;
+	}
+	if (load(w, __ATOMIC_ACQUIRE) != op->a)
+		return settle(op, 0);
+	if (op->kind == OP_CMP2) {
+		if (load(op_at(op->q, shard), __ATOMIC_RELAXED) != op->c)
+			return settle(op, 0);
+	} else if (op->kind == OP_CAS_STORE2) {
+		__atomic_store_n(op_at(op->q, shard), op->c, __ATOMIC_RELAXED);
+	} else {
+		memcpy(op->dst, op->src, op->len);
+	}
+	return settle(op, cas(w, op->a, op->b, commit));
+}
+
+static int apply(struct op *op, unsigned int shard)
+{
+	return op_is_multi_word(op) ? apply_multi(op, shard) :
+				      apply_single(op, shard);
+}
+
+/*
+ * Hold the shard word around the update. Returns as apply(), or -1 if the
+ * word was busy and could not be waited for. A single-word operation may
+ * run beside an interrupted holder on its own thread (every lock-path
+ * update is atomic); a multi-word one may not.
+ */
+static int apply_holding(struct op *op, unsigned int shard, int wait)
+{
+	struct shard_hold h;
+	int took = percpu_shard_take(&h, shard, wait);
+	int done;
+
+	if (took == SHARD_BUSY || (took == SHARD_NESTED && op_is_multi_word(op)))
+		return -1;
+	percpu_inject_delay(PERCPU_INJECT_HOLDING);
+	done = apply(op, shard);
+	if (took == SHARD_TAKEN)
+		percpu_shard_release(&h);
+	return done;
+}
+
+static int apply_somehow(struct op *op, unsigned int shard, int wait)
+{
+	if (percpu_lock_only() && !op_is_multi_word(op))
+		return apply(op, shard);
+	return apply_holding(op, shard, wait);
+}
+
+/*
+ * An operation on the current shard applies to the first shard it can
+ * hold (a lock must also be found free). A held shard is skipped, not
+ * waited on; after a full round the thread yields to the holders.
+ */
+static int lock_path_any(struct op *op)
+{
+	unsigned int n = percpu_rt.nr_shards, first = percpu_cpu_hint();
+
+	for (;;) {
+		for (unsigned int i = 0, s = first; i < n; i++, s++) {
+			if (s == n)
+				s = 0;
+			if (apply_somehow(op, s, 0) > 0)
+				return (int)s;
+		}
+		sched_yield();
+	}
+}
+
+int percpu_lock_path(struct op *op)
+{
+#ifdef PERCPU_INJECT
+	__atomic_fetch_add(&percpu_inject.lock_path_ops, 1, __ATOMIC_RELAXED);
+#endif
+	if (op->shard < 0)
+		return lock_path_any(op);
+	if (apply_somehow(op, (unsigned int)op->shard, 1) < 0)
+		op->result = PERCPU_MOVED; /* a handler inside a holder */
+	return op->shard;
+}
