@@ -77,6 +77,13 @@ tests: all $(TEST_BINS) $(BUILD)/headers.ok
 check: tests
 	BUILD=$(BUILD) prove --exec /bin/sh tests/*.t
 
+# The full stress matrix (tests/param_matrix.sh), here and in a build whose
+# sections compare their inputs twice before committing.
+check-stress: tests
+	$(MAKE) BUILD=$(BUILD)-twice OPT="$(OPT) -DPERCPU_COMPARE_TWICE" tests
+	BUILD=$(BUILD) sh tests/param_matrix.sh full
+	BUILD=$(BUILD)-twice sh tests/param_matrix.sh full
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include/percpu/arch $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 include/percpu.h $(DESTDIR)$(PREFIX)/include/
@@ -92,5 +99,5 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all tests check install clean
+.PHONY: all tests check check-stress install clean
 .SECONDARY:
