@@ -63,6 +63,11 @@ $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libpercpu-inject.a $(
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -DPERCPU_INJECT $< -o $@ $(BUILD)/libpercpu-inject.a $(LDLIBS)
 
+# Fully static variants of the tests, for the environment suite.
+$(BUILD)/tests/static/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libpercpu-inject.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -DPERCPU_INJECT -static $< -o $@ $(BUILD)/libpercpu-inject.a $(LDLIBS)
+
 # Every public header compiles alone, as C11 and as C++11.
 $(BUILD)/headers.ok: $(HEADERS)
 	@mkdir -p $(BUILD)
@@ -76,6 +81,10 @@ tests: all $(TEST_BINS) $(BUILD)/headers.ok
 
 check: tests
 	BUILD=$(BUILD) prove --exec /bin/sh tests/*.t
+
+# The slow environment suite (valgrind, gdb, thread churn, ...): tests/env/.
+check-env: tests
+	BUILD=$(BUILD) prove --exec /bin/sh tests/env/*.t
 
 # The full stress matrix (tests/param_matrix.sh), here and in a build whose
 # sections compare their inputs twice before committing.
@@ -99,5 +108,5 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all tests check check-stress install clean
+.PHONY: all tests check check-env check-stress install clean
 .SECONDARY:
