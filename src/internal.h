@@ -63,17 +63,18 @@ int percpu_thread_uses_rseq(const struct percpu_thread *t);
 int percpu_rseq_ever(void);
 unsigned int percpu_cpu_hint_slow(void);
 void percpu_process_disable(const char *why);
+int percpu_index_is_cid(void);
 
 /*
- * The shard a lock-path operation should try first: the CPU, read from the
- * rseq area where a registration (even one rseq mode no longer uses) keeps
- * it current, else from the kernel.
+ * The shard a lock-path operation should try first: the CPU (or the
+ * concurrency id), read from the rseq area where a registration (even one
+ * rseq mode no longer uses) keeps it current, else the CPU from the kernel.
  */
 static inline unsigned int percpu_cpu_hint(void)
 {
-	unsigned int cpu = percpu_arch_cpu_id(percpu_rt.rseq_offset);
+	unsigned int id = percpu_arch_shard_id(percpu_rt.id_offset);
 
-	return cpu < percpu_rt.nr_shards ? cpu : percpu_cpu_hint_slow();
+	return id < percpu_rt.nr_shards ? id : percpu_cpu_hint_slow();
 }
 
 /* cpus.c */

@@ -162,9 +162,11 @@ static void test_cas(void)
 	ok(percpu_cas(c, -1, 0, 1) == -1 && errno == EINVAL,
 	   "cas on shard -1: -1, EINVAL");
 	if (nr > 1) {
-		r = percpu_cas(c, 1, 0, 9);
-		ok((r == PERCPU_MOVED && *slot(c, 1) == 0) ||
-		   (r == PERCPU_OK && *slot(c, 1) == 9),
+		int other = (shard + 1) % nr;
+
+		r = percpu_cas(c, other, 0, 9);
+		ok((r == PERCPU_MOVED && *slot(c, other) == 0) ||
+		   (r == PERCPU_OK && *slot(c, other) == 9),
 		   "cas on another shard: moved, or applied there (%d)", r);
 		ok(r == (percpu_mode(NULL) == PERCPU_MODE_RSEQ ? PERCPU_MOVED :
 								   PERCPU_OK),
@@ -174,18 +176,36 @@ static void test_cas(void)
 	percpu_free(c);
 }
 
+static int index_is_cid(void)
+{
+	struct percpu_runtime_info info;
+
+	percpu_runtime_info(&info);
+	return info.index == PERCPU_INDEX_CID;
+}
+
+/*
+ * A pinned thread's shard is its CPU; a concurrency id is not tied to a CPU,
+ * so there the id must only agree with the shard an operation then uses.
+ */
 static void test_shard_id(void)
 {
-	int ok_all = 1;
+	intptr_t *probe = percpu_alloc(sizeof(*probe));
+	int ok_all = 1, cid = index_is_cid();
 
 	for (int cpu = 0; cpu < nr && cpu < CPU_SETSIZE; cpu++) {
+		int s;
+
 		if (pin_to(cpu))
 			continue;
-		if (percpu_shard_id() != cpu)
+		s = percpu_shard_id();
+		if (s < 0 || s >= nr || s != (cid ? percpu_add(probe, 1) : cpu))
 			ok_all = 0;
 	}
 	unpin();
-	ok(ok_all, "shard_id is the CPU a pinned thread runs on");
+	percpu_free(probe);
+	ok(ok_all, "shard_id is the %s a pinned thread runs on",
+	   cid ? "shard it then adds to" : "CPU");
 }
 
 struct contender {
