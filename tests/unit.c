@@ -313,6 +313,7 @@ int main(void)
 	intptr_t *bg = percpu_alloc(sizeof(*bg));
 	pthread_t t;
 	const char *reason;
+	enum percpu_mode m;
 
 	nr = percpu_nr_shards();
 	tap_check_mode();
@@ -323,7 +324,8 @@ int main(void)
 	pthread_join(t, NULL);
 	ok(test_sum(bg) == background_ops, "background adds all counted");
 	percpu_disable_rseq();
-	ok(percpu_mode(&reason) == PERCPU_MODE_LOCK &&
+	m = percpu_mode(&reason);
+	ok(m == PERCPU_MODE_LOCK &&
 	   (!strcmp(reason, "disabled at run time") || test_mode() == TEST_LOCK),
 	   "disabled at run time: %s", reason);
 	tap_diag("again after percpu_disable_rseq()");
