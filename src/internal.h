@@ -95,6 +95,10 @@ intptr_t *percpu_shard_word(unsigned int shard);
 int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait);
 void percpu_shard_release(const struct shard_hold *h);
 
+/* numa.c */
+int percpu_numa_init(unsigned int nr_cpus, int cid_indexing);
+void percpu_numa_place(char *base);
+
 /* pool.c */
 int percpu_pool_init(unsigned int nr_shards);
 void *percpu_pool_alloc(size_t size);

@@ -66,6 +66,7 @@ static struct chunk *chunk_new(void)
 	}
 	/* A huge page would commit 2 MiB for one touched counter. */
 	madvise(base, len, MADV_NOHUGEPAGE);
+	percpu_numa_place(base);
 	c->base = base;
 	pool.chunks[pool.nr_chunks++] = c;
 	return c;

@@ -52,6 +52,7 @@ static struct {
 	unsigned int registered_size;
 	unsigned int feature_size;
 	int index_cid;		/* shards are concurrency ids (mm_cid) */
+	int numa_placed;
 	const char *index_note;
 	int membarrier_rseq;
 	int possible_cpus;
@@ -165,8 +166,6 @@ static void init_once(void)
 
 	rt.possible_cpus = (int)n;
 	rt.feature_size = (unsigned int)getauxval(AT_RSEQ_FEATURE_SIZE);
-	percpu_pool_init(n);
-	percpu_rt.shard_words = (uintptr_t)percpu_pool_alloc(64);
 	if (PERCPU_ARCH_RSEQ)
 		detect_libc();
 	percpu_rt.rseq_offset = rt.libc_registered ?
@@ -176,6 +175,9 @@ static void init_once(void)
 	if (!rt.libc_registered)
 		rt.registered_size = RSEQ_AREA_LEN;
 	choose_index();
+	rt.numa_placed = percpu_numa_init(n, rt.index_cid);
+	percpu_pool_init(n);
+	percpu_rt.shard_words = (uintptr_t)percpu_pool_alloc(64);
 	rt.membarrier_rseq = percpu_fence_init();
 	pthread_key_create(&rt.exit_key, thread_exit);
 	if (!PERCPU_ARCH_RSEQ)
@@ -334,6 +336,7 @@ int percpu_runtime_info(struct percpu_runtime_info *info)
 	info->nr_shards = (int)percpu_rt.nr_shards;
 	info->index = rt.index_cid ? PERCPU_INDEX_CID : PERCPU_INDEX_CPU;
 	info->index_note = rt.index_note;
+	info->numa_placement = rt.numa_placed;
 	return 0;
 }
 

@@ -68,6 +68,7 @@ struct percpu_runtime_info {
 	int nr_shards;
 	enum percpu_index index;
 	const char *index_note;		/* why not as asked, or NULL */
+	int numa_placement;		/* strides placed on their CPU's node */
 };
 
 /* percpu_runtime_info: fill *info. Returns 0, or -1 with EINVAL if NULL. */
