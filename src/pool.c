@@ -177,6 +177,20 @@ void *percpu_alloc(size_t size)
 	return percpu_pool_alloc(size);
 }
 
+void *percpu_alloc_init(size_t size, const void *init)
+{
+	char *p;
+
+	if (!init) {
+		errno = EINVAL;
+		return NULL;
+	}
+	p = percpu_alloc(size);
+	for (unsigned int s = 0; p && s < pool.nr_shards; s++)
+		memcpy(p + percpu_shard_offset(s), init, size);
+	return p;
+}
+
 int percpu_nr_shards(void)
 {
 	percpu_init();

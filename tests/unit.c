@@ -71,6 +71,21 @@ static void test_alloc(void)
 	percpu_free(big);
 }
 
+static void test_alloc_init(void)
+{
+	intptr_t init[3] = { 7, -1, 42 };
+	intptr_t *p = percpu_alloc_init(sizeof(init), init);
+	int same = p != NULL;
+
+	for (int s = 0; same && s < nr; s++)
+		same = !memcmp(percpu_ptr(p, s), init, sizeof(init));
+	ok(same, "alloc_init copies the initial value into every shard");
+	errno = 0;
+	ok(!percpu_alloc_init(8, NULL) && errno == EINVAL,
+	   "alloc_init(NULL): NULL, EINVAL");
+	percpu_free(p);
+}
+
 static void test_alloc_errors(void)
 {
 	char local[16];
@@ -298,6 +313,7 @@ static void *background(void *arg)
 static void run_all(void)
 {
 	test_alloc();
+	test_alloc_init();
 	test_alloc_errors();
 	test_ptr();
 	test_add();
