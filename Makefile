@@ -83,7 +83,9 @@ check: tests
 	BUILD=$(BUILD) prove --exec /bin/sh tests/*.t
 
 # The slow environment suite (valgrind, gdb, thread churn, ...): tests/env/.
-check-env: tests
+# gcc refuses -static with AddressSanitizer: no static variant there.
+ENV_BINS := $(if $(SAN),,$(BUILD)/tests/static/unit)
+check-env: tests $(ENV_BINS)
 	BUILD=$(BUILD) prove --exec /bin/sh tests/env/*.t
 
 # The full stress matrix (tests/param_matrix.sh), here and in a build whose

@@ -121,6 +121,17 @@ static void set_disabled_bits(unsigned int nr_shards)
 				  __ATOMIC_SEQ_CST);
 }
 
+/*
+ * A child of fork() has only the forking thread: shard words that other
+ * threads held at the fork would stay held for ever. Keep the disabled bit.
+ */
+static void release_words_in_child(void)
+{
+	for (unsigned int s = 0; s < percpu_rt.nr_shards; s++)
+		__atomic_fetch_and(percpu_shard_word(s), SHARD_DISABLED,
+				   __ATOMIC_RELAXED);
+}
+
 static int env_disables_rseq(void)
 {
 	const char *v = secure_getenv("PERCPU_DISABLE_RSEQ");
@@ -180,6 +191,8 @@ static void init_once(void)
 	percpu_rt.shard_words = (uintptr_t)percpu_pool_alloc(64);
 	rt.membarrier_rseq = percpu_fence_init();
 	pthread_key_create(&rt.exit_key, thread_exit);
+	if (percpu_rt.shard_words)
+		pthread_atfork(NULL, NULL, release_words_in_child);
 	if (!PERCPU_ARCH_RSEQ)
 		rt.lock_reason = "no rseq critical sections for this architecture";
 	else if (!percpu_rt.shard_words)

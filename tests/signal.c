@@ -15,7 +15,7 @@
 #define MIN_HANDLED 300
 
 static intptr_t *counter, *cas_counter;
-static volatile int stop_sending;
+static int stop_sending;
 static __thread volatile long handled;
 static long handled_total, worker_ops;
 
@@ -70,7 +70,7 @@ static void *sender(void *arg)
 {
 	pthread_t *workers = arg;
 
-	while (!stop_sending) {
+	while (!__atomic_load_n(&stop_sending, __ATOMIC_RELAXED)) {
 		for (int i = 0; i < WORKERS; i++)
 			pthread_kill(workers[i], SIGUSR1);
 		usleep(20);
@@ -94,7 +94,7 @@ int main(void)
 	pthread_create(&send, NULL, sender, workers);
 	for (int i = 0; i < WORKERS; i++)
 		pthread_join(workers[i], NULL);
-	stop_sending = 1;
+	__atomic_store_n(&stop_sending, 1, __ATOMIC_RELAXED);
 	pthread_join(send, NULL);
 	tap_diag("%ld handler runs, %lu nested in a held shard",
 		 handled_total, percpu_inject.shard_nested);

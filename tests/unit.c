@@ -293,7 +293,7 @@ static void test_info(void)
 	   info.nr_possible_cpus == nr, "runtime_info");
 }
 
-static volatile int background_stop;
+static int background_stop;
 static intptr_t background_ops;
 
 /* Mixed mode: an rseq thread working on the same shards meanwhile. */
@@ -301,7 +301,7 @@ static void *background(void *arg)
 {
 	intptr_t *c = arg;
 
-	while (!background_stop) {
+	while (!__atomic_load_n(&background_stop, __ATOMIC_RELAXED)) {
 		percpu_add(c, 1);
 		background_ops++;
 	}
@@ -334,7 +334,7 @@ int main(void)
 	pthread_create(&t, NULL, background, bg);
 	test_thread_setup(1);
 	run_all();
-	background_stop = 1;
+	__atomic_store_n(&background_stop, 1, __ATOMIC_RELAXED);
 	pthread_join(t, NULL);
 	ok(test_sum(bg) == background_ops, "background adds all counted");
 	percpu_disable_rseq();

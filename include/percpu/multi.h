@@ -9,8 +9,10 @@
  *
  * The last store, to *p, commits. The earlier stores (to *q, or the copy)
  * are speculative: they may land although the commit does not (the thread
- * moved, was preempted, or got a signal); write them only where a reader
- * looks after seeing the commit, e.g. above a stack's count. p and q are
+ * moved, was preempted, or got a signal; or, in lock mode, a single-word
+ * operation changed *p between the compare and the commit, which then
+ * reports PERCPU_CHANGED); write them only where a reader looks after
+ * seeing the commit, e.g. above a stack's count. p and q are
  * shard-0 addresses in objects from percpu_alloc(), and the operation uses
  * the named shard's copies; memcpy_store's dst and src are used as given.
  *

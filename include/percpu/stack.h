@@ -60,7 +60,7 @@ static inline size_t percpu_stack_push(struct percpu_stack *s,
 
 /*
  * percpu_stack_pop: pop up to n pointers from this shard's stack into
- * `out` (top first is out[k - 1]: the order they were pushed). Returns how
+ * `out`, in the order they were pushed: the top is out[k - 1]. Returns how
  * many were popped, 0 if this shard's stack is empty; stores the shard
  * through `shard` if not NULL.
  */

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/env_fork.c: fork, and vfork + exec, while other threads run
+ * operations. A forked child keeps only the forking thread, whose rseq
+ * registration (glibc's or the library's own) the kernel carries over: the
+ * child must go on operating in the parent's mode, on the counter it
+ * inherited and on new objects, from the forking thread and from threads of
+ * its own, with exact sums. The parent's threads must not lose an update.
+ * A vfork child borrows the parent's memory and thread until it execs
+ * percpu-info, which must then report the parent's mode and reason.
+ *
+ * usage: env_fork PATH-TO-PERCPU-INFO; the mode from PERCPU_TEST_MODE.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "tap.h"
+
+#define NR_WORKERS 2
+#define NR_FORKS 20
+#define NR_VFORKS 10
+#define CHILD_THREADS 2
+#define CHILD_ADDS 1000
+/* A child that hangs is killed by its alarm and counted as failed. */
+#define CHILD_SECONDS 20
+
+struct worker {
+	pthread_t tid;
+	int index;
+	intptr_t added;
+};
+
+static intptr_t *counter;
+static int stop;
+static enum percpu_mode parent_mode;
+static const char *parent_reason;
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+
+	test_thread_setup(w->index);
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
+		percpu_add(counter, 1);
+		percpu_fetch_add(counter, 2, NULL);
+		w->added += 3;
+	}
+	return NULL;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { 0, ms * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* The calling thread runs in the parent's mode, for the parent's reason. */
+static int same_mode(void)
+{
+	const char *reason;
+
+	return percpu_mode(&reason) == parent_mode &&
+	       !strcmp(reason, parent_reason);
+}
+
+/* In a child: CHILD_ADDS adds; 0 if this thread's mode is not the parent's. */
+static void *child_adds(void *arg)
+{
+	intptr_t *p = arg;
+
+	for (int i = 0; i < CHILD_ADDS; i++)
+		percpu_add(p, 1);
+	return same_mode() ? p : NULL;
+}
+
+/* The forking thread and CHILD_THREADS new ones each add to p. */
+static int child_threads_add(intptr_t *p)
+{
+	pthread_t tid[CHILD_THREADS];
+	void *res;
+	int good = child_adds(p) != NULL;
+
+	for (int i = 0; i < CHILD_THREADS; i++)
+		good &= !pthread_create(&tid[i], NULL, child_adds, p);
+	for (int i = 0; i < CHILD_THREADS; i++) {
+		pthread_join(tid[i], &res);
+		good &= res != NULL;
+	}
+	return good;
+}
+
+/* The child's whole check: exit status 0 if all held. */
+static int child_main(void)
+{
+	intptr_t inherited = test_sum(counter), *fresh;
+	int good;
+
+	alarm(CHILD_SECONDS);
+	good = same_mode() && child_threads_add(counter) &&
+	       test_sum(counter) == inherited + (1 + CHILD_THREADS) * CHILD_ADDS;
+	if (!good)
+		tap_diag("child %d: inherited counter wrong, or mode changed",
+			 (int)getpid());
+	fresh = percpu_alloc(sizeof(*fresh));
+	if (!fresh || !child_threads_add(fresh) ||
+	    test_sum(fresh) != (1 + CHILD_THREADS) * CHILD_ADDS ||
+	    percpu_free(fresh)) {
+		tap_diag("child %d: new object's sum wrong", (int)getpid());
+		good = 0;
+	}
+	return good ? 0 : 1;
+}
+
+/* fork NR_FORKS children a few ms apart; returns how many passed. */
+static int fork_children(void)
+{
+	int passed = 0, status;
+	pid_t pid;
+
+	for (int i = 0; i < NR_FORKS; i++) {
+		sleep_ms(2);
+		pid = fork();
+		if (pid == 0)
+			_exit(child_main());
+		if (pid > 0 && waitpid(pid, &status, 0) == pid &&
+		    WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			passed++;
+	}
+	return passed;
+}
+
+/* vfork, then exec path with its stdout on out. Returns the child or -1. */
+static pid_t vfork_exec(const char *path, int out)
+{
+	pid_t pid = vfork();
+
+	if (pid == 0) {
+		dup2(out, STDOUT_FILENO);
+		execl(path, path, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Run path through vfork_exec, its output into buf. 0 if it exited 0. */
+static int run_vforked(const char *path, char *buf, size_t size)
+{
+	int fd[2], status;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(fd, O_CLOEXEC))
+		return -1;
+	pid = vfork_exec(path, fd[1]);
+	close(fd[1]);
+	while (len + 1 < size && (n = read(fd[0], buf + len, size - len - 1)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(fd[0]);
+	return pid > 0 && waitpid(pid, &status, 0) == pid &&
+	       WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* percpu-info, vforked NR_VFORKS times, reports the parent's mode. */
+static int vfork_infos(const char *path)
+{
+	char buf[4096], want[256];
+	int passed = 0;
+
+	snprintf(want, sizeof(want), "mode: %s\nreason: %s\n",
+		 parent_mode == PERCPU_MODE_RSEQ ? "rseq" : "lock",
+		 parent_reason);
+	for (int i = 0; i < NR_VFORKS; i++) {
+		sleep_ms(2);
+		if (run_vforked(path, buf, sizeof(buf)) == 0 &&
+		    !strncmp(buf, want, strlen(want)))
+			passed++;
+		else
+			tap_diag("percpu-info said:\n%s", buf);
+	}
+	return passed;
+}
+
+static intptr_t stop_workers(struct worker *w)
+{
+	intptr_t added = 0;
+
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < NR_WORKERS; i++) {
+		pthread_join(w[i].tid, NULL);
+		added += w[i].added;
+	}
+	return added;
+}
+
+int main(int argc, char **argv)
+{
+	struct worker w[NR_WORKERS] = { 0 };
+	intptr_t added;
+	int forked, vforked;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: env_fork PATH-TO-PERCPU-INFO\n");
+		return 2;
+	}
+	tap_check_mode();
+	parent_mode = percpu_mode(&parent_reason);
+	counter = percpu_alloc(sizeof(*counter));
+	for (int i = 0; i < NR_WORKERS; i++) {
+		w[i].index = i;
+		pthread_create(&w[i].tid, NULL, worker_run, &w[i]);
+	}
+	forked = fork_children();
+	vforked = vfork_infos(argv[1]);
+	added = stop_workers(w);
+	ok(forked == NR_FORKS, "%d of %d children forked amid operations kept "
+	   "the mode and summed exactly", forked, NR_FORKS);
+	ok(vforked == NR_VFORKS, "%d of %d vfork+exec of percpu-info amid "
+	   "operations reported the parent's mode", vforked, NR_VFORKS);
+	ok(test_sum(counter) == added, "parent's threads: sum %ld, added %ld",
+	   (long)test_sum(counter), (long)added);
+	ok(same_mode(), "parent still in its mode after the forks");
+	return tap_done();
+}
