@@ -14,5 +14,6 @@
 #include "percpu/multi.h"
 #include "percpu/list.h"
 #include "percpu/stack.h"
+#include "percpu/remote.h"
 
 #endif

@@ -63,17 +63,18 @@ int percpu_thread_uses_rseq(const struct percpu_thread *t);
 int percpu_rseq_ever(void);
 unsigned int percpu_cpu_hint_slow(void);
 void percpu_process_disable(const char *why);
+int percpu_index_is_cid(void);
 
 /*
- * The shard a lock-path operation should try first: the CPU, read from the
- * rseq area where a registration (even one rseq mode no longer uses) keeps
- * it current, else from the kernel.
+ * The shard a lock-path operation should try first: the CPU (or the
+ * concurrency id), read from the rseq area where a registration (even one
+ * rseq mode no longer uses) keeps it current, else the CPU from the kernel.
  */
 static inline unsigned int percpu_cpu_hint(void)
 {
-	unsigned int cpu = percpu_arch_cpu_id(percpu_rt.rseq_offset);
+	unsigned int id = percpu_arch_shard_id(percpu_rt.id_offset);
 
-	return cpu < percpu_rt.nr_shards ? cpu : percpu_cpu_hint_slow();
+	return id < percpu_rt.nr_shards ? id : percpu_cpu_hint_slow();
 }
 
 /* cpus.c */
@@ -93,6 +94,10 @@ struct shard_hold {
 intptr_t *percpu_shard_word(unsigned int shard);
 int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait);
 void percpu_shard_release(const struct shard_hold *h);
+
+/* numa.c */
+int percpu_numa_init(unsigned int nr_cpus, int cid_indexing);
+void percpu_numa_place(char *base);
 
 /* pool.c */
 int percpu_pool_init(unsigned int nr_shards);

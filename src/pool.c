@@ -66,6 +66,7 @@ static struct chunk *chunk_new(void)
 	}
 	/* A huge page would commit 2 MiB for one touched counter. */
 	madvise(base, len, MADV_NOHUGEPAGE);
+	percpu_numa_place(base);
 	c->base = base;
 	pool.chunks[pool.nr_chunks++] = c;
 	return c;
@@ -174,6 +175,20 @@ void *percpu_alloc(size_t size)
 {
 	percpu_init();
 	return percpu_pool_alloc(size);
+}
+
+void *percpu_alloc_init(size_t size, const void *init)
+{
+	char *p;
+
+	if (!init) {
+		errno = EINVAL;
+		return NULL;
+	}
+	p = percpu_alloc(size);
+	for (unsigned int s = 0; p && s < pool.nr_shards; s++)
+		memcpy(p + percpu_shard_offset(s), init, size);
+	return p;
 }
 
 int percpu_nr_shards(void)

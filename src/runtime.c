@@ -32,9 +32,14 @@ extern const unsigned int __rseq_size __attribute__((weak));
 
 PERCPU_API struct percpu_rt percpu_rt;
 
+/*
+ * The own area's shard-id fields must read as out of range until the
+ * kernel fills them: cpu_id starts at -1 like the kernel's, but the kernel
+ * leaves mm_cid at 0, a valid concurrency id, so it starts at ~0 here.
+ */
 static __thread struct percpu_thread self
 	__attribute__((tls_model("initial-exec"))) = {
-		.area = { .cpu_id = (uint32_t)-1 },
+		.area = { .cpu_id = (uint32_t)-1, .mm_cid = (uint32_t)-1 },
 	};
 
 static struct {
@@ -46,6 +51,9 @@ static struct {
 	int libc_registered;
 	unsigned int registered_size;
 	unsigned int feature_size;
+	int index_cid;		/* shards are concurrency ids (mm_cid) */
+	int numa_placed;
+	const char *index_note;
 	int membarrier_rseq;
 	int possible_cpus;
 } rt = {
@@ -98,9 +106,10 @@ static void thread_exit(void *arg)
 {
 	struct percpu_thread *t = arg;
 
-	if (t->state == THREAD_OWN)
-		syscall(SYS_rseq, &t->area, RSEQ_AREA_LEN, RSEQ_UNREGISTER,
-			RSEQ_SIG);
+	if (t->state == THREAD_OWN &&
+	    syscall(SYS_rseq, &t->area, RSEQ_AREA_LEN, RSEQ_UNREGISTER,
+		    RSEQ_SIG) == 0)
+		t->area.mm_cid = (uint32_t)-1; /* the kernel reset it to 0 */
 	t->state = THREAD_EXITED;
 	t->reason = "thread exiting";
 }
@@ -130,6 +139,34 @@ static int env_disables_rseq(void)
 	return v && *v && strcmp(v, "0") != 0;
 }
 
+/* A field is usable if the registration and the kernel both cover it. */
+static unsigned int usable_size(void)
+{
+	return rt.registered_size < rt.feature_size ? rt.registered_size :
+						      rt.feature_size;
+}
+
+/* PERCPU_INDEX=cid: concurrency ids, where the kernel provides them. */
+static void choose_index(void)
+{
+	const char *v = secure_getenv("PERCPU_INDEX");
+
+	if (v && !strcmp(v, "cid")) {
+		if (usable_size() >= 28)
+			rt.index_cid = 1;
+		else
+			rt.index_note = "PERCPU_INDEX=cid, but mm_cid is not usable";
+	} else if (v && *v && strcmp(v, "cpu")) {
+		rt.index_note = "PERCPU_INDEX not understood";
+	}
+	percpu_rt.id_offset = percpu_rt.rseq_offset + (rt.index_cid ? 24 : 4);
+}
+
+int percpu_index_is_cid(void)
+{
+	return rt.index_cid;
+}
+
 /*
  * Decide the process mode. Never fails: without memory for the shard words
  * the process simply runs in lock mode, which does not use them.
@@ -140,8 +177,6 @@ static void init_once(void)
 
 	rt.possible_cpus = (int)n;
 	rt.feature_size = (unsigned int)getauxval(AT_RSEQ_FEATURE_SIZE);
-	percpu_pool_init(n);
-	percpu_rt.shard_words = (uintptr_t)percpu_pool_alloc(64);
 	if (PERCPU_ARCH_RSEQ)
 		detect_libc();
 	percpu_rt.rseq_offset = rt.libc_registered ?
@@ -150,6 +185,10 @@ static void init_once(void)
 	rt.rseq_ever = rt.libc_registered;
 	if (!rt.libc_registered)
 		rt.registered_size = RSEQ_AREA_LEN;
+	choose_index();
+	rt.numa_placed = percpu_numa_init(n, rt.index_cid);
+	percpu_pool_init(n);
+	percpu_rt.shard_words = (uintptr_t)percpu_pool_alloc(64);
 	rt.membarrier_rseq = percpu_fence_init();
 	pthread_key_create(&rt.exit_key, thread_exit);
 	if (percpu_rt.shard_words)
@@ -302,15 +341,15 @@ int percpu_runtime_info(struct percpu_runtime_info *info)
 	info->rseq_feature_size = rt.feature_size;
 	info->rseq_registered_size =
 		info->mode == PERCPU_MODE_RSEQ ? rt.registered_size : 0;
-	usable = rt.registered_size < rt.feature_size ? rt.registered_size :
-							rt.feature_size;
-	if (info->mode != PERCPU_MODE_RSEQ)
-		usable = 0;
+	usable = info->mode == PERCPU_MODE_RSEQ ? usable_size() : 0;
 	info->node_id_usable = usable >= 24;
 	info->mm_cid_usable = usable >= 28;
 	info->membarrier_rseq = rt.membarrier_rseq;
 	info->nr_possible_cpus = rt.possible_cpus;
 	info->nr_shards = (int)percpu_rt.nr_shards;
+	info->index = rt.index_cid ? PERCPU_INDEX_CID : PERCPU_INDEX_CPU;
+	info->index_note = rt.index_note;
+	info->numa_placement = rt.numa_placed;
 	return 0;
 }
 

@@ -22,9 +22,14 @@ static uintptr_t owner_tag(void)
 	return (uintptr_t)&owner_anchor | SHARD_LOCKED;
 }
 
+/* A concurrency id may run on any CPU: fence them all. */
 static void fence_shard(unsigned int shard)
 {
-	if (!percpu_lock_only() && percpu_rseq_ever())
+	if (percpu_lock_only() || !percpu_rseq_ever())
+		return;
+	if (percpu_index_is_cid())
+		percpu_fence_all();
+	else
 		percpu_fence_cpu(shard);
 }
 

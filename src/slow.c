@@ -11,51 +11,51 @@
 enum { RSEQ_DONE, RSEQ_GIVE_UP };
 
 #if PERCPU_ARCH_RSEQ
-static int attempt_single(struct op *op, long off, unsigned int cpu)
+static int attempt_single(struct op *op, const struct percpu_here *h)
 {
-	intptr_t *w = percpu_fast_word(cpu), *p = op_at(op->p, cpu);
+	intptr_t *w = percpu_fast_word(h->cpu), *p = op_at(op->p, h->cpu);
 	intptr_t v = op->a;
 	int r;
 
 	switch (op->kind) {
 	case OP_ADD:
-		return percpu_cs_add(off, cpu, w, p, op->a);
+		return percpu_cs_add(h, w, p, op->a);
 	case OP_FETCH_ADD:
-		r = percpu_cs_fetch_add(off, cpu, w, p, &v);
+		r = percpu_cs_fetch_add(h, w, p, &v);
 		break;
 	case OP_XCHG:
-		r = percpu_cs_xchg(off, cpu, w, p, &v);
+		r = percpu_cs_xchg(h, w, p, &v);
 		break;
 	case OP_STORE:
-		return percpu_cs_store(off, cpu, w, p, op->a);
+		return percpu_cs_store(h, w, p, op->a);
 	case OP_LIST_PUSH:
-		return percpu_cs_list_push(off, cpu, w, p, op->a);
+		return percpu_cs_list_push(h, w, p, op->a);
 	default: /* OP_CAS, OP_LOCK */
-		return percpu_cs_cmpeq_store(off, cpu, w, p, op->a, op->b);
+		return percpu_cs_cmpeq_store(h, w, p, op->a, op->b);
 	}
 	op->result = v;
 	return r;
 }
 
-static int attempt_multi(struct op *op, long off, unsigned int cpu)
+static int attempt_multi(struct op *op, const struct percpu_here *h)
 {
-	intptr_t *w = percpu_fast_word(cpu), *p = op_at(op->p, cpu);
+	intptr_t *w = percpu_fast_word(h->cpu), *p = op_at(op->p, h->cpu);
 	struct percpu_copy copy = { op->dst, op->src, op->len };
 
 	switch (op->kind) {
 	case OP_CMP2:
-		return percpu_cs_cmpeq_cmpeq_store(off, cpu, w, p, op->a,
-						   op_at(op->q, cpu), op->c,
+		return percpu_cs_cmpeq_cmpeq_store(h, w, p, op->a,
+						   op_at(op->q, h->cpu), op->c,
 						   op->b);
 	case OP_CAS_STORE2:
-		return percpu_cs_cmpeq_store_store(off, cpu, w, p, op->a,
-						   op_at(op->q, cpu), op->c,
+		return percpu_cs_cmpeq_store_store(h, w, p, op->a,
+						   op_at(op->q, h->cpu), op->c,
 						   op->b);
 	case OP_MEMCPY:
-		return percpu_cs_cmpeq_memcpy_store(off, cpu, w, p, op->a,
+		return percpu_cs_cmpeq_memcpy_store(h, w, p, op->a,
 						    &copy, op->b);
 	default: /* OP_LIST_POP */
-		return percpu_cs_list_pop(off, cpu, w, p, &op->result);
+		return percpu_cs_list_pop(h, w, p, &op->result);
 	}
 }
 
@@ -85,20 +85,21 @@ static int rseq_retry(struct op *op, const struct percpu_thread *t, int *shard)
 	unsigned int aborts = 0;
 
 	while (aborts < MAX_RSEQ_ABORTS && percpu_thread_uses_rseq(t)) {
-		long off = percpu_rt.rseq_offset;
-		unsigned int cpu = percpu_arch_cpu_id(off);
+		struct percpu_here h = { percpu_rt.rseq_offset,
+					 percpu_rt.id_offset, 0 };
 		int r;
 
-		if (cpu >= percpu_rt.nr_shards)
+		h.cpu = percpu_arch_shard_id(h.id);
+		if (h.cpu >= percpu_rt.nr_shards)
 			return RSEQ_GIVE_UP;
-		*shard = (int)cpu;
-		if (op->shard >= 0 && cpu != (unsigned int)op->shard) {
+		*shard = (int)h.cpu;
+		if (op->shard >= 0 && h.cpu != (unsigned int)op->shard) {
 			op->result = PERCPU_MOVED;
 			return RSEQ_DONE;
 		}
 		percpu_inject_before_section();
-		r = op_is_multi_word(op) ? attempt_multi(op, off, cpu) :
-					   attempt_single(op, off, cpu);
+		r = op_is_multi_word(op) ? attempt_multi(op, &h) :
+					   attempt_single(op, &h);
 		if (final_outcome(op, r))
 			return RSEQ_DONE;
 		if (r == PERCPU_CS_CHANGED) {
@@ -106,7 +107,7 @@ static int rseq_retry(struct op *op, const struct percpu_thread *t, int *shard)
 			continue;
 		}
 		if (r == PERCPU_CS_DIVERTED &&
-		    (__atomic_load_n(percpu_fast_word(cpu), __ATOMIC_RELAXED) &
+		    (__atomic_load_n(percpu_fast_word(h.cpu), __ATOMIC_RELAXED) &
 		     (intptr_t)SHARD_DISABLED))
 			return RSEQ_GIVE_UP;
 #ifdef PERCPU_INJECT

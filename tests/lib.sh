@@ -36,6 +36,21 @@ run_modes() {
 	tap_done
 }
 
+# run_all_indexings name cmd...: run_modes, then rseq and lock mode again
+# with shards indexed by concurrency id (PERCPU_INDEX=cid).
+run_all_indexings() {
+	idx_name=$1
+	shift
+	PERCPU_TEST_MODE=rseq run_binary "$idx_name rseq" "$@"
+	PERCPU_TEST_MODE=lock PERCPU_DISABLE_RSEQ=1 run_binary "$idx_name lock" "$@"
+	PERCPU_TEST_MODE=mixed run_binary "$idx_name mixed" "$@"
+	PERCPU_INDEX=cid PERCPU_TEST_MODE=rseq run_binary "$idx_name cid rseq" "$@"
+	PERCPU_INDEX=cid PERCPU_TEST_MODE=lock PERCPU_DISABLE_RSEQ=1 \
+		run_binary "$idx_name cid lock" "$@"
+	PERCPU_INDEX=cid PERCPU_TEST_MODE=mixed run_binary "$idx_name cid mixed" "$@"
+	tap_done
+}
+
 tap_done() {
 	echo "1..$tap_n"
 }

@@ -71,6 +71,19 @@ static const char *test_mode_name(void)
 	return names[test_mode()];
 }
 
+/* With PERCPU_INDEX=cid, shards must really be concurrency ids. */
+static __attribute__((unused)) void tap_check_index(void)
+{
+	const char *want = getenv("PERCPU_INDEX");
+	struct percpu_runtime_info info;
+
+	if (!want || strcmp(want, "cid"))
+		return;
+	percpu_runtime_info(&info);
+	ok(info.index == PERCPU_INDEX_CID, "shards are concurrency ids%s%s",
+	   info.index_note ? ": " : "", info.index_note ? info.index_note : "");
+}
+
 /* Check the process is in the mode the test was asked to run in. */
 static __attribute__((unused)) void tap_check_mode(void)
 {
@@ -81,6 +94,7 @@ static __attribute__((unused)) void tap_check_mode(void)
 
 	ok(m == want, "mode is %s as asked (%s: %s)", test_mode_name(),
 	   m == PERCPU_MODE_RSEQ ? "rseq" : "lock", reason);
+	tap_check_index();
 }
 
 /* In mixed mode, odd-numbered threads take the lock path. */

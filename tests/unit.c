@@ -71,6 +71,21 @@ static void test_alloc(void)
 	percpu_free(big);
 }
 
+static void test_alloc_init(void)
+{
+	intptr_t init[3] = { 7, -1, 42 };
+	intptr_t *p = percpu_alloc_init(sizeof(init), init);
+	int same = p != NULL;
+
+	for (int s = 0; same && s < nr; s++)
+		same = !memcmp(percpu_ptr(p, s), init, sizeof(init));
+	ok(same, "alloc_init copies the initial value into every shard");
+	errno = 0;
+	ok(!percpu_alloc_init(8, NULL) && errno == EINVAL,
+	   "alloc_init(NULL): NULL, EINVAL");
+	percpu_free(p);
+}
+
 static void test_alloc_errors(void)
 {
 	char local[16];
@@ -162,9 +177,11 @@ static void test_cas(void)
 	ok(percpu_cas(c, -1, 0, 1) == -1 && errno == EINVAL,
 	   "cas on shard -1: -1, EINVAL");
 	if (nr > 1) {
-		r = percpu_cas(c, 1, 0, 9);
-		ok((r == PERCPU_MOVED && *slot(c, 1) == 0) ||
-		   (r == PERCPU_OK && *slot(c, 1) == 9),
+		int other = (shard + 1) % nr;
+
+		r = percpu_cas(c, other, 0, 9);
+		ok((r == PERCPU_MOVED && *slot(c, other) == 0) ||
+		   (r == PERCPU_OK && *slot(c, other) == 9),
 		   "cas on another shard: moved, or applied there (%d)", r);
 		ok(r == (percpu_mode(NULL) == PERCPU_MODE_RSEQ ? PERCPU_MOVED :
 								   PERCPU_OK),
@@ -174,18 +191,34 @@ static void test_cas(void)
 	percpu_free(c);
 }
 
+static int index_is_cid(void)
+{
+	struct percpu_runtime_info info;
+
+	percpu_runtime_info(&info);
+	return info.index == PERCPU_INDEX_CID;
+}
+
+/*
+ * A pinned thread's shard is its CPU. A concurrency id is tied to no CPU
+ * and may change whenever threads come and go: there it must be in range.
+ */
 static void test_shard_id(void)
 {
-	int ok_all = 1;
+	int ok_all = 1, cid = index_is_cid();
 
 	for (int cpu = 0; cpu < nr && cpu < CPU_SETSIZE; cpu++) {
+		int s;
+
 		if (pin_to(cpu))
 			continue;
-		if (percpu_shard_id() != cpu)
+		s = percpu_shard_id();
+		if (s < 0 || s >= nr || (!cid && s != cpu))
 			ok_all = 0;
 	}
 	unpin();
-	ok(ok_all, "shard_id is the CPU a pinned thread runs on");
+	ok(ok_all, "shard_id is %s", cid ? "in range" :
+		   "the CPU a pinned thread runs on");
 }
 
 struct contender {
@@ -278,6 +311,7 @@ static void *background(void *arg)
 static void run_all(void)
 {
 	test_alloc();
+	test_alloc_init();
 	test_alloc_errors();
 	test_ptr();
 	test_add();
@@ -293,6 +327,7 @@ int main(void)
 	intptr_t *bg = percpu_alloc(sizeof(*bg));
 	pthread_t t;
 	const char *reason;
+	enum percpu_mode m;
 
 	nr = percpu_nr_shards();
 	tap_check_mode();
@@ -303,7 +338,8 @@ int main(void)
 	pthread_join(t, NULL);
 	ok(test_sum(bg) == background_ops, "background adds all counted");
 	percpu_disable_rseq();
-	ok(percpu_mode(&reason) == PERCPU_MODE_LOCK &&
+	m = percpu_mode(&reason);
+	ok(m == PERCPU_MODE_LOCK &&
 	   (!strcmp(reason, "disabled at run time") || test_mode() == TEST_LOCK),
 	   "disabled at run time: %s", reason);
 	tap_diag("again after percpu_disable_rseq()");

@@ -25,5 +25,9 @@ int main(void)
 	printf("possible_cpus: %d\n", info.nr_possible_cpus);
 	printf("shards: %d\n", info.nr_shards);
 	printf("stride: %zu\n", (size_t)PERCPU_STRIDE);
+	printf("index: %s\n", info.index == PERCPU_INDEX_CID ? "cid" : "cpu");
+	printf("numa_placement: %s\n", yes_no(info.numa_placement));
+	if (info.index_note)
+		printf("index_note: %s\n", info.index_note);
 	return 0;
 }

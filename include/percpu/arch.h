@@ -5,8 +5,10 @@
  * without a file here builds and runs every operation on the lock path.
  *
  * The critical sections, specified once. Each runs on the calling thread's
- * CPU, `cpu` being the id the caller read from its rseq area; `word` is that
- * CPU's shard word; `p` is that CPU's copy of the caller's word. Results:
+ * shard, `cpu` being the id the caller read from its rseq area (h->cpu: the
+ * CPU id, or the concurrency id in that indexing; area->id below is that
+ * field); `word` is that shard's shard word; `p` is that shard's copy of the
+ * caller's word. Results:
  *   PERCPU_CS_OK        committed
  *   PERCPU_CS_ABORT     the kernel restarted the section (preemption,
  *                       migration, signal): nothing was stored
@@ -17,7 +19,7 @@
  *   PERCPU_CS_CHANGED   the compare failed: nothing was stored
  *
  * percpu_cs_add(off, cpu, word, p, v):
- *	if (area->cpu_id != cpu) return MOVED;
+ *	if (area->id != cpu) return MOVED;
  *	if (*word != 0) return DIVERTED;
  *	*p += v;					commit
  *	return OK;
@@ -27,17 +29,27 @@
  * percpu_cs_store(off, cpu, word, p, v):
  *	as percpu_cs_add, committing *p = v.
  * percpu_cs_cmpeq_store(off, cpu, word, p, expect, v):
- *	if (area->cpu_id != cpu) return MOVED;
+ *	if (area->id != cpu) return MOVED;
  *	if (*word != 0) return DIVERTED;
  *	if (*p != expect) return CHANGED;
  *	*p = v;						commit
  *	return OK;
  *
- * percpu_arch_cpu_id(off) reads the rseq area's cpu_id outside any section:
- * a valid CPU when registered, a negative value (unsigned: huge) when not.
+ * percpu_arch_shard_id(id) reads the shard-id field outside any section:
+ * a valid id when registered, a negative value (unsigned: huge) when not.
  */
 #ifndef PERCPU_ARCH_H
 #define PERCPU_ARCH_H
+
+/*
+ * Where a thread is: its rseq area and the area's shard-id field (cpu_id,
+ * or mm_cid), as offsets from the thread pointer, and the id read there.
+ */
+struct percpu_here {
+	long area;
+	long id;
+	unsigned int cpu;
+};
 
 enum percpu_cs_result {
 	PERCPU_CS_OK = 0,

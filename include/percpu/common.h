@@ -46,6 +46,7 @@ struct percpu_rt {
 	 * bound check then diverts at once, without entering a section. */
 	unsigned int rseq_shards;
 	long rseq_offset;	/* thread pointer to this thread's rseq area */
+	long id_offset;		/* thread pointer to its cpu_id or mm_cid */
 	uintptr_t shard_words;	/* shard 0's shard word; shard k at + k * stride */
 };
 PERCPU_API extern struct percpu_rt percpu_rt;

@@ -29,6 +29,10 @@ struct percpu_inject {
 	unsigned long lock_path_ops;
 	unsigned long rseq_aborts;
 	unsigned long shard_nested;
+	/* fake_shard_on: every read of the shard id returns fake_shard, as
+	 * if the kernel reported it (ids outside the range included). */
+	volatile unsigned int fake_shard_on;
+	volatile unsigned int fake_shard;
 };
 PERCPU_API extern struct percpu_inject percpu_inject;
 /* Non-zero: this thread never uses rseq (mixed-mode tests). */

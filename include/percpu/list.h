@@ -41,15 +41,14 @@ static inline int percpu_list_push(struct percpu_list *list,
 				   struct percpu_list_node *node)
 {
 #if PERCPU_ARCH_RSEQ
-	long off;
-	unsigned int cpu;
+	struct percpu_here h;
 
-	if (PERCPU_LIKELY(percpu_fast_cpu(&off, &cpu)) &&
+	if (PERCPU_LIKELY(percpu_fast_here(&h)) &&
 	    PERCPU_LIKELY(percpu_cs_list_push(
-				  off, cpu, percpu_fast_word(cpu),
-				  percpu_fast_slot((intptr_t *)list, cpu),
+				  &h, percpu_fast_word(h.cpu),
+				  percpu_fast_slot((intptr_t *)list, h.cpu),
 				  (intptr_t)node) == PERCPU_CS_OK))
-		return (int)cpu;
+		return (int)h.cpu;
 #endif
 	return percpu_list_push_slow(list, node);
 }
@@ -63,18 +62,17 @@ static inline struct percpu_list_node *percpu_list_pop(struct percpu_list *list,
 						       int *shard)
 {
 #if PERCPU_ARCH_RSEQ
-	long off;
-	unsigned int cpu;
+	struct percpu_here h;
 	intptr_t node = 0;
 	int r;
 
-	if (PERCPU_LIKELY(percpu_fast_cpu(&off, &cpu))) {
-		r = percpu_cs_list_pop(off, cpu, percpu_fast_word(cpu),
-				       percpu_fast_slot((intptr_t *)list, cpu),
+	if (PERCPU_LIKELY(percpu_fast_here(&h))) {
+		r = percpu_cs_list_pop(&h, percpu_fast_word(h.cpu),
+				       percpu_fast_slot((intptr_t *)list, h.cpu),
 				       &node);
 		if (PERCPU_LIKELY(r == PERCPU_CS_OK || r == PERCPU_CS_CHANGED)) {
 			if (shard)
-				*shard = (int)cpu;
+				*shard = (int)h.cpu;
 			return (struct percpu_list_node *)node;
 		}
 	}

@@ -31,14 +31,13 @@ PERCPU_API int percpu_lock_slow(intptr_t *lock);
 static inline int percpu_lock(intptr_t *lock)
 {
 #if PERCPU_ARCH_RSEQ
-	long off;
-	unsigned int cpu;
+	struct percpu_here h;
 
-	if (PERCPU_LIKELY(percpu_fast_cpu(&off, &cpu)) &&
-	    PERCPU_LIKELY(percpu_cs_cmpeq_store(off, cpu, percpu_fast_word(cpu),
-						percpu_fast_slot(lock, cpu), 0,
+	if (PERCPU_LIKELY(percpu_fast_here(&h)) &&
+	    PERCPU_LIKELY(percpu_cs_cmpeq_store(&h, percpu_fast_word(h.cpu),
+						percpu_fast_slot(lock, h.cpu), 0,
 						1) == PERCPU_CS_OK))
-		return (int)cpu;
+		return (int)h.cpu;
 #endif
 	return percpu_lock_slow(lock);
 }

@@ -32,6 +32,13 @@ PERCPU_EXTERN_C_BEGIN
 PERCPU_API void *percpu_alloc(size_t size);
 
 /*
+ * percpu_alloc_init: as percpu_alloc(), then copy `size` bytes from `init`
+ * into every shard's copy (so every shard's page is touched: use it for
+ * objects whose start value is not zero). NULL with EINVAL if init is NULL.
+ */
+PERCPU_API void *percpu_alloc_init(size_t size, const void *init);
+
+/*
  * percpu_free: return an object to the pool; NULL is ignored. Returns 0,
  * or -1 with errno EINVAL if p is not an object percpu_alloc() returned
  * and that is still allocated (double frees are detected).

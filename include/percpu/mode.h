@@ -40,6 +40,18 @@ PERCPU_API enum percpu_mode percpu_mode(const char **reason);
  */
 PERCPU_API int percpu_disable_rseq(void);
 
+/*
+ * Shards are indexed by CPU id (the default), or by concurrency id (mm_cid,
+ * Linux 6.3+: dense ids below the number of threads that run at once, so
+ * memory follows the threads, not the CPUs) with PERCPU_INDEX=cid in the
+ * environment at start. Where mm_cid is not usable, CPU ids are used and
+ * percpu_runtime_info() says why in index_note.
+ */
+enum percpu_index {
+	PERCPU_INDEX_CPU = 1,
+	PERCPU_INDEX_CID = 2,
+};
+
 /* What percpu-info prints. */
 struct percpu_runtime_info {
 	enum percpu_mode mode;		/* the calling thread's */
@@ -54,6 +66,9 @@ struct percpu_runtime_info {
 	int membarrier_rseq;		/* per-CPU fence by membarrier */
 	int nr_possible_cpus;
 	int nr_shards;
+	enum percpu_index index;
+	const char *index_note;		/* why not as asked, or NULL */
+	int numa_placement;		/* strides placed on their CPU's node */
 };
 
 /* percpu_runtime_info: fill *info. Returns 0, or -1 with EINVAL if NULL. */

@@ -54,24 +54,23 @@ PERCPU_API int percpu_memcpy_store_slow(intptr_t *p, int shard,
 					void *dst, const void *src,
 					size_t len, int release);
 
-/* Private: this thread's CPU if it is `shard` and rseq may be tried. */
-static inline int percpu_fast_on(int shard, long *off, unsigned int *cpu)
+/* Private: where this thread is, if on `shard` and rseq may be tried. */
+static inline int percpu_fast_on(int shard, struct percpu_here *h)
 {
-	return percpu_fast_cpu(off, cpu) && (unsigned int)shard == *cpu;
+	return percpu_fast_here(h) && (unsigned int)shard == h->cpu;
 }
 
 static inline int percpu_cmp2_store(intptr_t *p, int shard, intptr_t expect,
 				    intptr_t *q, intptr_t expect2, intptr_t v)
 {
 #if PERCPU_ARCH_RSEQ
-	long off;
-	unsigned int cpu;
+	struct percpu_here h;
 	int r;
 
-	if (PERCPU_LIKELY(percpu_fast_on(shard, &off, &cpu))) {
-		r = percpu_cs_cmpeq_cmpeq_store(off, cpu, percpu_fast_word(cpu),
-						percpu_fast_slot(p, cpu), expect,
-						percpu_fast_slot(q, cpu), expect2,
+	if (PERCPU_LIKELY(percpu_fast_on(shard, &h))) {
+		r = percpu_cs_cmpeq_cmpeq_store(&h, percpu_fast_word(h.cpu),
+						percpu_fast_slot(p, h.cpu), expect,
+						percpu_fast_slot(q, h.cpu), expect2,
 						v);
 		if (PERCPU_LIKELY(r == PERCPU_CS_OK))
 			return PERCPU_OK;
@@ -88,14 +87,13 @@ static inline int percpu_cas_store2_any(intptr_t *p, int shard,
 					intptr_t *q, intptr_t v2, int release)
 {
 #if PERCPU_ARCH_RSEQ
-	long off;
-	unsigned int cpu;
+	struct percpu_here h;
 	int r;
 
-	if (PERCPU_LIKELY(percpu_fast_on(shard, &off, &cpu))) {
-		r = percpu_cs_cmpeq_store_store(off, cpu, percpu_fast_word(cpu),
-						percpu_fast_slot(p, cpu), expect,
-						percpu_fast_slot(q, cpu), v2, v);
+	if (PERCPU_LIKELY(percpu_fast_on(shard, &h))) {
+		r = percpu_cs_cmpeq_store_store(&h, percpu_fast_word(h.cpu),
+						percpu_fast_slot(p, h.cpu), expect,
+						percpu_fast_slot(q, h.cpu), v2, v);
 		if (PERCPU_LIKELY(r == PERCPU_CS_OK))
 			return PERCPU_OK;
 		if (r == PERCPU_CS_CHANGED)
@@ -126,14 +124,13 @@ static inline int percpu_memcpy_store_any(intptr_t *p, int shard,
 {
 #if PERCPU_ARCH_RSEQ
 	struct percpu_copy copy = { dst, src, len };
-	long off;
-	unsigned int cpu;
+	struct percpu_here h;
 	int r;
 
-	if (PERCPU_LIKELY(percpu_fast_on(shard, &off, &cpu)) &&
+	if (PERCPU_LIKELY(percpu_fast_on(shard, &h)) &&
 	    PERCPU_LIKELY(len <= PERCPU_MEMCPY_MAX)) {
-		r = percpu_cs_cmpeq_memcpy_store(off, cpu, percpu_fast_word(cpu),
-						 percpu_fast_slot(p, cpu),
+		r = percpu_cs_cmpeq_memcpy_store(&h, percpu_fast_word(h.cpu),
+						 percpu_fast_slot(p, h.cpu),
 						 expect, &copy, v);
 		if (PERCPU_LIKELY(r == PERCPU_CS_OK))
 			return PERCPU_OK;

@@ -43,24 +43,29 @@ PERCPU_API int percpu_cas_slow(intptr_t *p, int shard, intptr_t expect,
 PERCPU_API int percpu_shard_id_slow(void);
 PERCPU_API intptr_t percpu_xchg_slow(intptr_t *p, intptr_t v, int *shard);
 
-/* Private: the calling thread's CPU if the fast path may use it. */
-static inline int percpu_fast_cpu(long *off, unsigned int *cpu)
+/*
+ * Private: where the calling thread is, if the fast path may use it: its
+ * rseq area, the field holding its shard id (cpu_id, or mm_cid in
+ * concurrency-id indexing) and that id.
+ */
+static inline int percpu_fast_here(struct percpu_here *h)
 {
 	unsigned int n = percpu_rt_rseq_shards();
 
-	*off = percpu_rt.rseq_offset;
-	*cpu = percpu_arch_cpu_id(*off);
-	return *cpu < n && !percpu_inject_before_section();
+	h->area = percpu_rt.rseq_offset;
+	h->id = percpu_rt.id_offset;
+	h->cpu = percpu_arch_shard_id(h->id);
+	return h->cpu < n && !percpu_inject_before_section();
 }
 
-static inline intptr_t *percpu_fast_word(unsigned int cpu)
+static inline intptr_t *percpu_fast_word(unsigned int shard)
 {
-	return (intptr_t *)(percpu_rt.shard_words + percpu_shard_offset(cpu));
+	return (intptr_t *)(percpu_rt.shard_words + percpu_shard_offset(shard));
 }
 
-static inline intptr_t *percpu_fast_slot(intptr_t *p, unsigned int cpu)
+static inline intptr_t *percpu_fast_slot(intptr_t *p, unsigned int shard)
 {
-	return (intptr_t *)((char *)p + percpu_shard_offset(cpu));
+	return (intptr_t *)((char *)p + percpu_shard_offset(shard));
 }
 
 /*
@@ -70,14 +75,13 @@ static inline intptr_t *percpu_fast_slot(intptr_t *p, unsigned int cpu)
 static inline int percpu_add(intptr_t *p, intptr_t v)
 {
 #if PERCPU_ARCH_RSEQ
-	long off;
-	unsigned int cpu;
+	struct percpu_here h;
 
-	if (PERCPU_LIKELY(percpu_fast_cpu(&off, &cpu)) &&
-	    PERCPU_LIKELY(percpu_cs_add(off, cpu, percpu_fast_word(cpu),
-					percpu_fast_slot(p, cpu), v) ==
+	if (PERCPU_LIKELY(percpu_fast_here(&h)) &&
+	    PERCPU_LIKELY(percpu_cs_add(&h, percpu_fast_word(h.cpu),
+					percpu_fast_slot(p, h.cpu), v) ==
 			  PERCPU_CS_OK))
-		return (int)cpu;
+		return (int)h.cpu;
 #endif
 	return percpu_add_slow(p, v);
 }
@@ -89,16 +93,15 @@ static inline int percpu_add(intptr_t *p, intptr_t v)
 static inline intptr_t percpu_fetch_add(intptr_t *p, intptr_t v, int *shard)
 {
 #if PERCPU_ARCH_RSEQ
-	long off;
-	unsigned int cpu;
+	struct percpu_here h;
 	intptr_t old = v;
 
-	if (PERCPU_LIKELY(percpu_fast_cpu(&off, &cpu)) &&
-	    PERCPU_LIKELY(percpu_cs_fetch_add(off, cpu, percpu_fast_word(cpu),
-					      percpu_fast_slot(p, cpu), &old) ==
+	if (PERCPU_LIKELY(percpu_fast_here(&h)) &&
+	    PERCPU_LIKELY(percpu_cs_fetch_add(&h, percpu_fast_word(h.cpu),
+					      percpu_fast_slot(p, h.cpu), &old) ==
 			  PERCPU_CS_OK)) {
 		if (shard)
-			*shard = (int)cpu;
+			*shard = (int)h.cpu;
 		return old;
 	}
 #endif
@@ -112,16 +115,15 @@ static inline intptr_t percpu_fetch_add(intptr_t *p, intptr_t v, int *shard)
 static inline intptr_t percpu_xchg(intptr_t *p, intptr_t v, int *shard)
 {
 #if PERCPU_ARCH_RSEQ
-	long off;
-	unsigned int cpu;
+	struct percpu_here h;
 	intptr_t old = v;
 
-	if (PERCPU_LIKELY(percpu_fast_cpu(&off, &cpu)) &&
-	    PERCPU_LIKELY(percpu_cs_xchg(off, cpu, percpu_fast_word(cpu),
-					 percpu_fast_slot(p, cpu), &old) ==
+	if (PERCPU_LIKELY(percpu_fast_here(&h)) &&
+	    PERCPU_LIKELY(percpu_cs_xchg(&h, percpu_fast_word(h.cpu),
+					 percpu_fast_slot(p, h.cpu), &old) ==
 			  PERCPU_CS_OK)) {
 		if (shard)
-			*shard = (int)cpu;
+			*shard = (int)h.cpu;
 		return old;
 	}
 #endif
@@ -135,11 +137,10 @@ static inline intptr_t percpu_xchg(intptr_t *p, intptr_t v, int *shard)
 static inline int percpu_shard_id(void)
 {
 #if PERCPU_ARCH_RSEQ
-	long off;
-	unsigned int cpu;
+	struct percpu_here h;
 
-	if (PERCPU_LIKELY(percpu_fast_cpu(&off, &cpu)))
-		return (int)cpu;
+	if (PERCPU_LIKELY(percpu_fast_here(&h)))
+		return (int)h.cpu;
 #endif
 	return percpu_shard_id_slow();
 }
@@ -162,14 +163,13 @@ static inline intptr_t percpu_load(intptr_t *p, int *shard)
 static inline int percpu_store(intptr_t *p, intptr_t v)
 {
 #if PERCPU_ARCH_RSEQ
-	long off;
-	unsigned int cpu;
+	struct percpu_here h;
 
-	if (PERCPU_LIKELY(percpu_fast_cpu(&off, &cpu)) &&
-	    PERCPU_LIKELY(percpu_cs_store(off, cpu, percpu_fast_word(cpu),
-					  percpu_fast_slot(p, cpu), v) ==
+	if (PERCPU_LIKELY(percpu_fast_here(&h)) &&
+	    PERCPU_LIKELY(percpu_cs_store(&h, percpu_fast_word(h.cpu),
+					  percpu_fast_slot(p, h.cpu), v) ==
 			  PERCPU_CS_OK))
-		return (int)cpu;
+		return (int)h.cpu;
 #endif
 	return percpu_store_slow(p, v);
 }
@@ -187,14 +187,13 @@ static inline int percpu_cas(intptr_t *p, int shard, intptr_t expect,
 			     intptr_t v)
 {
 #if PERCPU_ARCH_RSEQ
-	long off;
-	unsigned int cpu;
+	struct percpu_here h;
 	int r;
 
-	if (PERCPU_LIKELY(percpu_fast_cpu(&off, &cpu)) &&
-	    PERCPU_LIKELY((unsigned int)shard == cpu)) {
-		r = percpu_cs_cmpeq_store(off, cpu, percpu_fast_word(cpu),
-					  percpu_fast_slot(p, cpu), expect, v);
+	if (PERCPU_LIKELY(percpu_fast_here(&h)) &&
+	    PERCPU_LIKELY((unsigned int)shard == h.cpu)) {
+		r = percpu_cs_cmpeq_store(&h, percpu_fast_word(h.cpu),
+					  percpu_fast_slot(p, h.cpu), expect, v);
 		if (PERCPU_LIKELY(r == PERCPU_CS_OK))
 			return PERCPU_OK;
 		if (r == PERCPU_CS_CHANGED)

@@ -12,9 +12,9 @@
 #define PERCPU_ARCH_RSEQ 0
 #define PERCPU_ARCH_NAME "none"
 
-static inline unsigned int percpu_arch_cpu_id(long off)
+static inline unsigned int percpu_arch_shard_id(long id)
 {
-	(void)off;
+	(void)id;
 	return ~0u;
 }
 

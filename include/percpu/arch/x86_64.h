@@ -48,7 +48,7 @@
  * been aborted, and traps (SIGILL) rather than corrupt data.
  */
 #define PERCPU_X86_TWICE_CPU						\
-	"cmpl %[cpu], %%fs:4(%[off])\n\t"				\
+	"cmpl %[cpu], %%fs:(%[id])\n\t"				\
 	"jnz 7f\n\t"
 #define PERCPU_X86_TWICE(expect, word)					\
 	"cmpq %[" expect "], %[" word "]\n\t"				\
@@ -78,7 +78,7 @@
 	"1:\n\t"							\
 	PERCPU_X86_FORCED_ABORT						\
 	PERCPU_X86_DELAY(1)						\
-	"cmpl %[cpu], %%fs:4(%[off])\n\t"				\
+	"cmpl %[cpu], %%fs:(%[id])\n\t"				\
 	"jnz %l[moved]\n\t"						\
 	PERCPU_X86_DELAY(2)						\
 	"cmpq $0, %[word]\n\t"						\
@@ -94,15 +94,20 @@
 	PERCPU_X86_TWICE_TRAP						\
 	".popsection\n\t"
 
-static inline unsigned int percpu_arch_cpu_id(long off)
+/* The rseq area's cpu_id or mm_cid field, at `id` from the thread pointer. */
+static inline unsigned int percpu_arch_shard_id(long id)
 {
-	unsigned int cpu;
+	unsigned int shard;
 
-	__asm__ __volatile__("movl %%fs:4(%1), %0" : "=r"(cpu) : "r"(off));
-	return cpu;
+#ifdef PERCPU_INJECT
+	if (percpu_inject.fake_shard_on)
+		return percpu_inject.fake_shard;
+#endif
+	__asm__ __volatile__("movl %%fs:(%1), %0" : "=r"(shard) : "r"(id));
+	return shard;
 }
 
-static inline int percpu_cs_add(long off, unsigned int cpu,
+static inline int percpu_cs_add(const struct percpu_here *h,
 				const intptr_t *word, intptr_t *p, intptr_t v)
 {
 	__asm__ __volatile__ goto(
@@ -113,7 +118,7 @@ static inline int percpu_cs_add(long off, unsigned int cpu,
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
 		:
-		: [off] "r"(off), [cpu] "r"(cpu), [word] "m"(*word),
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu), [word] "m"(*word),
 		  [p] "m"(*p), [v] "er"(v)
 		: "memory", "cc", "rax"
 		: abort, moved, diverted);
@@ -126,8 +131,8 @@ diverted:
 	return PERCPU_CS_DIVERTED;
 }
 
-static inline int percpu_cs_fetch_add(long off, unsigned int cpu,
-				      const intptr_t *word, intptr_t *p,
+static inline int percpu_cs_fetch_add(const struct percpu_here *h,
+				const intptr_t *word, intptr_t *p,
 				      intptr_t *v)
 {
 	intptr_t val = *v;
@@ -142,7 +147,7 @@ static inline int percpu_cs_fetch_add(long off, unsigned int cpu,
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
 		: [v] "+r"(val)
-		: [off] "r"(off), [cpu] "r"(cpu), [word] "m"(*word),
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu), [word] "m"(*word),
 		  [p] "m"(*p)
 		: "memory", "cc", "rax"
 		: abort, moved, diverted);
@@ -156,8 +161,8 @@ diverted:
 	return PERCPU_CS_DIVERTED;
 }
 
-static inline int percpu_cs_store(long off, unsigned int cpu,
-				  const intptr_t *word, intptr_t *p, intptr_t v)
+static inline int percpu_cs_store(const struct percpu_here *h,
+				const intptr_t *word, intptr_t *p, intptr_t v)
 {
 	__asm__ __volatile__ goto(
 		PERCPU_X86_CS_DESCRIPTOR
@@ -167,7 +172,7 @@ static inline int percpu_cs_store(long off, unsigned int cpu,
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
 		:
-		: [off] "r"(off), [cpu] "r"(cpu), [word] "m"(*word),
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu), [word] "m"(*word),
 		  [p] "m"(*p), [v] "er"(v)
 		: "memory", "cc", "rax"
 		: abort, moved, diverted);
@@ -180,8 +185,8 @@ diverted:
 	return PERCPU_CS_DIVERTED;
 }
 
-static inline int percpu_cs_cmpeq_store(long off, unsigned int cpu,
-					const intptr_t *word, intptr_t *p,
+static inline int percpu_cs_cmpeq_store(const struct percpu_here *h,
+				const intptr_t *word, intptr_t *p,
 					intptr_t expect, intptr_t v)
 {
 	__asm__ __volatile__ goto(
@@ -196,7 +201,7 @@ static inline int percpu_cs_cmpeq_store(long off, unsigned int cpu,
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
 		:
-		: [off] "r"(off), [cpu] "r"(cpu), [word] "m"(*word),
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu), [word] "m"(*word),
 		  [p] "m"(*p), [expect] "r"(expect), [v] "r"(v)
 		: "memory", "cc", "rax"
 		: abort, moved, diverted, changed);
@@ -211,8 +216,8 @@ changed:
 	return PERCPU_CS_CHANGED;
 }
 
-static inline int percpu_cs_xchg(long off, unsigned int cpu,
-				 const intptr_t *word, intptr_t *p,
+static inline int percpu_cs_xchg(const struct percpu_here *h,
+				const intptr_t *word, intptr_t *p,
 				 intptr_t *v)
 {
 	intptr_t old;
@@ -228,7 +233,7 @@ static inline int percpu_cs_xchg(long off, unsigned int cpu,
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
 		: [old] "=&r"(old)
-		: [off] "r"(off), [cpu] "r"(cpu), [word] "m"(*word),
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu), [word] "m"(*word),
 		  [p] "m"(*p), [v] "r"(*v)
 		: "memory", "cc", "rax"
 		: abort, moved, diverted);
@@ -242,8 +247,8 @@ diverted:
 	return PERCPU_CS_DIVERTED;
 }
 
-static inline int percpu_cs_cmpeq_cmpeq_store(long off, unsigned int cpu,
-					      const intptr_t *word, intptr_t *p,
+static inline int percpu_cs_cmpeq_cmpeq_store(const struct percpu_here *h,
+				const intptr_t *word, intptr_t *p,
 					      intptr_t expect,
 					      const intptr_t *q,
 					      intptr_t expect2, intptr_t v)
@@ -264,7 +269,7 @@ static inline int percpu_cs_cmpeq_cmpeq_store(long off, unsigned int cpu,
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
 		:
-		: [off] "r"(off), [cpu] "r"(cpu), [word] "m"(*word),
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu), [word] "m"(*word),
 		  [p] "m"(*p), [expect] "r"(expect), [q] "m"(*q),
 		  [expect2] "r"(expect2), [v] "r"(v)
 		: "memory", "cc", "rax"
@@ -281,8 +286,8 @@ changed:
 }
 
 /* x86 stores are ordered: the release form is the same sequence. */
-static inline int percpu_cs_cmpeq_store_store(long off, unsigned int cpu,
-					      const intptr_t *word, intptr_t *p,
+static inline int percpu_cs_cmpeq_store_store(const struct percpu_here *h,
+				const intptr_t *word, intptr_t *p,
 					      intptr_t expect, intptr_t *q,
 					      intptr_t v2, intptr_t v)
 {
@@ -300,7 +305,7 @@ static inline int percpu_cs_cmpeq_store_store(long off, unsigned int cpu,
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
 		:
-		: [off] "r"(off), [cpu] "r"(cpu), [word] "m"(*word),
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu), [word] "m"(*word),
 		  [p] "m"(*p), [expect] "r"(expect), [q] "m"(*q),
 		  [v2] "r"(v2), [v] "r"(v)
 		: "memory", "cc", "rax"
@@ -323,8 +328,8 @@ struct percpu_copy {
 	size_t len;
 };
 
-static inline int percpu_cs_cmpeq_memcpy_store(long off, unsigned int cpu,
-					       const intptr_t *word,
+static inline int percpu_cs_cmpeq_memcpy_store(const struct percpu_here *h,
+				const intptr_t *word,
 					       intptr_t *p, intptr_t expect,
 					       const struct percpu_copy *copy,
 					       intptr_t v)
@@ -347,7 +352,7 @@ static inline int percpu_cs_cmpeq_memcpy_store(long off, unsigned int cpu,
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
 		:
-		: [off] "r"(off), [cpu] "r"(cpu), [word] "m"(*word),
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu), [word] "m"(*word),
 		  [p] "m"(*p), [expect] "r"(expect), [copy] "r"(copy),
 		  [v] "r"(v)
 		: "memory", "cc", "rax", "rdi", "rsi", "rcx"
@@ -364,8 +369,8 @@ changed:
 }
 
 /* The list's links are the first word of a node. */
-static inline int percpu_cs_list_push(long off, unsigned int cpu,
-				      const intptr_t *word, intptr_t *head,
+static inline int percpu_cs_list_push(const struct percpu_here *h,
+				const intptr_t *word, intptr_t *head,
 				      intptr_t node)
 {
 	intptr_t first;
@@ -382,7 +387,7 @@ static inline int percpu_cs_list_push(long off, unsigned int cpu,
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
 		: [first] "=&r"(first)
-		: [off] "r"(off), [cpu] "r"(cpu), [word] "m"(*word),
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu), [word] "m"(*word),
 		  [head] "m"(*head), [node] "r"(node)
 		: "memory", "cc", "rax"
 		: abort, moved, diverted);
@@ -395,8 +400,8 @@ diverted:
 	return PERCPU_CS_DIVERTED;
 }
 
-static inline int percpu_cs_list_pop(long off, unsigned int cpu,
-				     const intptr_t *word, intptr_t *head,
+static inline int percpu_cs_list_pop(const struct percpu_here *h,
+				const intptr_t *word, intptr_t *head,
 				     intptr_t *node)
 {
 	intptr_t first, next;
@@ -416,7 +421,7 @@ static inline int percpu_cs_list_pop(long off, unsigned int cpu,
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
 		: [first] "=&r"(first), [next] "=&r"(next)
-		: [off] "r"(off), [cpu] "r"(cpu), [word] "m"(*word),
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu), [word] "m"(*word),
 		  [head] "m"(*head)
 		: "memory", "cc", "rax"
 		: abort, moved, diverted, changed);

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+/* src/remote.c: work on another shard, holding it (see percpu/remote.h). */
+#include <errno.h>
+#include <string.h>
+#include "internal.h"
+#include "percpu/remote.h"
+
+int percpu_remote(int shard, void (*fn)(void *arg, int shard), void *arg)
+{
+	struct shard_hold h;
+
+	percpu_init();
+	if ((unsigned int)shard >= percpu_rt.nr_shards || !fn) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (percpu_shard_take(&h, (unsigned int)shard, 1) != SHARD_TAKEN) {
+		errno = EDEADLK;
+		return -1;
+	}
+	percpu_inject_delay(PERCPU_INJECT_HOLDING);
+	fn(arg, shard);
+	percpu_shard_release(&h);
+	return 0;
+}
+
+struct xchg_args {
+	intptr_t *p;
+	intptr_t v;
+};
+
+static void xchg_on(void *arg, int shard)
+{
+	struct xchg_args *a = arg;
+
+	a->v = __atomic_exchange_n(percpu_fast_slot(a->p, (unsigned int)shard),
+				   a->v, __ATOMIC_SEQ_CST);
+}
+
+intptr_t percpu_remote_xchg(intptr_t *p, int shard, intptr_t v)
+{
+	struct xchg_args a = { p, v };
+
+	return percpu_remote(shard, xchg_on, &a) ? 0 : a.v;
+}
+
+struct percpu_list_node *percpu_list_drain(struct percpu_list *list, int shard)
+{
+	return (struct percpu_list_node *)percpu_remote_xchg((intptr_t *)list,
+							     shard, 0);
+}
+
+struct stack_args {
+	struct percpu_stack *s;
+	void **out;
+	size_t n;
+};
+
+/* Stack operations are multi-word: none runs while the shard is held. */
+static void stack_drain_on(void *arg, int shard)
+{
+	struct stack_args *a = arg;
+	struct percpu_stack *mine =
+		(struct percpu_stack *)((char *)a->s +
+					percpu_shard_offset((unsigned int)shard));
+	size_t count = (size_t)__atomic_load_n(&mine->count, __ATOMIC_ACQUIRE);
+	size_t k = a->n < count ? a->n : count;
+
+	memcpy(a->out, &mine->slot[count - k], k * sizeof(void *));
+	__atomic_store_n(&mine->count, (intptr_t)(count - k), __ATOMIC_RELEASE);
+	a->n = k;
+}
+
+size_t percpu_stack_drain(struct percpu_stack *s, int shard, void **out,
+			  size_t n)
+{
+	struct stack_args a = { s, out, n };
+
+	return percpu_remote(shard, stack_drain_on, &a) ? 0 : a.n;
+}
