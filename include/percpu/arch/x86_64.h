@@ -53,8 +53,12 @@
 #define PERCPU_X86_TWICE(expect, word)					\
 	"cmpq %[" expect "], %[" word "]\n\t"				\
 	"jnz 7f\n\t"
+#define PERCPU_X86_TWICE_REG(reg, word)				\
+	"cmpq %%" reg ", %[" word "]\n\t"				\
+	"jnz 7f\n\t"
 #define PERCPU_X86_TWICE_TRAP "7: ud2\n\t"
 #else
+#define PERCPU_X86_TWICE_REG(reg, word)
 #define PERCPU_X86_TWICE_CPU
 #define PERCPU_X86_TWICE(expect, word)
 #define PERCPU_X86_TWICE_TRAP
@@ -132,26 +136,29 @@ diverted:
 }
 
 static inline int percpu_cs_fetch_add(const struct percpu_here *h,
-				const intptr_t *word, intptr_t *p,
+				      const intptr_t *word, intptr_t *p,
 				      intptr_t *v)
 {
-	intptr_t val = *v;
-
-	/* xadd without lock: one instruction, so it commits atomically with
-	 * respect to the section, and it is not a bus-locked operation. */
+	/*
+	 * xadd without lock: one instruction, so it commits atomically with
+	 * respect to the section, and it is not a bus-locked operation. No
+	 * asm goto outputs (GCC 12 can miscompile them): the old value goes
+	 * through %rcx to *v after the commit.
+	 */
 	__asm__ __volatile__ goto(
 		PERCPU_X86_CS_DESCRIPTOR
 		PERCPU_X86_CS_ENTER_AND_CHECK
+		"movq (%[v]), %%rcx\n\t"
 		PERCPU_X86_TWICE_CPU
-		"xaddq %[v], %[p]\n\t"
+		"xaddq %%rcx, %[p]\n\t"
 		"2:\n\t"
+		"movq %%rcx, (%[v])\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
-		: [v] "+r"(val)
-		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu), [word] "m"(*word),
-		  [p] "m"(*p)
-		: "memory", "cc", "rax"
+		:
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
+		  [word] "m"(*word), [p] "m"(*p), [v] "r"(v)
+		: "memory", "cc", "rax", "rcx"
 		: abort, moved, diverted);
-	*v = val;
 	return PERCPU_CS_OK;
 abort:
 	return PERCPU_CS_ABORT;
@@ -217,27 +224,26 @@ changed:
 }
 
 static inline int percpu_cs_xchg(const struct percpu_here *h,
-				const intptr_t *word, intptr_t *p,
+				 const intptr_t *word, intptr_t *p,
 				 intptr_t *v)
 {
-	intptr_t old;
-
 	__asm__ __volatile__ goto(
 		PERCPU_X86_CS_DESCRIPTOR
 		PERCPU_X86_CS_ENTER_AND_CHECK
-		"movq %[p], %[old]\n\t"
+		"movq %[p], %%rcx\n\t"
+		"movq (%[v]), %%rdx\n\t"
 		PERCPU_X86_DELAY(4)
 		PERCPU_X86_TWICE_CPU
-		PERCPU_X86_TWICE("old", "p")
-		"movq %[v], %[p]\n\t"
+		PERCPU_X86_TWICE_REG("rcx", "p")
+		"movq %%rdx, %[p]\n\t"
 		"2:\n\t"
+		"movq %%rcx, (%[v])\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
-		: [old] "=&r"(old)
-		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu), [word] "m"(*word),
-		  [p] "m"(*p), [v] "r"(*v)
-		: "memory", "cc", "rax"
+		:
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
+		  [word] "m"(*word), [p] "m"(*p), [v] "r"(v)
+		: "memory", "cc", "rax", "rcx", "rdx"
 		: abort, moved, diverted);
-	*v = old;
 	return PERCPU_CS_OK;
 abort:
 	return PERCPU_CS_ABORT;
@@ -370,26 +376,24 @@ changed:
 
 /* The list's links are the first word of a node. */
 static inline int percpu_cs_list_push(const struct percpu_here *h,
-				const intptr_t *word, intptr_t *head,
+				      const intptr_t *word, intptr_t *head,
 				      intptr_t node)
 {
-	intptr_t first;
-
 	__asm__ __volatile__ goto(
 		PERCPU_X86_CS_DESCRIPTOR
 		PERCPU_X86_CS_ENTER_AND_CHECK
-		"movq %[head], %[first]\n\t"
-		"movq %[first], (%[node])\n\t"
+		"movq %[head], %%rcx\n\t"
+		"movq %%rcx, (%[node])\n\t"
 		PERCPU_X86_DELAY(4)
 		PERCPU_X86_TWICE_CPU
-		PERCPU_X86_TWICE("first", "head")
+		PERCPU_X86_TWICE_REG("rcx", "head")
 		"movq %[node], %[head]\n\t"
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
-		: [first] "=&r"(first)
-		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu), [word] "m"(*word),
-		  [head] "m"(*head), [node] "r"(node)
-		: "memory", "cc", "rax"
+		:
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
+		  [word] "m"(*word), [head] "m"(*head), [node] "r"(node)
+		: "memory", "cc", "rax", "rcx"
 		: abort, moved, diverted);
 	return PERCPU_CS_OK;
 abort:
@@ -400,32 +404,31 @@ diverted:
 	return PERCPU_CS_DIVERTED;
 }
 
+/* The popped node goes through %rcx to *node after the commit. */
 static inline int percpu_cs_list_pop(const struct percpu_here *h,
-				const intptr_t *word, intptr_t *head,
+				     const intptr_t *word, intptr_t *head,
 				     intptr_t *node)
 {
-	intptr_t first, next;
-
 	__asm__ __volatile__ goto(
 		PERCPU_X86_CS_DESCRIPTOR
 		PERCPU_X86_CS_ENTER_AND_CHECK
-		"movq %[head], %[first]\n\t"
-		"testq %[first], %[first]\n\t"
+		"movq %[head], %%rcx\n\t"
+		"testq %%rcx, %%rcx\n\t"
 		"jz %l[changed]\n\t"
 		PERCPU_X86_DELAY(4)
-		"movq (%[first]), %[next]\n\t"
+		"movq (%%rcx), %%rdx\n\t"
 		PERCPU_X86_DELAY(5)
 		PERCPU_X86_TWICE_CPU
-		PERCPU_X86_TWICE("first", "head")
-		"movq %[next], %[head]\n\t"
+		PERCPU_X86_TWICE_REG("rcx", "head")
+		"movq %%rdx, %[head]\n\t"
 		"2:\n\t"
+		"movq %%rcx, (%[node])\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
-		: [first] "=&r"(first), [next] "=&r"(next)
-		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu), [word] "m"(*word),
-		  [head] "m"(*head)
-		: "memory", "cc", "rax"
+		:
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
+		  [word] "m"(*word), [head] "m"(*head), [node] "r"(node)
+		: "memory", "cc", "rax", "rcx", "rdx"
 		: abort, moved, diverted, changed);
-	*node = first;
 	return PERCPU_CS_OK;
 abort:
 	return PERCPU_CS_ABORT;
