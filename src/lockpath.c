@@ -83,7 +83,8 @@ static int apply_single(struct op *op, unsigned int shard)
 static int apply_multi(struct op *op, unsigned int shard)
 {
 	intptr_t *w = op_at(op->p, shard);
-	int commit = op->release ? __ATOMIC_RELEASE : __ATOMIC_RELAXED;
+	const struct op_more *m = op->more;
+	int commit = m && m->release ? __ATOMIC_RELEASE : __ATOMIC_RELAXED;
 
 	if (op->kind == OP_LIST_POP) {
 		list_pop(op, w);
@@ -92,12 +93,12 @@ static int apply_multi(struct op *op, unsigned int shard)
 	if (load(w, __ATOMIC_ACQUIRE) != op->a)
 		return settle(op, 0);
 	if (op->kind == OP_CMP2) {
-		if (load(op_at(op->q, shard), __ATOMIC_RELAXED) != op->c)
+		if (load(op_at(m->q, shard), __ATOMIC_RELAXED) != m->c)
 			return settle(op, 0);
 	} else if (op->kind == OP_CAS_STORE2) {
-		__atomic_store_n(op_at(op->q, shard), op->c, __ATOMIC_RELAXED);
+		__atomic_store_n(op_at(m->q, shard), m->c, __ATOMIC_RELAXED);
 	} else {
-		memcpy(op->dst, op->src, op->len);
+		memcpy(m->dst, m->src, m->len);
 	}
 	return settle(op, cas(w, op->a, op->b, commit));
 }

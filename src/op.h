@@ -13,17 +13,23 @@ enum op_kind {
 	OP_CMP2, OP_CAS_STORE2, OP_MEMCPY, OP_LIST_POP,
 };
 
-struct op {
-	enum op_kind kind;
-	intptr_t *p;		/* shard-0 address of the committed word */
-	intptr_t a, b;		/* operand; compares: expect, new value */
-	int shard;		/* required shard, or -1 for the current one */
+/* What only the multi-word operations need, kept aside: building an op
+ * on every lock-mode call should stay cheap. */
+struct op_more {
 	intptr_t *q;		/* CMP2, CAS_STORE2: shard-0 address */
 	intptr_t c;		/* CMP2: expect2; CAS_STORE2: v2 */
 	void *dst;		/* MEMCPY */
 	const void *src;
 	size_t len;
 	int release;		/* CAS_STORE2, MEMCPY: commit with release */
+};
+
+struct op {
+	enum op_kind kind;
+	int shard;		/* required shard, or -1 for the current one */
+	intptr_t *p;		/* shard-0 address of the committed word */
+	intptr_t a, b;		/* operand; compares: expect, new value */
+	const struct op_more *more;
 	intptr_t result;	/* old value, node, or a PERCPU_ result code */
 };
 

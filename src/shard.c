@@ -96,9 +96,18 @@ int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait)
 	}
 }
 
+/*
+ * Once the disabled bit is set it stays, and no one else writes a held
+ * word: a plain release store will do. Before, the kill switch may set the
+ * bit at any moment, so only clear the owner atomically.
+ */
 void percpu_shard_release(const struct shard_hold *h)
 {
-	__atomic_fetch_and((uintptr_t *)percpu_shard_word(h->shard),
-			   SHARD_DISABLED, __ATOMIC_RELEASE);
+	uintptr_t *w = (uintptr_t *)percpu_shard_word(h->shard);
+
+	if (__atomic_load_n(w, __ATOMIC_RELAXED) & SHARD_DISABLED)
+		__atomic_store_n(w, SHARD_DISABLED, __ATOMIC_RELEASE);
+	else
+		__atomic_fetch_and(w, SHARD_DISABLED, __ATOMIC_RELEASE);
 	intent = h->prev_intent;
 }

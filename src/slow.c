@@ -40,16 +40,17 @@ static int attempt_single(struct op *op, const struct percpu_here *h)
 static int attempt_multi(struct op *op, const struct percpu_here *h)
 {
 	intptr_t *w = percpu_fast_word(h->cpu), *p = op_at(op->p, h->cpu);
-	struct percpu_copy copy = { op->dst, op->src, op->len };
+	const struct op_more *m = op->more;
+	struct percpu_copy copy = { m->dst, m->src, m->len };
 
 	switch (op->kind) {
 	case OP_CMP2:
 		return percpu_cs_cmpeq_cmpeq_store(h, w, p, op->a,
-						   op_at(op->q, h->cpu), op->c,
+						   op_at(m->q, h->cpu), m->c,
 						   op->b);
 	case OP_CAS_STORE2:
 		return percpu_cs_cmpeq_store_store(h, w, p, op->a,
-						   op_at(op->q, h->cpu), op->c,
+						   op_at(m->q, h->cpu), m->c,
 						   op->b);
 	case OP_MEMCPY:
 		return percpu_cs_cmpeq_memcpy_store(h, w, p, op->a,
@@ -217,8 +218,9 @@ int percpu_shard_id_slow(void)
 int percpu_cmp2_store_slow(intptr_t *p, int shard, intptr_t expect,
 			   intptr_t *q, intptr_t expect2, intptr_t v)
 {
+	struct op_more more = { .q = q, .c = expect2 };
 	struct op op = { .kind = OP_CMP2, .p = p, .a = expect, .b = v,
-			 .shard = shard, .q = q, .c = expect2 };
+			 .shard = shard, .more = &more };
 
 	if (!shard_ok(shard))
 		return -1;
@@ -229,8 +231,9 @@ int percpu_cmp2_store_slow(intptr_t *p, int shard, intptr_t expect,
 int percpu_cas_store2_slow(intptr_t *p, int shard, intptr_t expect,
 			   intptr_t v, intptr_t *q, intptr_t v2, int release)
 {
+	struct op_more more = { .q = q, .c = v2, .release = release };
 	struct op op = { .kind = OP_CAS_STORE2, .p = p, .a = expect, .b = v,
-			 .shard = shard, .q = q, .c = v2, .release = release };
+			 .shard = shard, .more = &more };
 
 	if (!shard_ok(shard))
 		return -1;
@@ -242,9 +245,10 @@ int percpu_memcpy_store_slow(intptr_t *p, int shard, intptr_t expect,
 			     intptr_t v, void *dst, const void *src,
 			     size_t len, int release)
 {
+	struct op_more more = { .dst = dst, .src = src, .len = len,
+				.release = release };
 	struct op op = { .kind = OP_MEMCPY, .p = p, .a = expect, .b = v,
-			 .shard = shard, .dst = dst, .src = src, .len = len,
-			 .release = release };
+			 .shard = shard, .more = &more };
 
 	if (!shard_ok(shard))
 		return -1;
