@@ -41,7 +41,7 @@ static int attempt_multi(struct op *op, const struct percpu_here *h)
 {
 	intptr_t *w = percpu_fast_word(h->cpu), *p = op_at(op->p, h->cpu);
 	const struct op_more *m = op->more;
-	struct percpu_copy copy = { m->dst, m->src, m->len };
+	struct percpu_copy copy;
 
 	switch (op->kind) {
 	case OP_CMP2:
@@ -53,9 +53,10 @@ static int attempt_multi(struct op *op, const struct percpu_here *h)
 						   op_at(m->q, h->cpu), m->c,
 						   op->b);
 	case OP_MEMCPY:
-		return percpu_cs_cmpeq_memcpy_store(h, w, p, op->a,
-						    &copy, op->b);
-	default: /* OP_LIST_POP */
+		copy = (struct percpu_copy){ m->dst, m->src, m->len };
+		return percpu_cs_cmpeq_memcpy_store(h, w, p, op->a, &copy,
+						    op->b);
+	default: /* OP_LIST_POP: no more operands */
 		return percpu_cs_list_pop(h, w, p, &op->result);
 	}
 }
