@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/memory.c: what per-CPU objects cost in resident memory. Two threads
+ * each add once to every one of 100,000 eight-byte objects. With shards
+ * indexed by concurrency id (PERCPU_INDEX=cid) at most two shards can be
+ * touched, so the pool may grow by two shards' worth of pages whatever the
+ * number of shards; with CPU ids, by one shard's worth per shard. Then
+ * allocate / write / free cycles must reuse the same pages, and a pool that
+ * needs a second chunk grows by exactly one.
+ *
+ * Figures come from /proc/self/smaps (the pool's mappings: MAP_NORESERVE
+ * and MADV_NOHUGEPAGE, flags "nr" and "nh") and VmRSS in /proc/self/status.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include "tap.h"
+
+#define NR_OBJECTS 100000L
+#define OBJECT_SIZE 8L
+#define WORKERS 2
+#define PAGE 4096L
+#define CYCLES 3
+/* src/pool.c keeps a struct page_meta (72 bytes) per 4 KiB stride page. */
+#define META_PER_PAGE 72L
+
+struct usage {
+	long pool_rss;		/* bytes resident in the pool's mappings */
+	long pool_size;		/* address space of those mappings */
+	long vm_rss;		/* the whole process */
+};
+
+static intptr_t **objs;
+static long nr_objs;
+static pthread_barrier_t step;
+static int nr, arrived;
+
+static long vm_rss(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb * 1024;
+}
+
+static int is_pool_mapping(const char *vmflags)
+{
+	return strstr(vmflags, " nr ") && strstr(vmflags, " nh ");
+}
+
+/* VmFlags closes each mapping's entry, after its Size and Rss. */
+static struct usage measure(void)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	struct usage u = { 0, 0, 0 };
+	long size = 0, rss = 0, kb;
+	char line[512];
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Size: %ld kB", &kb) == 1)
+			size = kb * 1024;
+		else if (sscanf(line, "Rss: %ld kB", &kb) == 1)
+			rss = kb * 1024;
+		else if (!strncmp(line, "VmFlags:", 8) && is_pool_mapping(line)) {
+			u.pool_size += size;
+			u.pool_rss += rss;
+		}
+	}
+	if (f)
+		fclose(f);
+	u.vm_rss = vm_rss();
+	return u;
+}
+
+/* The pages `bytes` of contiguous objects can span, at any alignment. */
+static long span_pages(long bytes)
+{
+	return (bytes + PAGE - 1) / PAGE + 1;
+}
+
+/* Worker i on the i-th CPU it may use (of two or more, a different one). */
+static void pin_worker(int i)
+{
+	cpu_set_t allowed, one;
+	int k;
+
+	sched_getaffinity(0, sizeof(allowed), &allowed);
+	k = i % CPU_COUNT(&allowed);
+	CPU_ZERO(&one);
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &allowed) && k-- == 0)
+			CPU_SET(cpu, &one);
+	sched_setaffinity(0, sizeof(one), &one);
+}
+
+/*
+ * The workers add at the same time, each on its own CPU, so that they hold
+ * two concurrency ids and touch two shards: the most two threads can cost.
+ * Each step is a barrier wait: ready, go, done, measured.
+ */
+static void *worker(void *arg)
+{
+	pin_worker((int)(intptr_t)arg);
+	percpu_shard_id();	/* registered (and its stack touched) before */
+	pthread_barrier_wait(&step);
+	pthread_barrier_wait(&step);
+	__atomic_add_fetch(&arrived, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&arrived, __ATOMIC_SEQ_CST) < WORKERS)
+		;
+	for (long i = 0; i < nr_objs; i++)
+		percpu_add(objs[i], 1);
+	pthread_barrier_wait(&step);
+	pthread_barrier_wait(&step);
+	return NULL;
+}
+
+static int alloc_all(long n)
+{
+	for (nr_objs = 0; nr_objs < n; nr_objs++)
+		if (!(objs[nr_objs] = percpu_alloc(OBJECT_SIZE)))
+			return 0;
+	return 1;
+}
+
+static int free_all(void)
+{
+	int failed = 0;
+
+	for (long i = 0; i < nr_objs; i++)
+		failed |= percpu_free(objs[i]);
+	nr_objs = 0;
+	return !failed;
+}
+
+/* Every object holds one add from each worker, over all its shards. */
+static int sums_exact(void)
+{
+	for (long i = 0; i < nr_objs; i++)
+		if (test_sum(objs[i]) != WORKERS)
+			return 0;
+	return 1;
+}
+
+static int shards_touched(void)
+{
+	int touched = 0;
+
+	for (int s = 0; s < nr; s++)
+		for (long i = 0; i < nr_objs; i++)
+			if (*(intptr_t *)percpu_ptr(objs[i], s)) {
+				touched++;
+				break;
+			}
+	return touched;
+}
+
+/* Growth from just before allocating to just after the adds. */
+static struct usage grow_by_adds(void)
+{
+	pthread_t t[WORKERS];
+	struct usage before, after;
+	int allocated;
+
+	pthread_barrier_init(&step, NULL, WORKERS + 1);
+	for (int i = 0; i < WORKERS; i++)
+		pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i);
+	pthread_barrier_wait(&step);
+	before = measure();
+	allocated = alloc_all(NR_OBJECTS);
+	pthread_barrier_wait(&step);
+	pthread_barrier_wait(&step);
+	after = measure();
+	pthread_barrier_wait(&step);
+	for (int i = 0; i < WORKERS; i++)
+		pthread_join(t[i], NULL);
+	ok(allocated, "%ld objects of %ld bytes allocated", NR_OBJECTS,
+	   OBJECT_SIZE);
+	return (struct usage){ after.pool_rss - before.pool_rss,
+			       after.pool_size - before.pool_size,
+			       after.vm_rss - before.vm_rss };
+}
+
+static int index_is_cid(void)
+{
+	struct percpu_runtime_info info;
+
+	percpu_runtime_info(&info);
+	return info.index == PERCPU_INDEX_CID;
+}
+
+/*
+ * Both figures and the bound, and what the pool's own metadata for those
+ * pages comes to beside the rounding the bound allows: the metadata is one
+ * copy for all shards, allocated with its chunk (the first chunk, which
+ * holds these objects, is made at start, before the baseline).
+ */
+static void report(const struct usage *g, int shards, long bound)
+{
+	long pages = span_pages(NR_OBJECTS * OBJECT_SIZE);
+	long meta = (pages - 1) * META_PER_PAGE;
+	long rounding = bound - bound / pages * (pages - 1);
+
+	tap_diag("index %s, %d shards, adds landed in %d", index_is_cid() ?
+		 "cid" : "cpu", nr, shards);
+	tap_diag("pool mappings: +%ld bytes resident (%ld pages), +%ld mapped",
+		 g->pool_rss, g->pool_rss / PAGE, g->pool_size);
+	tap_diag("process VmRSS: +%ld bytes (%ld pages)", g->vm_rss,
+		 g->vm_rss / PAGE);
+	tap_diag("objects' data: %ld bytes per shard, spanning up to %ld pages;"
+		 " bound %ld bytes", NR_OBJECTS * OBJECT_SIZE, pages, bound);
+	tap_diag("pool metadata for %ld pages: %ld bytes (%ld per page); the "
+		 "bound's rounding beyond %ld pages a shard: %ld bytes",
+		 pages - 1, meta, META_PER_PAGE, pages - 1, rounding);
+}
+
+static void test_growth(void)
+{
+	long per_shard = span_pages(NR_OBJECTS * OBJECT_SIZE) * PAGE;
+	int cid = index_is_cid();
+	long bound = (cid ? WORKERS : nr) * per_shard;
+	struct usage g = grow_by_adds();
+	int shards = shards_touched();
+
+	report(&g, shards, bound);
+	ok(sums_exact(), "every object sums to %d", WORKERS);
+	ok(g.pool_size == 0, "the objects fit in the chunk made at start");
+	ok(g.pool_rss > 0 && g.pool_rss <= bound,
+	   "pool resident growth %ld <= %ld (%s)", g.pool_rss, bound,
+	   cid ? "2 threads x 800,000 bytes, page-rounded" :
+		 "nr_shards x 800,000 bytes, page-rounded");
+	ok(g.pool_rss <= shards * per_shard,
+	   "at most the touched shards' pages are resident (%d shards)", shards);
+	ok(g.vm_rss <= bound, "process VmRSS growth %ld <= %ld", g.vm_rss,
+	   bound);
+	ok(free_all(), "every object freed");
+}
+
+/* Allocate twice the objects (a second chunk), write two shards, free. */
+static struct usage cycle(int *ok_all)
+{
+	struct usage u;
+
+	*ok_all = alloc_all(2 * NR_OBJECTS);
+	for (long i = 0; i < nr_objs; i++) {
+		*(intptr_t *)percpu_ptr(objs[i], 0) = 1;
+		*(intptr_t *)percpu_ptr(objs[i], nr - 1) = 1;
+	}
+	u = measure();
+	*ok_all &= free_all();
+	return u;
+}
+
+static void test_reuse(void)
+{
+	struct usage start = measure(), first, again;
+	int done;
+
+	first = cycle(&done);
+	ok(done, "cycle 1: %ld objects allocated and freed", 2 * NR_OBJECTS);
+	tap_diag("cycle 1: pool +%ld resident, process +%ld: %ld outside the "
+		 "pool (the new chunk's metadata)",
+		 first.pool_rss - start.pool_rss, first.vm_rss - start.vm_rss,
+		 (first.vm_rss - start.vm_rss) -
+			 (first.pool_rss - start.pool_rss));
+	ok(first.pool_size - start.pool_size == (long)nr * (long)PERCPU_STRIDE,
+	   "the pool grew by one chunk (%ld bytes mapped)",
+	   first.pool_size - start.pool_size);
+	for (int k = 2; k <= CYCLES; k++) {
+		again = cycle(&done);
+		ok(done, "cycle %d: allocated and freed", k);
+		ok(again.pool_size == first.pool_size &&
+		   again.pool_rss == first.pool_rss,
+		   "cycle %d: pool reused (%ld resident, %ld mapped; cycle 1: "
+		   "%ld, %ld)", k, again.pool_rss, again.pool_size,
+		   first.pool_rss, first.pool_size);
+		ok(again.vm_rss <= first.vm_rss,
+		   "cycle %d: VmRSS %ld, not above cycle 1's %ld", k,
+		   again.vm_rss, first.vm_rss);
+	}
+}
+
+int main(void)
+{
+	nr = percpu_nr_shards();
+	tap_check_mode();
+	objs = calloc(2 * NR_OBJECTS, sizeof(*objs));
+	memset(objs, 0xff, 2 * NR_OBJECTS * sizeof(*objs));
+	measure();		/* stdio's buffers exist before the baseline */
+	test_growth();
+	test_reuse();
+	return tap_done();
+}
