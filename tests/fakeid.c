@@ -495,5 +495,6 @@ int main(void)
 			 "guarded" : "unmappable (an access would fault)");
 	for (int i = 0; i < count; i++)
 		run_id(ids[i]);
+	free(ids);
 	return tap_done();
 }
