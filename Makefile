@@ -29,13 +29,15 @@ TOOLS := $(BUILD)/percpu-info $(BUILD)/percpu-bench
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/libpercpu.a $(BUILD)/libpercpu.so $(TOOLS)
+DEMOS := $(BUILD)/percpu-stats-demo
 
-$(BUILD)/obj/%.o: src/%.c $(HEADERS) src/internal.h
+all: $(BUILD)/libpercpu.a $(BUILD)/libpercpu.so $(TOOLS) $(DEMOS)
+
+$(BUILD)/obj/%.o: src/%.c $(HEADERS) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
-$(BUILD)/inject/%.o: src/%.c $(HEADERS) src/internal.h
+$(BUILD)/inject/%.o: src/%.c $(HEADERS) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -DPERCPU_INJECT -c $< -o $@
 
@@ -52,7 +54,7 @@ $(BUILD)/libpercpu.so: $(LIB_OBJS)
 	ln -sf libpercpu.so.$(VERSION) $(BUILD)/$(SONAME)
 	ln -sf libpercpu.so.$(VERSION) $@
 
-$(BUILD)/%: tools/%.c $(BUILD)/libpercpu.a $(HEADERS)
+$(BUILD)/%: tools/%.c $(BUILD)/libpercpu.a $(HEADERS) $(wildcard tools/*.h)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
 
 $(BUILD)/tests/seccomp_run: tests/seccomp_run.c $(wildcard tests/*.h)

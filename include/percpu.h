@@ -15,5 +15,6 @@
 #include "percpu/list.h"
 #include "percpu/stack.h"
 #include "percpu/remote.h"
+#include "percpu/stats.h"
 
 #endif

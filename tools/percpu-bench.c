@@ -746,6 +746,8 @@ static uint64_t check_stack(void)
 	return total_counted();
 }
 
+#include "percpu-bench-stats.h"
+
 /* ---- adapters: baselines ---- */
 
 static __thread uint64_t tls_count;
@@ -893,6 +895,18 @@ static const struct impl impls[] = {
 	  total_slots },
 	{ "baseline_mutex", PATH_NONE, reset_mutex_word, loop_mutex,
 	  total_mutex_word },
+	{ "counter_add", PATH_RSEQ, reset_stats_counter, loop_counter_add,
+	  total_stats_counter },
+	{ "counter_add", PATH_LOCK, reset_stats_counter, loop_counter_add,
+	  total_stats_counter },
+	{ "baseline_counter_atomic", PATH_NONE, reset_shared_word,
+	  loop_atomic_shared, total_shared_word },
+	{ "histogram_record", PATH_RSEQ, reset_histogram,
+	  loop_histogram_record, total_histogram },
+	{ "histogram_record", PATH_LOCK, reset_histogram,
+	  loop_histogram_record, total_histogram },
+	{ "baseline_histogram_atomic", PATH_NONE, reset_shared_histogram,
+	  loop_shared_histogram, total_shared_histogram },
 };
 #define NR_IMPLS (sizeof(impls) / sizeof(impls[0]))
 
@@ -1286,6 +1300,7 @@ static void setup_targets(void)
 		die("out of memory");
 	setup_list();
 	pthread_mutex_init(&target.mutex, NULL);
+	setup_stats();
 }
 
 static void setup_figures(void)
