@@ -286,6 +286,31 @@ static uint64_t loop_shard_id(void)
 	return ops;
 }
 
+static void fence_nothing(void *arg, int shard)
+{
+	(void)arg;
+	(void)shard;
+}
+
+/*
+ * fence_remote: one percpu_remote() with nothing to do, on each shard in
+ * turn: the cost of holding a shard and fencing its CPU. Counts successes.
+ */
+static uint64_t loop_fence_remote(void)
+{
+	struct thread_state *me = take_thread_state();
+	int n = percpu_nr_shards();
+	uint64_t ops = 0, done = 0;
+
+	while (!should_stop()) {
+		done += percpu_remote((int)(ops % (uint64_t)n), fence_nothing,
+				      NULL) == 0;
+		ops++;
+	}
+	me->count = done;
+	return ops;
+}
+
 /* store: thread t stores (t + 1) << STORE_TAG_SHIFT | its op number. */
 static uint64_t loop_store(void)
 {
@@ -875,6 +900,10 @@ static const struct impl impls[] = {
 	{ "lock", PATH_LOCK, reset_words, loop_lock, sum_counter },
 	{ "shard_id", PATH_RSEQ, reset_nothing, loop_shard_id, total_counted },
 	{ "shard_id", PATH_LOCK, reset_nothing, loop_shard_id, total_counted },
+	{ "fence_remote", PATH_RSEQ, reset_nothing, loop_fence_remote,
+	  total_counted },
+	{ "fence_remote", PATH_LOCK, reset_nothing, loop_fence_remote,
+	  total_counted },
 	{ "cmp2_store", PATH_RSEQ, reset_words, loop_cmp2_store, check_cmp2 },
 	{ "cmp2_store", PATH_LOCK, reset_words, loop_cmp2_store, check_cmp2 },
 	{ "cas_store2", PATH_RSEQ, reset_words, loop_cas_store2, check_store2 },
@@ -1107,16 +1136,24 @@ static double median(double *v, unsigned int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* Shards are concurrency ids (PERCPU_INDEX=cid): rows say so. */
+static int cid_indexed;
+
 /* What the threads really ran in, never what the row hoped for. */
 static const char *mode_label(const struct impl *im, unsigned int modes)
 {
+	static const char *const names[2][3] = {
+		{ "rseq", "lock", "mixed" },
+		{ "rseq_cid", "lock_cid", "mixed_cid" },
+	};
+
 	if (im->path == PATH_NONE)
 		return "-";
 	if (modes == 1u << PERCPU_MODE_RSEQ)
-		return "rseq";
+		return names[cid_indexed][0];
 	if (modes == 1u << PERCPU_MODE_LOCK)
-		return "lock";
-	return "mixed";
+		return names[cid_indexed][1];
+	return names[cid_indexed][2];
 }
 
 static const char *row_mode(unsigned int i)
@@ -1343,7 +1380,7 @@ static void warn_modes(void)
 			const char *m = mode_label(&impls[i],
 						   figures[i][t].modes);
 
-			if (impls[i].path == PATH_RSEQ && strcmp(m, "rseq"))
+			if (impls[i].path == PATH_RSEQ && strncmp(m, "rseq", 4))
 				fprintf(stderr, "percpu-bench: %s, %d "
 					"thread(s): ran in %s mode, not rseq\n",
 					impls[i].name, thread_counts[t], m);
@@ -1395,9 +1432,18 @@ static void warn_reps_all(void)
 		  "between push and pop):", empty_reps);
 }
 
+static void check_index(void)
+{
+	struct percpu_runtime_info info;
+
+	percpu_runtime_info(&info);
+	cid_indexed = info.index == PERCPU_INDEX_CID;
+}
+
 int main(int argc, char **argv)
 {
 	parse_options(argc, argv);
+	check_index();
 	select_rows();
 	check_mode();
 	setup_thread_counts();
