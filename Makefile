@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # percpu: plain GNU make. `make` builds into $(BUILD); `make check` runs the
-# tests; `make install PREFIX=...` installs. CC=clang works as well as gcc.
+# tests; `make install PREFIX=...` installs, `make uninstall` removes it;
+# `make bench` writes the benchmark report. CC=clang works as well as gcc.
 
 CC ?= cc
 ifeq ($(CC),cc)
@@ -9,6 +10,7 @@ endif
 CXX := $(if $(findstring clang,$(CC)),clang++,g++)
 BUILD ?= build
 PREFIX ?= /usr/local
+MANDIR ?= $(PREFIX)/share/man
 VERSION := 0.1.0
 SONAME := libpercpu.so.0
 
@@ -26,12 +28,15 @@ HEADERS := include/percpu.h $(wildcard include/percpu/*.h) $(wildcard include/pe
 PUBLIC_HEADERS := include/percpu.h $(filter-out include/percpu/arch.h include/percpu/inject.h,$(wildcard include/percpu/*.h))
 
 TOOLS := $(BUILD)/percpu-info $(BUILD)/percpu-bench
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+MAN1 := $(wildcard doc/man/*.1)
+MAN3 := $(wildcard doc/man/*.3)
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 DEMOS := $(BUILD)/percpu-stats-demo
 
-all: $(BUILD)/libpercpu.a $(BUILD)/libpercpu.so $(TOOLS) $(DEMOS)
+all: $(BUILD)/libpercpu.a $(BUILD)/libpercpu.so $(TOOLS) $(DEMOS) $(EXAMPLES)
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
@@ -48,13 +53,18 @@ $(BUILD)/libpercpu-inject.a: $(INJ_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 # -z nodelete: threads may hold pointers into the library's section
-# descriptors (rseq_cs) and TLS, so dlclose() must not unmap it.
-$(BUILD)/libpercpu.so: $(LIB_OBJS)
-	$(CC) $(SAN) -shared -Wl,-soname,$(SONAME) -Wl,-z,nodelete -o $@.$(VERSION) $^ $(LDLIBS)
+# descriptors (rseq_cs) and TLS, so dlclose() must not unmap it. The
+# version script exports percpu_* only, under the node PERCPU_0.1.
+$(BUILD)/libpercpu.so: $(LIB_OBJS) src/libpercpu.map
+	$(CC) $(SAN) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/libpercpu.map -Wl,-z,nodelete -o $@.$(VERSION) $(LIB_OBJS) $(LDLIBS)
 	ln -sf libpercpu.so.$(VERSION) $(BUILD)/$(SONAME)
 	ln -sf libpercpu.so.$(VERSION) $@
 
 $(BUILD)/%: tools/%.c $(BUILD)/libpercpu.a $(HEADERS) $(wildcard tools/*.h)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
+
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libpercpu.a $(HEADERS)
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
 
 $(BUILD)/tests/seccomp_run: tests/seccomp_run.c $(wildcard tests/*.h)
@@ -81,8 +91,10 @@ $(BUILD)/headers.ok: $(HEADERS)
 
 tests: all $(TEST_BINS) $(BUILD)/headers.ok
 
+# tests/install.t builds against the installed library with the same
+# compilers and sanitizer flags.
 check: tests
-	BUILD=$(BUILD) prove --exec /bin/sh tests/*.t
+	BUILD=$(BUILD) CC="$(CC)" CXX="$(CXX)" SAN="$(SAN)" prove --exec /bin/sh tests/*.t
 
 # The slow environment suite (valgrind, gdb, thread churn, ...): tests/env/.
 # gcc refuses -static with AddressSanitizer: no static variant there.
@@ -97,8 +109,14 @@ check-stress: tests
 	BUILD=$(BUILD) sh tests/param_matrix.sh full
 	BUILD=$(BUILD)-twice sh tests/param_matrix.sh full
 
+# The benchmark report (scripts/bench-report): $(BUILD)/bench/percpu-bench.csv,
+# .png and .md. Not part of check. BENCH_ARGS="--reps 3" etc. passes options.
+bench: $(BUILD)/percpu-bench $(BUILD)/percpu-info
+	scripts/bench-report $(BUILD) $(BENCH_ARGS)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include/percpu/arch $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 644 include/percpu.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 include/percpu/*.h $(DESTDIR)$(PREFIX)/include/percpu/
 	install -m 644 include/percpu/arch/*.h $(DESTDIR)$(PREFIX)/include/percpu/arch/
@@ -108,9 +126,27 @@ install: all
 	ln -sf libpercpu.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libpercpu.so
 	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' percpu.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/percpu.pc
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/
+	scripts/man-aliases $(MAN3) | while read name page; do \
+		ln -sf $$page $(DESTDIR)$(MANDIR)/man3/$$name.3 || exit 1; \
+	done
+
+# Removes what install put there; include/percpu/ is the library's own.
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/percpu.h
+	rm -rf $(DESTDIR)$(PREFIX)/include/percpu
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/lib/,libpercpu.a libpercpu.so.$(VERSION) $(SONAME) libpercpu.so)
+	rm -f $(DESTDIR)$(PREFIX)/lib/pkgconfig/percpu.pc
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(TOOLS)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
+	scripts/man-aliases $(MAN3) | while read name page; do \
+		rm -f $(DESTDIR)$(MANDIR)/man3/$$name.3 || exit 1; \
+	done
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all tests check check-env check-stress install clean
+.PHONY: all tests check check-env check-stress bench install uninstall clean
 .SECONDARY:

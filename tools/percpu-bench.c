@@ -35,7 +35,9 @@
 /* Operations between two looks at the stop flag: rare enough to cost
  * nothing beside the operation, frequent enough to stop within ~1 ms. */
 #define BATCH 4096
-#define MAX_THREAD_COUNTS 2
+#define MAX_THREAD_COUNTS 8
+/* The most threads one figure may use (--threads). */
+#define MAX_THREADS 4096
 /* Below this share of wall time on a CPU, other load inflated a figure. */
 #define BUSY_ON_CPU 0.9
 /* Above this share of empty list pairs, they weigh in a figure. */
@@ -1200,12 +1202,14 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: percpu-bench [--csv] [--reps N] [--ms N] "
-		"[--only NAME[,NAME...]] [--help]\n"
+		"[--only NAME[,NAME...]] [--threads N[,N...]] [--help]\n"
 		"  --csv     print benchmark,mode,threads,ns_per_op rows\n"
 		"  --reps N  repetitions per figure, the median is shown "
 		"(default 7)\n"
 		"  --ms N    milliseconds per repetition (default 50)\n"
-		"  --only    run only these benchmarks (both modes of each)\n");
+		"  --only    run only these benchmarks (both modes of each)\n"
+		"  --threads thread counts to measure, up to 8 "
+		"(default 1 and one per online CPU)\n");
 }
 
 static unsigned int parse_count(const char *s, const char *what,
@@ -1225,6 +1229,20 @@ static unsigned int parse_count(const char *s, const char *what,
 	return (unsigned int)v;
 }
 
+/* --threads: a comma-separated list of thread counts. */
+static void parse_threads(char *list)
+{
+	for (char *n = strtok(list, ","); n; n = strtok(NULL, ",")) {
+		if (nr_thread_counts == MAX_THREAD_COUNTS) {
+			fprintf(stderr, "percpu-bench: --threads: at most %d "
+				"counts\n", MAX_THREAD_COUNTS);
+			exit(2);
+		}
+		thread_counts[nr_thread_counts++] =
+			(int)parse_count(n, "--threads", MAX_THREADS);
+	}
+}
+
 static void parse_options(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -1232,6 +1250,7 @@ static void parse_options(int argc, char **argv)
 		{ "reps", required_argument, NULL, 'r' },
 		{ "ms", required_argument, NULL, 'm' },
 		{ "only", required_argument, NULL, 'o' },
+		{ "threads", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1243,6 +1262,7 @@ static void parse_options(int argc, char **argv)
 		case 'r': opt.reps = parse_count(optarg, "--reps", 1000); break;
 		case 'm': opt.ms = parse_count(optarg, "--ms", 60000); break;
 		case 'o': opt.only = optarg; break;
+		case 't': parse_threads(optarg); break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
@@ -1301,26 +1321,39 @@ static void setup_thread_counts(void)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
+	if (nr_thread_counts)
+		return; /* --threads said */
 	thread_counts[nr_thread_counts++] = 1;
 	if (cpus > 1)
 		thread_counts[nr_thread_counts++] = (int)cpus;
+}
+
+static size_t most_threads(void)
+{
+	int most = 1;
+
+	for (int t = 0; t < nr_thread_counts; t++)
+		if (thread_counts[t] > most)
+			most = thread_counts[t];
+	return (size_t)most;
 }
 
 static void setup_list(void)
 {
 	target.list = percpu_alloc(sizeof(struct percpu_list));
 	target.nr_nodes = (unsigned int)percpu_nr_shards() * LIST_PREFILL +
-			  (unsigned int)thread_counts[nr_thread_counts - 1];
+			  (unsigned int)most_threads();
 	target.nodes = aligned_alloc(CACHE_LINE,
 				     target.nr_nodes * sizeof(*target.nodes));
 	if (!target.list || !target.nodes)
 		die("out of memory");
 }
 
+
 /* Room on one shard for every pointer of the most threads a run has. */
 static void setup_targets(void)
 {
-	size_t nr_threads = (size_t)thread_counts[nr_thread_counts - 1];
+	size_t nr_threads = most_threads();
 
 	target.counter = percpu_alloc(sizeof(intptr_t));
 	target.second = percpu_alloc(sizeof(intptr_t));
