@@ -13,17 +13,6 @@
 
 static intptr_t *counter, *cas_counter, *lock, *locked_count;
 
-static void cas_increment(void)
-{
-	for (;;) {
-		int shard;
-		intptr_t v = percpu_load(cas_counter, &shard);
-
-		if (percpu_cas(cas_counter, shard, v, v + 1) == PERCPU_OK)
-			return;
-	}
-}
-
 static void *worker(void *arg)
 {
 	test_thread_setup((int)(intptr_t)arg);
@@ -33,7 +22,7 @@ static void *worker(void *arg)
 		percpu_add(counter, 1);
 		percpu_fetch_add(counter, 2, NULL);
 		percpu_store(counter + 1, i);
-		cas_increment();
+		test_cas_increment(cas_counter);
 		s = percpu_lock(lock);
 		(*(intptr_t *)percpu_ptr(locked_count, s))++;
 		percpu_unlock(lock, s);

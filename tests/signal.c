@@ -19,23 +19,12 @@ static int stop_sending;
 static __thread volatile long handled;
 static long handled_total, worker_ops;
 
-static void cas_increment(void)
-{
-	for (;;) {
-		int shard;
-		intptr_t v = percpu_load(cas_counter, &shard);
-
-		if (percpu_cas(cas_counter, shard, v, v + 1) == PERCPU_OK)
-			return;
-	}
-}
-
 static void on_signal(int sig)
 {
 	(void)sig;
 	percpu_add(counter, 1);
 	percpu_fetch_add(counter, 1, NULL);
-	cas_increment();
+	test_cas_increment(cas_counter);
 	handled++;
 }
 
@@ -57,7 +46,7 @@ static void *worker(void *arg)
 	test_thread_setup((int)(intptr_t)arg);
 	while (ops < OPS || handled < MIN_HANDLED) {
 		percpu_add(counter, 1);
-		cas_increment();
+		test_cas_increment(cas_counter);
 		ops++;
 	}
 	block_signal();

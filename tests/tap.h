@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <percpu.h>
 
 static __attribute__((unused)) int tap_count, tap_failures;
@@ -101,6 +102,37 @@ static __attribute__((unused)) void tap_check_mode(void)
 static __attribute__((unused)) void test_thread_setup(int index)
 {
 	percpu_inject_thread_lock_path = test_mode() == TEST_MIXED && (index & 1);
+}
+
+static __attribute__((unused)) int test_pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+static __attribute__((unused)) void test_unpin(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	for (int c = 0; c < CPU_SETSIZE && c < percpu_nr_shards(); c++)
+		CPU_SET(c, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* One increment of this shard's word by load and compare-and-store. */
+static __attribute__((unused)) void test_cas_increment(intptr_t *p)
+{
+	for (;;) {
+		int shard;
+		intptr_t v = percpu_load(p, &shard);
+
+		if (percpu_cas(p, shard, v, v + 1) == PERCPU_OK)
+			return;
+	}
 }
 
 static __attribute__((unused)) intptr_t test_sum(intptr_t *p)

@@ -13,25 +13,6 @@
 
 static int nr;
 
-static int pin_to(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set);
-}
-
-static void unpin(void)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	for (int c = 0; c < CPU_SETSIZE && c < nr; c++)
-		CPU_SET(c, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
 static intptr_t *slot(intptr_t *p, int shard)
 {
 	return percpu_ptr(p, shard);
@@ -164,7 +145,7 @@ static void test_cas(void)
 	int shard, r;
 	intptr_t v;
 
-	pin_to(0);
+	test_pin_to(0);
 	v = percpu_load(c, &shard);
 	r = percpu_cas(c, shard, v, v + 100);
 	ok(r == PERCPU_OK && *slot(c, shard) == v + 100, "cas stores on a match");
@@ -187,7 +168,7 @@ static void test_cas(void)
 								   PERCPU_OK),
 		   "rseq says moved, lock path applies it");
 	}
-	unpin();
+	test_unpin();
 	percpu_free(c);
 }
 
@@ -210,13 +191,13 @@ static void test_shard_id(void)
 	for (int cpu = 0; cpu < nr && cpu < CPU_SETSIZE; cpu++) {
 		int s;
 
-		if (pin_to(cpu))
+		if (test_pin_to(cpu))
 			continue;
 		s = percpu_shard_id();
 		if (s < 0 || s >= nr || (!cid && s != cpu))
 			ok_all = 0;
 	}
-	unpin();
+	test_unpin();
 	ok(ok_all, "shard_id is %s", cid ? "in range" :
 		   "the CPU a pinned thread runs on");
 }
@@ -234,7 +215,7 @@ static void *contend(void *arg)
 	struct contender *c = arg;
 
 	test_thread_setup(0);
-	pin_to(c->cpu);
+	test_pin_to(c->cpu);
 	c->shard = percpu_lock(c->lock);
 	c->saw_released = __atomic_load_n(c->released, __ATOMIC_ACQUIRE);
 	return NULL;
@@ -248,7 +229,7 @@ static void test_lock_contended(intptr_t *lock)
 	pthread_t t;
 	int s;
 
-	pin_to(0);
+	test_pin_to(0);
 	s = percpu_lock(lock);
 	pthread_create(&t, NULL, contend, &c);
 	usleep(50000);
@@ -259,7 +240,7 @@ static void test_lock_contended(intptr_t *lock)
 	   "a held shard lock is not granted twice (got %d, held %d)",
 	   c.shard, s);
 	ok(percpu_unlock(lock, c.shard) == 0, "contender unlocks");
-	unpin();
+	test_unpin();
 }
 
 static void test_lock(void)

@@ -28,25 +28,6 @@ static struct percpu_list_node nodes[NODES];
 static unsigned char src[PERCPU_MEMCPY_MAX + 1];
 static unsigned char dst[PERCPU_MEMCPY_MAX + 64];
 
-static int pin_to(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set);
-}
-
-static void unpin(void)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	for (int c = 0; c < CPU_SETSIZE && c < nr; c++)
-		CPU_SET(c, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
 static int in_range(int shard)
 {
 	return shard >= 0 && shard < nr;
@@ -308,15 +289,15 @@ static void test_list_one(struct percpu_list *list)
 	   "push returns the shard it pushed on (%d)", s);
 	ok(percpu_list_pop(list, &shard) == &nodes[0] && shard == s &&
 	   !list_head(list, s), "pop returns the node just pushed, same shard");
-	if (nr > 1 && !cid_indexed && !pin_to(1)) {
+	if (nr > 1 && !cid_indexed && !test_pin_to(1)) {
 		percpu_list_push(list, &nodes[1]);
-		pin_to(0);
+		test_pin_to(0);
 		ok(!percpu_list_pop(list, NULL) &&
 		   list_head(list, 1) == &nodes[1],
 		   "pop does not take another shard's nodes");
-		pin_to(1);
+		test_pin_to(1);
 		percpu_list_pop(list, NULL);
-		pin_to(0);
+		test_pin_to(0);
 	}
 }
 
@@ -448,9 +429,9 @@ static void test_stack_order(void *const *in)
 	   "pop 2 of 3: out[1] is the top (the last pushed)");
 	n = percpu_stack_pop(s, out, 2, NULL);
 	ok(n == 1 && out[0] == in[0], "then the bottom one alone");
-	if (nr > 1 && !cid_indexed && !pin_to(1)) {
+	if (nr > 1 && !cid_indexed && !test_pin_to(1)) {
 		percpu_stack_push(s, in, 1, NULL);
-		pin_to(0);
+		test_pin_to(0);
 		ok(percpu_stack_pop(s, out, 1, NULL) == 0 &&
 		   stack_shard(s, 1)->count == 1,
 		   "pop does not take another shard's pointers");
@@ -568,7 +549,7 @@ static void run_workers(void *(*fn)(void *), void *obj, const char *what)
 	pthread_t t[WORKERS];
 	int all_ran = 1;
 
-	unpin();
+	test_unpin();
 	percpu_inject.delay[4] = percpu_inject.delay[5] = SECTION_DELAY;
 	__atomic_store_n(&stop_workers, 0, __ATOMIC_RELAXED);
 	for (int i = 0; i < WORKERS; i++) {
@@ -622,7 +603,7 @@ static void stack_put(void *s, void *ptr)
 static void seed(void (*put)(void *obj, void *ptr), void *obj)
 {
 	for (int c = 0; c < nr; c++) {
-		pin_to(c);
+		test_pin_to(c);
 		for (int i = c; i < NODES; i += nr)
 			put(obj, &nodes[i]);
 	}
@@ -687,7 +668,7 @@ static void test_stack_conserved(void)
 
 static void run_all(void)
 {
-	pin_to(0);
+	test_pin_to(0);
 	test_xchg();
 	test_cmp2();
 	test_cas_store2(percpu_cas_store2, "cas_store2");
@@ -699,7 +680,7 @@ static void run_all(void)
 	test_xchg_conserved();
 	test_list_conserved();
 	test_stack_conserved();
-	unpin();
+	test_unpin();
 }
 
 static int background_stop;
