@@ -1,11 +1,26 @@
 // SPDX-License-Identifier: MIT
 /* percpu-info: how percpu runs on this machine, one `key: value` a line. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <percpu.h>
 
 static const char *yes_no(int b)
 {
 	return b ? "yes" : "no";
+}
+
+/* The environment options the library reads, as it read them at start. */
+static void print_options(void)
+{
+	static const char *const names[] = {
+		"PERCPU_DISABLE_RSEQ", "PERCPU_INDEX", "PERCPU_NUMA",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *v = secure_getenv(names[i]);
+
+		printf("option_%s: %s\n", names[i], v ? v : "(unset)");
+	}
 }
 
 int main(void)
@@ -25,6 +40,7 @@ int main(void)
 	printf("possible_cpus: %d\n", info.nr_possible_cpus);
 	printf("shards: %d\n", info.nr_shards);
 	printf("stride: %zu\n", (size_t)PERCPU_STRIDE);
+	print_options();
 	printf("index: %s\n", info.index == PERCPU_INDEX_CID ? "cid" : "cpu");
 	printf("numa_placement: %s\n", yes_no(info.numa_placement));
 	if (info.index_note)
