@@ -16,12 +16,14 @@ height = 205 + 460 * panels
 set terminal pngcairo noenhanced size width, height font "DejaVu Sans,12"
 set output png
 
-# One y range for every panel, in whole decades, so panels compare.
-# A figure printed as 0.00 has no place on a log scale: start at 0.01.
+# One y range for every panel, in whole decades, so panels compare; above
+# the highest bar, room for its label. A figure printed as 0.00 has no
+# place on a log scale: start at 0.01.
 stats bars using 2 nooutput
 low = STATS_min > 0.01 ? STATS_min : 0.01
 set logscale y
-set yrange [10 ** floor(log10(low)) : 10 ** ceil(log10(STATS_max * 2))]
+set yrange [10 ** floor(log10(low)) : 10 ** ceil(log10(STATS_max * 30))]
+label_of(v) = sprintf(v >= 100 ? "%.0f" : v >= 1 ? "%.1f" : "%.2f", v)
 
 set style fill solid 1.0 noborder
 set boxwidth 0.85
@@ -52,7 +54,7 @@ do for [i = 1 : panels] {
 	set title title_of(word(threads, i) + 0) font ",13"
 	plot bars index (i - 1) using 1:2:(hue[int($3)]) \
 		with boxes lc rgb variable notitle, \
-	     '' index (i - 1) using 1:2:(sprintf("%.1f", $2)) \
+	     '' index (i - 1) using 1:2:(label_of($2)) \
 		with labels rotate by 90 left offset 0, 0.4 font ",10" notitle, \
 	     tics index (i - 1) using 1:(NaN):xtic(2) notitle, \
 	     for [m in colours] NaN with boxes lc rgb hue[m + 0] \
