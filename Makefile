@@ -93,7 +93,12 @@ tests: all $(TEST_BINS) $(BUILD)/headers.ok
 
 # tests/install.t builds against the installed library with the same
 # compilers and sanitizer flags.
-check: tests
+# The tests need a few Debian packages (promtool, mandoc, pkg-config, ...):
+# scripts/install-deps installs what is missing (as root), else says what.
+deps:
+	scripts/install-deps
+
+check: deps tests
 	BUILD=$(BUILD) CC="$(CC)" CXX="$(CXX)" SAN="$(SAN)" prove --exec /bin/sh tests/*.t
 
 # The slow environment suite (valgrind, gdb, thread churn, ...): tests/env/.
@@ -148,5 +153,5 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all tests check check-env check-stress bench install uninstall clean
+.PHONY: all deps tests check check-env check-stress bench install uninstall clean
 .SECONDARY:
