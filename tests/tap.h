@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sched.h>
 #include <percpu.h>
 
@@ -133,6 +134,43 @@ static __attribute__((unused)) void test_cas_increment(intptr_t *p)
 		if (percpu_cas(p, shard, v, v + 1) == PERCPU_OK)
 			return;
 	}
+}
+
+static __attribute__((unused)) intptr_t test_sum(intptr_t *p);
+
+/*
+ * A thread adding with rseq all along (in mixed mode, beside a main thread
+ * on the lock path); test_background_stop() checks no add was lost.
+ */
+static struct {
+	pthread_t thread;
+	intptr_t *counter;
+	int stop;
+	intptr_t ops;
+} test_bg;
+
+static void *test_background_main(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&test_bg.stop, __ATOMIC_RELAXED)) {
+		percpu_add(test_bg.counter, 1);
+		test_bg.ops++;
+	}
+	return NULL;
+}
+
+static __attribute__((unused)) void test_background_start(void)
+{
+	test_bg.counter = percpu_alloc(sizeof(intptr_t));
+	pthread_create(&test_bg.thread, NULL, test_background_main, NULL);
+}
+
+static __attribute__((unused)) void test_background_stop(void)
+{
+	__atomic_store_n(&test_bg.stop, 1, __ATOMIC_RELAXED);
+	pthread_join(test_bg.thread, NULL);
+	ok(test_sum(test_bg.counter) == test_bg.ops,
+	   "background adds all counted");
 }
 
 static __attribute__((unused)) intptr_t test_sum(intptr_t *p)

@@ -274,21 +274,6 @@ static void test_info(void)
 	   info.nr_possible_cpus == nr, "runtime_info");
 }
 
-static int background_stop;
-static intptr_t background_ops;
-
-/* Mixed mode: an rseq thread working on the same shards meanwhile. */
-static void *background(void *arg)
-{
-	intptr_t *c = arg;
-
-	while (!__atomic_load_n(&background_stop, __ATOMIC_RELAXED)) {
-		percpu_add(c, 1);
-		background_ops++;
-	}
-	return NULL;
-}
-
 static void run_all(void)
 {
 	test_alloc();
@@ -305,19 +290,15 @@ static void run_all(void)
 
 int main(void)
 {
-	intptr_t *bg = percpu_alloc(sizeof(*bg));
-	pthread_t t;
 	const char *reason;
 	enum percpu_mode m;
 
 	nr = percpu_nr_shards();
 	tap_check_mode();
-	pthread_create(&t, NULL, background, bg);
+	test_background_start();
 	test_thread_setup(1);
 	run_all();
-	__atomic_store_n(&background_stop, 1, __ATOMIC_RELAXED);
-	pthread_join(t, NULL);
-	ok(test_sum(bg) == background_ops, "background adds all counted");
+	test_background_stop();
 	percpu_disable_rseq();
 	m = percpu_mode(&reason);
 	ok(m == PERCPU_MODE_LOCK &&

@@ -683,35 +683,18 @@ static void run_all(void)
 	test_unpin();
 }
 
-static int background_stop;
-static intptr_t background_ops;
-
-/* Mixed mode: an rseq thread working on the same shards meanwhile. */
-static void *background(void *arg)
-{
-	while (!__atomic_load_n(&background_stop, __ATOMIC_RELAXED)) {
-		percpu_add(arg, 1);
-		background_ops++;
-	}
-	return NULL;
-}
-
 int main(void)
 {
-	intptr_t *bg = percpu_alloc(sizeof(*bg));
-	pthread_t t;
 
 	nr = percpu_nr_shards();
 	tap_check_mode();
 	cid_indexed = index_is_cid();
 	for (size_t i = 0; i < sizeof(src); i++)
 		src[i] = (unsigned char)(1 + i % 200);
-	pthread_create(&t, NULL, background, bg);
+	test_background_start();
 	test_thread_setup(1);
 	run_all();
-	__atomic_store_n(&background_stop, 1, __ATOMIC_RELAXED);
-	pthread_join(t, NULL);
-	ok(test_sum(bg) == background_ops, "background adds all counted");
+	test_background_stop();
 	percpu_disable_rseq();
 	tap_diag("again after percpu_disable_rseq()");
 	run_all();
