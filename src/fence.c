@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include "internal.h"
 
-static int membarrier_ok;
+static int membarrier_ok, barrier_ok;
 
 static long membarrier(int cmd, unsigned int flags, int cpu)
 {
@@ -72,6 +72,34 @@ void percpu_fence_cpu(unsigned int cpu)
 		       MEMBARRIER_CMD_FLAG_CPU, (int)cpu) == 0)
 		return;
 	run_on(cpu);
+}
+
+/*
+ * A full memory barrier in every running thread of the process (the plain
+ * private expedited command), for the asymmetric protocol of lease.c.
+ * Returns whether it is usable; without it there are no leases.
+ */
+int percpu_barrier_init(void)
+{
+	long cmds = membarrier(MEMBARRIER_CMD_QUERY, 0, 0);
+
+	barrier_ok = cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+		     membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0,
+				0) == 0;
+	return barrier_ok;
+}
+
+/*
+ * If the kernel, having registered it, refuses it after all, running once
+ * on each CPU switches out whatever ran there: a barrier as well.
+ */
+void percpu_barrier_threads(void)
+{
+	if (barrier_ok &&
+	    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+		return;
+	for (unsigned int cpu = 0; cpu < percpu_rt.nr_shards; cpu++)
+		run_on(cpu);
 }
 
 void percpu_fence_all(void)

@@ -84,9 +84,14 @@ int percpu_possible_cpus(void);
 int percpu_fence_init(void);
 void percpu_fence_cpu(unsigned int cpu);
 void percpu_fence_all(void);
+int percpu_barrier_init(void);
+void percpu_barrier_threads(void);
 
 /* shard.c */
 enum { SHARD_TAKEN, SHARD_NESTED, SHARD_BUSY };
+/* How long percpu_shard_take may wait: not at all; only to revoke a lease
+ * (lease.c), whose holder may not be inside an operation; for any holder. */
+enum { TAKE_NOWAIT, TAKE_REVOKE, TAKE_WAIT };
 struct shard_hold {
 	unsigned int shard;
 	int prev_intent;
@@ -94,6 +99,7 @@ struct shard_hold {
 intptr_t *percpu_shard_word(unsigned int shard);
 int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait);
 void percpu_shard_release(const struct shard_hold *h);
+int percpu_shard_lease(const struct shard_hold *h);
 
 /* numa.c */
 int percpu_numa_init(unsigned int nr_cpus, int cid_indexing);

@@ -8,9 +8,12 @@
  * Multi-word operations hold the shard word in both cases (without a fence
  * in lock mode) and commit with a compare-and-swap, so single-word
  * operations that do not take the word cannot slip between their steps.
+ * With leases (lock mode, lease.c) every operation holds the word; one
+ * under its thread's lease never comes here (slow.c, plain.h).
  */
 #include <sched.h>
 #include <string.h>
+#include "lease.h"
 #include "op.h"
 
 static int cas(intptr_t *w, intptr_t expect, intptr_t v, int order)
@@ -22,13 +25,6 @@ static int cas(intptr_t *w, intptr_t expect, intptr_t v, int order)
 static intptr_t load(const intptr_t *w, int order)
 {
 	return __atomic_load_n(w, order);
-}
-
-/* A compare's result: 1 if it stored. */
-static int settle(struct op *op, int stored)
-{
-	op->result = stored ? PERCPU_OK : PERCPU_CHANGED;
-	return stored;
 }
 
 static void list_push(intptr_t *head, intptr_t node)
@@ -75,7 +71,7 @@ static int apply_single(struct op *op, unsigned int shard)
 		list_push(w, op->a);
 		return 1;
 	default: /* OP_CAS, OP_LOCK */
-		return settle(op, cas(w, op->a, op->b, __ATOMIC_ACQUIRE));
+		return op_settle(op, cas(w, op->a, op->b, __ATOMIC_ACQUIRE));
 	}
 }
 
@@ -91,16 +87,16 @@ static int apply_multi(struct op *op, unsigned int shard)
 		return 1;
 	}
 	if (load(w, __ATOMIC_ACQUIRE) != op->a)
-		return settle(op, 0);
+		return op_settle(op, 0);
 	if (op->kind == OP_CMP2) {
 		if (load(op_at(m->q, shard), __ATOMIC_RELAXED) != m->c)
-			return settle(op, 0);
+			return op_settle(op, 0);
 	} else if (op->kind == OP_CAS_STORE2) {
 		__atomic_store_n(op_at(m->q, shard), m->c, __ATOMIC_RELAXED);
 	} else {
 		memcpy(m->dst, m->src, m->len);
 	}
-	return settle(op, cas(w, op->a, op->b, commit));
+	return op_settle(op, cas(w, op->a, op->b, commit));
 }
 
 static int apply(struct op *op, unsigned int shard)
@@ -125,22 +121,23 @@ static int apply_holding(struct op *op, unsigned int shard, int wait)
 		return -1;
 	percpu_inject_delay(PERCPU_INJECT_HOLDING);
 	done = apply(op, shard);
-	if (took == SHARD_TAKEN)
+	if (took == SHARD_TAKEN && !percpu_shard_lease(&h))
 		percpu_shard_release(&h);
 	return done;
 }
 
 static int apply_somehow(struct op *op, unsigned int shard, int wait)
 {
-	if (percpu_lock_only() && !op_is_multi_word(op))
+	if (percpu_lock_only() && !percpu_leases_on && !op_is_multi_word(op))
 		return apply(op, shard);
 	return apply_holding(op, shard, wait);
 }
 
 /*
  * An operation on the current shard applies to the first shard it can
- * hold (a lock must also be found free). A held shard is skipped, not
- * waited on; after a full round the thread yields to the holders.
+ * hold (a lock must also be found free), starting with its CPU's, where a
+ * lease is revoked: the operation belongs there. A held shard is skipped,
+ * not waited on; after a full round the thread yields to the holders.
  */
 static int lock_path_any(struct op *op)
 {
@@ -148,9 +145,11 @@ static int lock_path_any(struct op *op)
 
 	for (;;) {
 		for (unsigned int i = 0, s = first; i < n; i++, s++) {
+			int wait = i ? TAKE_NOWAIT : TAKE_REVOKE;
+
 			if (s == n)
 				s = 0;
-			if (apply_somehow(op, s, 0) > 0)
+			if (apply_somehow(op, s, wait) > 0)
 				return (int)s;
 		}
 		sched_yield();
@@ -164,7 +163,7 @@ int percpu_lock_path(struct op *op)
 #endif
 	if (op->shard < 0)
 		return lock_path_any(op);
-	if (apply_somehow(op, (unsigned int)op->shard, 1) < 0)
+	if (apply_somehow(op, (unsigned int)op->shard, TAKE_WAIT) < 0)
 		op->result = PERCPU_MOVED; /* a handler inside a holder */
 	return op->shard;
 }

@@ -38,6 +38,13 @@ static inline int op_is_multi_word(const struct op *op)
 	return op->kind >= OP_CMP2;
 }
 
+/* A compare's result: 1 if it stored. */
+static inline int op_settle(struct op *op, int stored)
+{
+	op->result = stored ? PERCPU_OK : PERCPU_CHANGED;
+	return stored;
+}
+
 static inline intptr_t *op_at(intptr_t *p, unsigned int shard)
 {
 	return percpu_fast_slot(p, shard);

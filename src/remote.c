@@ -14,7 +14,7 @@ int percpu_remote(int shard, void (*fn)(void *arg, int shard), void *arg)
 		errno = EINVAL;
 		return -1;
 	}
-	if (percpu_shard_take(&h, (unsigned int)shard, 1) != SHARD_TAKEN) {
+	if (percpu_shard_take(&h, (unsigned int)shard, TAKE_WAIT) != SHARD_TAKEN) {
 		errno = EDEADLK;
 		return -1;
 	}

@@ -12,7 +12,7 @@
 #include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include "internal.h"
+#include "lease.h"
 
 #ifndef AT_RSEQ_FEATURE_SIZE
 #define AT_RSEQ_FEATURE_SIZE 27
@@ -55,6 +55,7 @@ static struct {
 	int numa_placed;
 	const char *index_note;
 	int membarrier_rseq;
+	int leases;
 	int possible_cpus;
 } rt = {
 	.once = PTHREAD_ONCE_INIT,
@@ -130,6 +131,7 @@ static void release_words_in_child(void)
 	for (unsigned int s = 0; s < percpu_rt.nr_shards; s++)
 		__atomic_fetch_and(percpu_shard_word(s), SHARD_DISABLED,
 				   __ATOMIC_RELAXED);
+	percpu_lease_after_fork();
 }
 
 static int env_disables_rseq(void)
@@ -190,6 +192,7 @@ static void init_once(void)
 	percpu_pool_init(n);
 	percpu_rt.shard_words = (uintptr_t)percpu_pool_alloc(64);
 	rt.membarrier_rseq = percpu_fence_init();
+	rt.leases = percpu_lease_init();
 	pthread_key_create(&rt.exit_key, thread_exit);
 	if (percpu_rt.shard_words)
 		pthread_atfork(NULL, NULL, release_words_in_child);
@@ -350,6 +353,7 @@ int percpu_runtime_info(struct percpu_runtime_info *info)
 	info->index = rt.index_cid ? PERCPU_INDEX_CID : PERCPU_INDEX_CPU;
 	info->index_note = rt.index_note;
 	info->numa_placement = rt.numa_placed;
+	info->lock_leases = rt.leases;
 	return 0;
 }
 

@@ -6,7 +6,7 @@
  * and divert. The holder then works with atomic instructions.
  */
 #include <sched.h>
-#include "internal.h"
+#include "lease.h"
 
 static __thread char owner_anchor __attribute__((tls_model("initial-exec"),
 						 aligned(8)));
@@ -58,12 +58,27 @@ static void backoff(unsigned int spins)
 		sched_yield();
 }
 
+static int took_busy(const struct shard_hold *h)
+{
+	intent = h->prev_intent;
+	return SHARD_BUSY;
+}
+
+static int claim(uintptr_t *w, uintptr_t old, uintptr_t me)
+{
+	return __atomic_compare_exchange_n(w, &old, (old & SHARD_DISABLED) | me,
+					   0, __ATOMIC_SEQ_CST,
+					   __ATOMIC_RELAXED);
+}
+
 /*
  * Take `shard`'s word into *h. Returns SHARD_TAKEN (release it with
  * percpu_shard_release), SHARD_NESTED if this thread already holds it (a
  * signal handler interrupted the holder, and may work beside it because
  * every lock-path update is atomic), or SHARD_BUSY if another thread holds
- * it and the caller may not wait (!wait, or this thread holds another).
+ * it and the caller may not wait (`wait`, or this thread holds another).
+ * A lease (lock mode, lease.c) of this thread becomes a plain holding;
+ * another thread's is revoked unless wait is TAKE_NOWAIT.
  */
 int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait)
 {
@@ -72,28 +87,47 @@ int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait)
 
 	h->shard = shard;
 	h->prev_intent = intent;
-	if (intent >= 0 && (unsigned int)intent != shard)
-		wait = 0;
+	if ((intent >= 0 && (unsigned int)intent != shard) ||
+	    percpu_lease_owned())
+		wait = TAKE_NOWAIT;
 	intent = (int)shard;
 	for (unsigned int spins = 0;; spins++) {
 		uintptr_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
+		int mine = percpu_lease_is_mine(old);
 
-		if ((old & ~SHARD_DISABLED) == me)
+		if ((old & ~SHARD_DISABLED) == me ||
+		    (mine && percpu_lease_owned()))
 			return took_nested(h, shard);
+		if (old & SHARD_LEASED) {
+			if (!mine && wait == TAKE_NOWAIT)
+				return took_busy(h);
+			if (!claim(w, old, me))
+				continue;
+			if (mine)
+				percpu_lease_forget();
+			else
+				percpu_lease_revoked(shard, old);
+			return SHARD_TAKEN;
+		}
 		if (!(old & ~SHARD_DISABLED)) {
-			if (!__atomic_compare_exchange_n(w, &old, old | me, 0,
-							 __ATOMIC_SEQ_CST,
-							 __ATOMIC_RELAXED))
+			if (!claim(w, old, me))
 				continue;
 			fence_shard(shard);
 			return SHARD_TAKEN;
 		}
-		if (!wait) {
-			intent = h->prev_intent;
-			return SHARD_BUSY;
-		}
+		if (wait != TAKE_WAIT)
+			return took_busy(h);
 		backoff(spins);
 	}
+}
+
+/* Keep a taken word as this thread's lease instead of releasing it. */
+int percpu_shard_lease(const struct shard_hold *h)
+{
+	if (!percpu_lease_keep(h->shard, h->prev_intent))
+		return 0;
+	intent = h->prev_intent;
+	return 1;
 }
 
 /*

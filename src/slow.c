@@ -6,7 +6,8 @@
  */
 #include <errno.h>
 #include <sched.h>
-#include "op.h"
+#include "lease.h"
+#include "plain.h"
 
 enum { RSEQ_DONE, RSEQ_GIVE_UP };
 
@@ -125,24 +126,63 @@ static int rseq_retry(struct op *op, const struct percpu_thread *t, int *shard)
 
 /*
  * Returns the shard the operation applied to. In lock mode nothing else
- * is worth a look: go straight to the lock path.
+ * is worth a look: go straight to the lock path. Then a signal handler's
+ * interrupted lease entry is restored (lease.h).
  */
-static int run(struct op *op)
+static __attribute__((noinline)) int run_unleased(struct op *op,
+						  struct lease_entry e)
 {
 	struct percpu_thread *t;
 	int shard = -1;
 
-	if (percpu_lock_only())
-		return percpu_lock_path(op);
-	t = percpu_self();
+	if (percpu_lock_only()) {
+		shard = percpu_lock_path(op);
+	} else {
+		t = percpu_self();
 #if PERCPU_ARCH_RSEQ
-	if (rseq_retry(op, t, &shard) == RSEQ_DONE)
-		return shard;
+		if (rseq_retry(op, t, &shard) != RSEQ_DONE)
+			shard = percpu_lock_path(op);
 #else
-	(void)t;
-	(void)shard;
+		(void)t;
+		shard = percpu_lock_path(op);
 #endif
-	return percpu_lock_path(op);
+	}
+	percpu_lease_resume(&e);
+	return shard;
+}
+
+/*
+ * A thread with a lease (lock mode, lease.c) applies there first. Inline,
+ * so every entry point below has its own lease path. A lock found taken
+ * under the lease is looked for on the other shards.
+ */
+static inline __attribute__((always_inline)) int run(struct op *op)
+{
+	struct lease_entry e;
+	/* Only copies of *op escape, on the slow branch: the compiler keeps
+	 * its fields in registers across the lease's compiler barriers and
+	 * folds apply_plain's switch. */
+	struct op plain = *op, slow;
+	int shard;
+
+	if (PERCPU_LIKELY(percpu_lease_enter(&e, op->shard))) {
+		int done;
+
+#ifdef PERCPU_INJECT
+		__atomic_fetch_add(&percpu_inject.lock_path_ops, 1,
+				   __ATOMIC_RELAXED);
+#endif
+		percpu_inject_delay(PERCPU_INJECT_HOLDING);
+		done = apply_plain(&plain, e.shard);
+		percpu_lease_leave(&e);
+		op->result = plain.result;
+		if (PERCPU_LIKELY(done || op->shard >= 0))
+			return (int)e.shard;
+	}
+	slow = *op;
+	shard = run_unleased(&slow, e);
+	op->result = slow.result;
+	return shard;
 }
 
 /* A named shard must exist; initializes first, so the count is known. */

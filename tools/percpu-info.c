@@ -43,6 +43,7 @@ int main(void)
 	print_options();
 	printf("index: %s\n", info.index == PERCPU_INDEX_CID ? "cid" : "cpu");
 	printf("numa_placement: %s\n", yes_no(info.numa_placement));
+	printf("lock_leases: %s\n", yes_no(info.lock_leases));
 	if (info.index_note)
 		printf("index_note: %s\n", info.index_note);
 	return 0;

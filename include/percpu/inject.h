@@ -21,7 +21,8 @@ PERCPU_EXTERN_C_BEGIN
  * jumps to its abort handler, as if the kernel had restarted it. The
  * counters say what the slow path saw, so tests can prove a path ran:
  * shard_nested counts operations that found their own thread holding the
- * shard word (a signal handler interrupting a lock-path operation).
+ * shard word (a signal handler interrupting a lock-path operation), and
+ * lease_revocations the shard leases taken away (lock mode, src/lease.c).
  */
 struct percpu_inject {
 	volatile unsigned int delay[PERCPU_INJECT_POINTS];
@@ -29,6 +30,7 @@ struct percpu_inject {
 	unsigned long lock_path_ops;
 	unsigned long rseq_aborts;
 	unsigned long shard_nested;
+	unsigned long lease_revocations;
 	/* fake_shard_on: every read of the shard id returns fake_shard, as
 	 * if the kernel reported it (ids outside the range included). */
 	volatile unsigned int fake_shard_on;

@@ -69,6 +69,8 @@ struct percpu_runtime_info {
 	enum percpu_index index;
 	const char *index_note;		/* why not as asked, or NULL */
 	int numa_placement;		/* strides placed on their CPU's node */
+	int lock_leases;		/* lock mode may lease shards to threads
+					   (membarrier; PERCPU_LEASE=0: off) */
 };
 
 /* percpu_runtime_info: fill *info. Returns 0, or -1 with EINVAL if NULL. */

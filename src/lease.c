@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: MIT
+/*
+ * src/lease.c: shard leases, what makes lock mode fast.
+ *
+ * Without rseq an operation needs its shard to itself, and taking a shard
+ * word costs an atomic instruction: about 4.5 ns on a current x86 server,
+ * twice a whole rseq push and pop. So in lock mode a thread that took a
+ * free word may keep it as a lease. Its next operations only check that
+ * the word still names its lease slot, with its busy flag set, and update
+ * with unlocked instructions (uniproc.h): no atomic instruction at all.
+ *
+ * A thread that needs a leased shard revokes the lease: it takes the word
+ * over, runs a membarrier (a full barrier in every running thread of the
+ * process), then waits until the slot is not busy. Either the leaseholder's
+ * check came after the barrier and saw the word changed, or its busy flag
+ * is visible and the revoker waits for the few instructions of its update.
+ *
+ * A revocation costs a system call and interrupts, so a revoked shard is
+ * not leased again for its next `ban` takes, and the ban doubles with each
+ * revocation: with more threads than shards, leases become rare and lock
+ * mode works as it does without them. Leases need the membarrier command;
+ * PERCPU_LEASE=0 turns them off.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lease.h"
+
+/* Threads that can hold a lease at once; the others take words. */
+#define LEASE_SLOTS 256
+/* Takes a shard is not leased for after its first and its last revocation. */
+#define BAN_FIRST 256u
+#define BAN_MAX (1u << 20)
+
+__thread struct lease_self percpu_lease_self
+	__attribute__((tls_model("initial-exec"))) = { .shard = -1 };
+int percpu_leases_on;
+
+static struct lease_slot slots[LEASE_SLOTS];
+static pthread_key_t exit_key;
+
+/* Beside each shard word, written only by its holder. */
+struct shard_ban {
+	uintptr_t word;
+	uintptr_t left;		/* takes until the shard may be leased again */
+	uintptr_t next;		/* the ban after the next revocation */
+};
+
+static struct shard_ban *ban_of(unsigned int shard)
+{
+	return (struct shard_ban *)percpu_shard_word(shard);
+}
+
+static void give_back(struct lease_self *me)
+{
+	uintptr_t v = me->value;
+
+	if (me->shard >= 0)
+		__atomic_compare_exchange_n(percpu_shard_word(
+						    (unsigned int)me->shard),
+					    (intptr_t *)&v,
+					    (intptr_t)(v & SHARD_DISABLED), 0,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+	me->shard = -1;
+}
+
+static void thread_exit(void *arg)
+{
+	struct lease_self *me = arg;
+
+	me->exiting = 1;
+	give_back(me);
+	__atomic_store_n(&me->slot->claimed, 0, __ATOMIC_RELEASE);
+	me->slot = NULL;
+}
+
+static int env_allows(void)
+{
+	const char *v = secure_getenv("PERCPU_LEASE");
+
+	return !v || strcmp(v, "0") != 0;
+}
+
+int percpu_lease_init(void)
+{
+	percpu_leases_on = env_allows() && percpu_barrier_init() &&
+			   pthread_key_create(&exit_key, thread_exit) == 0;
+	return percpu_leases_on;
+}
+
+static int claim_slot(struct lease_self *me)
+{
+	for (unsigned int i = 0; i < LEASE_SLOTS; i++) {
+		int free = 0;
+
+		if (__atomic_load_n(&slots[i].claimed, __ATOMIC_RELAXED) ||
+		    !__atomic_compare_exchange_n(&slots[i].claimed, &free, 1, 0,
+						 __ATOMIC_ACQUIRE,
+						 __ATOMIC_RELAXED))
+			continue;
+		me->slot = &slots[i];
+		pthread_setspecific(exit_key, me);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Keep the word of `shard`, which this thread took, as its lease instead
+ * of releasing it, if the thread runs there. Not from inside another
+ * holding (prev_intent), nor from a signal handler that interrupted this
+ * thread's lease operation. A thread has one lease at a time.
+ */
+int percpu_lease_keep(unsigned int shard, int prev_intent)
+{
+	struct lease_self *me = &percpu_lease_self;
+	struct shard_ban *b = ban_of(shard);
+	intptr_t *w = percpu_shard_word(shard);
+
+	if (!percpu_leases_on || !percpu_lock_only() || prev_intent >= 0 ||
+	    me->exiting || !percpu_lease_fits(shard))
+		return 0;
+	if (!me->slot && !claim_slot(me))
+		return 0;
+	if (__atomic_load_n(&me->slot->state, __ATOMIC_RELAXED) != LEASE_IDLE)
+		return 0;
+	if (b->left) {
+		b->left--;
+		return 0;
+	}
+	give_back(me); /* the lease of the CPU it ran on before */
+	me->value = (uintptr_t)me->slot | SHARD_LOCKED | SHARD_LEASED |
+		    ((uintptr_t)*w & SHARD_DISABLED);
+	__atomic_store_n(w, (intptr_t)me->value, __ATOMIC_RELEASE);
+	me->shard = (int)shard;
+	return 1;
+}
+
+int percpu_lease_is_mine(uintptr_t word)
+{
+	const struct lease_self *me = &percpu_lease_self;
+
+	return me->slot && word == me->value;
+}
+
+/* This thread took its own leased word back as a plain holding. */
+void percpu_lease_forget(void)
+{
+	percpu_lease_self.shard = -1;
+}
+
+static void wait_idle(const struct lease_slot *sl)
+{
+	for (unsigned int spins = 0;
+	     __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE) != LEASE_IDLE;
+	     spins++) {
+		if (spins < 64)
+			percpu_cpu_relax();
+		else
+			sched_yield();
+	}
+}
+
+/* This thread took over `shard`'s word, which was `word`, a lease. */
+void percpu_lease_revoked(unsigned int shard, uintptr_t word)
+{
+	struct shard_ban *b = ban_of(shard);
+
+	percpu_barrier_threads();
+	wait_idle((const struct lease_slot *)(word & ~(uintptr_t)7));
+	b->next = b->next ? (b->next < BAN_MAX ? b->next * 2 : BAN_MAX) :
+			    BAN_FIRST;
+	b->left = b->next;
+#ifdef PERCPU_INJECT
+	__atomic_fetch_add(&percpu_inject.lease_revocations, 1,
+			   __ATOMIC_RELAXED);
+#endif
+}
+
+/* The child of fork() has only this thread: every other slot is free. */
+void percpu_lease_after_fork(void)
+{
+	struct lease_self *me = &percpu_lease_self;
+
+	for (unsigned int i = 0; i < LEASE_SLOTS; i++)
+		if (&slots[i] != me->slot)
+			slots[i] = (struct lease_slot){ 0 };
+	me->shard = -1;
+}

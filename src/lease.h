@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/lease.h: shard leases (lease.c). Entering and leaving a lease are
+ * inline: they are the whole cost of a lock-mode operation under a lease.
+ */
+#ifndef PERCPU_LEASE_H
+#define PERCPU_LEASE_H
+
+#include "internal.h"
+
+/* Shard word bit: the word names a lease slot, not an owner tag. */
+#define SHARD_LEASED ((uintptr_t)4)
+
+/*
+ * One per leaseholding thread, on its own cache line: revokers read state,
+ * which is LEASE_CHECKING while an operation checks that its thread still
+ * holds the lease, then LEASE_OWNED until it ends: the shard is this
+ * thread's until state is LEASE_IDLE again.
+ */
+enum { LEASE_IDLE, LEASE_CHECKING, LEASE_OWNED };
+
+struct lease_slot {
+	int state;
+	int claimed;
+} __attribute__((aligned(64)));
+
+struct lease_self {
+	struct lease_slot *slot;	/* NULL until the first lease */
+	uintptr_t value;		/* the shard word while leased */
+	int shard;			/* the leased shard, -1 if none */
+	int exiting;
+};
+
+extern __thread struct lease_self percpu_lease_self
+	__attribute__((tls_model("initial-exec"), visibility("hidden")));
+extern int percpu_leases_on __attribute__((visibility("hidden")));
+
+/* What leaving restores: a signal handler may have interrupted a lease
+ * operation of its own thread. */
+struct lease_entry {
+	struct lease_slot *slot;
+	unsigned int shard;
+	int prev;
+};
+
+#define LEASE_COMPILER_BARRIER() __asm__ __volatile__("" ::: "memory")
+
+static inline void lease_set(struct lease_slot *sl, int state)
+{
+	__atomic_store_n(&sl->state, state, __ATOMIC_RELAXED);
+}
+
+/*
+ * A lease serves the operations of the shard it is on: the thread's CPU
+ * (or concurrency id), where the rseq area tells it, else any.
+ */
+static inline int percpu_lease_fits(unsigned int shard)
+{
+	unsigned int id = percpu_arch_shard_id(percpu_rt.id_offset);
+
+	return id == shard || id >= percpu_rt.nr_shards;
+}
+
+/*
+ * Enter this thread's lease on `want` (-1: whichever shard it leases).
+ * Returns 1 if the shard is this thread's until percpu_lease_leave. Else
+ * 0, and the caller takes the lock path, then calls percpu_lease_resume.
+ *
+ * The state store must be seen before the word is read. No fence does it:
+ * a revoker changes the word first, then runs a membarrier, which puts a
+ * full barrier into this thread wherever it is; after it, either this
+ * thread reads the changed word or the revoker sees the state and waits.
+ */
+static inline int percpu_lease_enter(struct lease_entry *e, int want)
+{
+	struct lease_self *me = &percpu_lease_self;
+	struct lease_slot *sl = me->slot;
+
+	e->slot = sl;
+	e->prev = sl ? __atomic_load_n(&sl->state, __ATOMIC_RELAXED) :
+		       LEASE_IDLE;
+	if (!sl)
+		return 0;
+	if (me->shard >= 0 &&
+	    (want < 0 ? percpu_lease_fits((unsigned int)me->shard) :
+			want == me->shard)) {
+		e->shard = (unsigned int)me->shard;
+		if (e->prev == LEASE_OWNED)
+			return 1;
+		lease_set(sl, LEASE_CHECKING);
+		LEASE_COMPILER_BARRIER();
+		if ((uintptr_t)__atomic_load_n(percpu_fast_word(e->shard),
+					       __ATOMIC_RELAXED) == me->value) {
+			lease_set(sl, LEASE_OWNED);
+			LEASE_COMPILER_BARRIER();
+			return 1;
+		}
+		me->shard = -1;
+	}
+	/* Idle while on the lock path, where it may wait for a revoked
+	 * leaseholder that may wait for it; unless an interrupted operation
+	 * of this thread owns its shard (then it never waits). */
+	if (e->prev != LEASE_OWNED)
+		lease_set(sl, LEASE_IDLE);
+	return 0;
+}
+
+static inline void percpu_lease_leave(const struct lease_entry *e)
+{
+	LEASE_COMPILER_BARRIER();
+	lease_set(e->slot, e->prev);
+}
+
+/* After the lock path: an interrupted entry, checking, is so again. */
+static inline void percpu_lease_resume(const struct lease_entry *e)
+{
+	if (e->prev == LEASE_CHECKING)
+		lease_set(e->slot, LEASE_CHECKING);
+}
+
+/* An operation of this thread owns its leased shard: do not wait. */
+static inline int percpu_lease_owned(void)
+{
+	const struct lease_slot *sl = percpu_lease_self.slot;
+
+	return sl && __atomic_load_n(&sl->state, __ATOMIC_RELAXED) ==
+			     LEASE_OWNED;
+}
+
+/* lease.c */
+int percpu_lease_init(void);
+int percpu_lease_keep(unsigned int shard, int prev_intent);
+int percpu_lease_is_mine(uintptr_t word);
+void percpu_lease_forget(void);
+void percpu_lease_revoked(unsigned int shard, uintptr_t word);
+void percpu_lease_after_fork(void);
+
+#endif

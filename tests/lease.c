@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/lease.c: shard leases (src/lease.c). In lock mode a thread keeps
+ * the word of its CPU's shard and then works without atomics; the tests
+ * show a lease is taken, revoked when another thread or a remote operation
+ * needs the shard (even while its holder sleeps), given back when its
+ * thread exits, forgotten by a fork child, and that under a stress with
+ * migrations, remote resets and signal handlers nothing is lost. In rseq
+ * and mixed mode, and with PERCPU_LEASE=0, no word may ever be leased.
+ */
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "tap.h"
+
+/* The shard word bit of a lease (src/lease.h): tests may peek. */
+#define WORD_LEASED 4
+#define STRESS_OPS 20000
+
+static int expect_leases;
+
+static int leased(int shard)
+{
+	uintptr_t w = __atomic_load_n((uintptr_t *)(percpu_rt.shard_words +
+						   percpu_shard_offset(
+							   (unsigned int)shard)),
+				      __ATOMIC_RELAXED);
+
+	return (w & WORD_LEASED) != 0;
+}
+
+static int any_leased(void)
+{
+	for (int s = 0; s < percpu_nr_shards(); s++)
+		if (leased(s))
+			return 1;
+	return 0;
+}
+
+static unsigned long revocations(void)
+{
+	return __atomic_load_n(&percpu_inject.lease_revocations,
+			       __ATOMIC_RELAXED);
+}
+
+/* A thread that adds on CPU `cpu`, then waits (holding any lease). */
+static struct sleeper {
+	pthread_t thread;
+	int cpu, shard;
+	intptr_t *counter;
+	int added, wake;
+} sleeper;
+
+static void *sleeper_main(void *arg)
+{
+	struct sleeper *z = arg;
+
+	test_pin_to(z->cpu);
+	for (int i = 0; i < 1000; i++)
+		z->shard = percpu_add(z->counter, 1);
+	__atomic_store_n(&z->added, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&z->wake, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	percpu_add(z->counter, 1);
+	return NULL;
+}
+
+static void sleeper_start(int cpu, intptr_t *counter)
+{
+	sleeper = (struct sleeper){ .cpu = cpu, .counter = counter };
+	pthread_create(&sleeper.thread, NULL, sleeper_main, &sleeper);
+	while (!__atomic_load_n(&sleeper.added, __ATOMIC_ACQUIRE))
+		usleep(1000);
+}
+
+static void sleeper_stop(void)
+{
+	__atomic_store_n(&sleeper.wake, 1, __ATOMIC_RELEASE);
+	pthread_join(sleeper.thread, NULL);
+}
+
+static void test_info(void)
+{
+	struct percpu_runtime_info info;
+
+	percpu_runtime_info(&info);
+	ok(info.lock_leases == (getenv("PERCPU_LEASE") == NULL),
+	   "lock_leases: %d", info.lock_leases);
+}
+
+static void test_taken(void)
+{
+	intptr_t *c = percpu_alloc(sizeof(intptr_t));
+	int s;
+
+	test_pin_to(0);
+	s = percpu_add(c, 1);
+	ok(leased(s) == expect_leases, "an add leaves its shard (%d) %s", s,
+	   expect_leases ? "leased" : "unleased");
+	percpu_free(c);
+}
+
+static void test_revoked_by_add(int cpu)
+{
+	intptr_t *c = percpu_alloc(sizeof(intptr_t));
+	unsigned long before;
+	int s;
+
+	sleeper_start(cpu, c);
+	ok(sleeper.shard == cpu && leased(cpu) == expect_leases,
+	   "a sleeping thread %s shard %d", expect_leases ? "leases" :
+	   "does not lease", cpu);
+	before = revocations();
+	test_pin_to(cpu);
+	s = percpu_add(c, 1);
+	ok(s == cpu, "an add on its CPU goes to that shard (%d)", s);
+	ok((revocations() > before) == expect_leases,
+	   "the lease was revoked (%lu revocations)", revocations() - before);
+	sleeper_stop();
+	ok(test_sum(c) == 1002, "every add counted: %ld of 1002",
+	   (long)test_sum(c));
+	percpu_free(c);
+}
+
+static void test_revoked_by_remote(int cpu)
+{
+	intptr_t *c = percpu_alloc(sizeof(intptr_t));
+	intptr_t got;
+
+	sleeper_start(cpu, c);
+	test_pin_to(cpu ? 0 : 1);
+	got = percpu_remote_xchg(c, sleeper.shard, 0);
+	ok(got == 1000 && !leased(sleeper.shard),
+	   "remote xchg on a leased shard: %ld, the lease gone", (long)got);
+	sleeper_stop();
+	ok(test_sum(c) == 1, "the sleeper's later add counted");
+	percpu_free(c);
+}
+
+static void *add_and_exit(void *arg)
+{
+	test_pin_to(1);
+	return (void *)(intptr_t)percpu_add(arg, 1);
+}
+
+static void test_thread_exit(void)
+{
+	intptr_t *c = percpu_alloc(sizeof(intptr_t));
+	pthread_t t;
+	void *shard;
+
+	pthread_create(&t, NULL, add_and_exit, c);
+	pthread_join(t, &shard);
+	ok(!leased((int)(intptr_t)shard) && test_sum(c) == 1,
+	   "an exiting thread gives its lease back");
+	percpu_free(c);
+}
+
+static void test_fork(void)
+{
+	intptr_t *c = percpu_alloc(sizeof(intptr_t));
+	int status = -1;
+	pid_t pid;
+
+	sleeper_start(1, c);
+	pid = fork();
+	if (pid == 0) {
+		int good = !any_leased();
+
+		percpu_add(c, 1);
+		good &= percpu_remote_xchg(c, sleeper.shard, 0) >= 1000;
+		_exit(good ? 0 : 1);
+	}
+	waitpid(pid, &status, 0);
+	sleeper_stop();
+	ok(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "a fork child uses the shard its parent's thread leased");
+	percpu_free(c);
+}
+
+/* The stress: workers add, push and pop, migrate; a reaper resets the
+ * counter remotely; signals make handlers add inside workers' operations. */
+static struct {
+	intptr_t *counter, *in_handlers;
+	struct percpu_list *list;
+	struct percpu_list_node nodes[64];
+	struct percpu_list_node *held[64];
+	int stop;
+	intptr_t reaped;
+	unsigned long handled;
+} st;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	percpu_add(st.in_handlers, 1);
+	__atomic_fetch_add(&st.handled, 1, __ATOMIC_RELAXED);
+}
+
+static void *worker(void *arg)
+{
+	int index = (int)(intptr_t)arg;
+	struct percpu_list_node *mine = &st.nodes[index];
+	unsigned int seed = (unsigned int)index;
+
+	test_thread_setup(index);
+	for (int i = 0; i < STRESS_OPS; i++) {
+		percpu_add(st.counter, 1);
+		if (mine)
+			percpu_list_push(st.list, mine);
+		mine = percpu_list_pop(st.list, NULL);
+		if (i % 97 == 0)
+			test_pin_to((int)(rand_r(&seed) % (unsigned int)
+					  percpu_nr_shards()));
+		if (i % 31 == 0)
+			sched_yield();
+	}
+	st.held[index] = mine;
+	return NULL;
+}
+
+static void *reaper(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&st.stop, __ATOMIC_ACQUIRE))
+		for (int s = 0; s < percpu_nr_shards(); s++)
+			st.reaped += percpu_remote_xchg(st.counter, s, 0);
+	return NULL;
+}
+
+static void count_nodes(int nr, unsigned char *seen)
+{
+	for (int s = 0; s < percpu_nr_shards(); s++)
+		for (struct percpu_list_node *n =
+			     ((struct percpu_list *)percpu_ptr(st.list, s))->head;
+		     n; n = n->next)
+			seen[n - st.nodes]++;
+	for (int t = 0; t < nr; t++)
+		if (st.held[t])
+			seen[st.held[t] - st.nodes]++;
+}
+
+static void test_stress(void)
+{
+	int nr = 6 * percpu_nr_shards();
+	pthread_t threads[64], reap;
+	unsigned char seen[64] = { 0 };
+	int once = 1;
+
+	if (nr > 64)
+		nr = 64;
+	st.counter = percpu_alloc(sizeof(intptr_t));
+	st.in_handlers = percpu_alloc(sizeof(intptr_t));
+	st.list = percpu_alloc(sizeof(struct percpu_list));
+	signal(SIGUSR1, on_signal);
+	percpu_inject.delay[PERCPU_INJECT_HOLDING] = 200;
+	pthread_create(&reap, NULL, reaper, NULL);
+	for (int t = 0; t < nr; t++)
+		pthread_create(&threads[t], NULL, worker, (void *)(intptr_t)t);
+	for (int round = 0; round < 200; round++) {
+		for (int t = 0; t < nr; t++)
+			pthread_kill(threads[t], SIGUSR1);
+		usleep(500);
+	}
+	for (int t = 0; t < nr; t++)
+		pthread_join(threads[t], NULL);
+	__atomic_store_n(&st.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(reap, NULL);
+	percpu_inject.delay[PERCPU_INJECT_HOLDING] = 0;
+	ok(st.reaped + test_sum(st.counter) == (intptr_t)nr * STRESS_OPS,
+	   "stress: %ld adds reaped or left, of %ld",
+	   (long)(st.reaped + test_sum(st.counter)),
+	   (long)nr * STRESS_OPS);
+	ok(test_sum(st.in_handlers) == (intptr_t)st.handled,
+	   "stress: %lu adds in signal handlers, all counted", st.handled);
+	count_nodes(nr, seen);
+	for (int t = 0; t < nr; t++)
+		once &= seen[t] == 1;
+	ok(once, "stress: every node on a list or held, once");
+	tap_diag("%lu lease revocations in all", revocations());
+	ok(!any_leased() || expect_leases, "no lease where there may be none");
+}
+
+int main(void)
+{
+	const char *off = getenv("PERCPU_LEASE");
+
+	tap_check_mode();
+	expect_leases = test_mode() == TEST_LOCK && !(off && !strcmp(off, "0"));
+	if (test_mode() == TEST_LOCK)
+		test_info();
+	test_taken();
+	if (percpu_nr_shards() > 1) {
+		/* A concurrency id is not the CPU: two threads never share. */
+		if (!getenv("PERCPU_INDEX")) {
+			test_revoked_by_add(0);
+			test_revoked_by_add(1);
+		}
+		test_revoked_by_remote(1);
+		test_thread_exit();
+		test_fork();
+	}
+	test_unpin();
+	test_stress();
+	return tap_done();
+}

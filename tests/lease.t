@@ -1,0 +1,16 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Shard leases (src/lease.c): taken, revoked, given back, forgotten by a
+# fork child, and exact under stress; in every mode, with leases turned
+# off, and with shards indexed by concurrency id.
+. "$(dirname "$0")/lib.sh"
+lease=$BUILD/tests/lease
+
+PERCPU_TEST_MODE=rseq run_binary "lease rseq" "$lease"
+PERCPU_TEST_MODE=lock PERCPU_DISABLE_RSEQ=1 run_binary "lease lock" "$lease"
+PERCPU_TEST_MODE=mixed run_binary "lease mixed" "$lease"
+PERCPU_LEASE=0 PERCPU_TEST_MODE=lock PERCPU_DISABLE_RSEQ=1 \
+	run_binary "lease lock, PERCPU_LEASE=0" "$lease"
+PERCPU_INDEX=cid PERCPU_TEST_MODE=lock PERCPU_DISABLE_RSEQ=1 \
+	run_binary "lease cid lock" "$lease"
+tap_done
