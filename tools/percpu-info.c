@@ -14,6 +14,7 @@ static void print_options(void)
 {
 	static const char *const names[] = {
 		"PERCPU_DISABLE_RSEQ", "PERCPU_INDEX", "PERCPU_NUMA",
+		"PERCPU_LEASE",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

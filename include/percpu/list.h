@@ -11,7 +11,8 @@
  *
  * Thread safety: safe from any thread, in every mode, mixed. Signal safety:
  * percpu_list_push is async-signal-safe in every mode; percpu_list_pop is
- * not (on the lock path it holds the shard word). Memory ordering: relaxed;
+ * not (on the lock path it holds the shard word, or works under a lease,
+ * where only a push may interrupt it). Memory ordering: relaxed;
  * a node's contents written before its push are not published by the push
  * to a popper on another CPU in lock mode: publish them yourself if needed
  * (on x86-64 stores are ordered anyway).
