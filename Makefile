@@ -32,7 +32,11 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c)
 MAN1 := $(wildcard doc/man/*.1)
 MAN3 := $(wildcard doc/man/*.3)
 TEST_SRCS := $(wildcard tests/*.c)
-TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/param
+# Programs of several files: each directory is one program, built by its
+# own rule below (the pattern rules take only tools/*.c and tests/*.c).
+BENCH_SRCS := $(wildcard tools/bench/*.c)
+PARAM_SRCS := $(wildcard tests/param/*.c)
 
 DEMOS := $(BUILD)/percpu-stats-demo
 
@@ -63,6 +67,9 @@ $(BUILD)/libpercpu.so: $(LIB_OBJS) src/libpercpu.map
 $(BUILD)/%: tools/%.c $(BUILD)/libpercpu.a $(HEADERS) $(wildcard tools/*.h)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
 
+$(BUILD)/percpu-bench: $(BENCH_SRCS) tools/bench/bench.h $(BUILD)/libpercpu.a $(HEADERS)
+	$(CC) $(CFLAGS_ALL) $(BENCH_SRCS) -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
+
 $(BUILD)/examples/%: examples/%.c $(BUILD)/libpercpu.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
@@ -70,6 +77,10 @@ $(BUILD)/examples/%: examples/%.c $(BUILD)/libpercpu.a $(HEADERS)
 $(BUILD)/tests/seccomp_run: tests/seccomp_run.c $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $< -o $@
+
+$(BUILD)/tests/param: $(PARAM_SRCS) tests/param/param.h $(wildcard tests/*.h) $(BUILD)/libpercpu-inject.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -DPERCPU_INJECT $(PARAM_SRCS) -o $@ $(BUILD)/libpercpu-inject.a $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libpercpu-inject.a $(HEADERS)
 	@mkdir -p $(dir $@)

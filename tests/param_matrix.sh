@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The param test (tests/param.c) over a matrix of disturbances, after the
+# The param test (tests/param/) over a matrix of disturbances, after the
 # kernel's rseq selftests; one TAP line per point of the matrix.
 #   reduced (default, make check): every test x {undisturbed, delays at
 #     every point, yields, signals} x {rseq, lock, mixed}, a minute or so.

@@ -1,10 +1,9 @@
-/* SPDX-License-Identifier: MIT */
+// SPDX-License-Identifier: MIT
 /*
- * tools/percpu-bench-stats.h: percpu-bench's adapters for percpu/stats.h,
- * included by tools/percpu-bench.c after its harness helpers (BATCH,
- * CACHE_LINE, should_stop, die), which they use. A counter add and a
- * histogram record, each against the same work on shared memory with
- * atomic instructions, as a program without per-CPU memory would do it.
+ * tools/bench/stats.c: percpu-bench's adapters for percpu/stats.h. A
+ * counter add and a histogram record, each against the same work on shared
+ * memory with atomic instructions, as a program without per-CPU memory
+ * would do it.
  *
  * Both histograms record the same values through the same bucket function
  * and keep the same things: the bucket count, a 128-bit sum, the minimum
@@ -12,8 +11,10 @@
  * powers of two (1 us to about 0.5 ms in ns, like request latencies), each
  * thread from its own place in it.
  */
-#ifndef PERCPU_BENCH_STATS_H
-#define PERCPU_BENCH_STATS_H
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "bench.h"
 
 #define NR_VALUES 1024u		/* a power of two: the index is masked */
 
@@ -30,7 +31,7 @@ static struct {
 	unsigned int next_start;	/* where the next thread starts */
 } stats;
 
-static void reset_stats_counter(void)
+void reset_stats_counter(void)
 {
 	intptr_t taken;
 
@@ -38,7 +39,7 @@ static void reset_stats_counter(void)
 		die("percpu_counter_reset: %s", strerror(errno));
 }
 
-static uint64_t loop_counter_add(void)
+uint64_t loop_counter_add(void)
 {
 	struct percpu_counter *c = &stats.counter;
 	uint64_t ops = 0;
@@ -51,7 +52,7 @@ static uint64_t loop_counter_add(void)
 	return ops;
 }
 
-static uint64_t total_stats_counter(void)
+uint64_t total_stats_counter(void)
 {
 	return (uint64_t)percpu_counter_sum(&stats.counter);
 }
@@ -61,14 +62,14 @@ static unsigned int start_index(void)
 	return __atomic_fetch_add(&stats.next_start, 97, __ATOMIC_RELAXED);
 }
 
-static void reset_histogram(void)
+void reset_histogram(void)
 {
 	percpu_histogram_destroy(&stats.histogram);
 	if (percpu_histogram_init(&stats.histogram, UINT64_MAX))
 		die("out of memory");
 }
 
-static uint64_t loop_histogram_record(void)
+uint64_t loop_histogram_record(void)
 {
 	struct percpu_histogram *h = &stats.histogram;
 	unsigned int k = start_index();
@@ -83,7 +84,7 @@ static uint64_t loop_histogram_record(void)
 	return ops;
 }
 
-static uint64_t total_histogram(void)
+uint64_t total_histogram(void)
 {
 	struct percpu_histogram_snapshot s;
 	uint64_t count;
@@ -95,7 +96,7 @@ static uint64_t total_histogram(void)
 	return count;
 }
 
-static void reset_shared_histogram(void)
+void reset_shared_histogram(void)
 {
 	memset(stats.shared, 0, sizeof(*stats.shared));
 }
@@ -126,7 +127,7 @@ static void shared_record(struct shared_histogram *h, uint64_t v)
 	shared_raise(&h->not_min, ~v);
 }
 
-static uint64_t loop_shared_histogram(void)
+uint64_t loop_shared_histogram(void)
 {
 	struct shared_histogram *h = stats.shared;
 	unsigned int k = start_index();
@@ -140,7 +141,7 @@ static uint64_t loop_shared_histogram(void)
 	return ops;
 }
 
-static uint64_t total_shared_histogram(void)
+uint64_t total_shared_histogram(void)
 {
 	uint64_t count = 0;
 
@@ -150,7 +151,7 @@ static uint64_t total_shared_histogram(void)
 }
 
 /* 1000 ns times 2^0 .. 2^9, plus a spread inside each power of two. */
-static void setup_stats(void)
+void setup_stats(void)
 {
 	for (unsigned int k = 0; k < NR_VALUES; k++)
 		stats.values[k] = (1000u << (k % 10)) + (k * 7919u) % 1000u;
@@ -159,5 +160,3 @@ static void setup_stats(void)
 	    percpu_histogram_init(&stats.histogram, UINT64_MAX))
 		die("out of memory");
 }
-
-#endif
