@@ -106,6 +106,15 @@ static int claim_slot(struct lease_self *me)
 	return 0;
 }
 
+static int no_ban(void)
+{
+#ifdef PERCPU_INJECT
+	return percpu_inject.lease_no_ban;
+#else
+	return 0;
+#endif
+}
+
 /*
  * Keep the word of `shard`, which this thread took, as its lease instead
  * of releasing it, if the thread runs there. Not from inside another
@@ -125,7 +134,7 @@ int percpu_lease_keep(unsigned int shard, int prev_intent)
 		return 0;
 	if (__atomic_load_n(&me->slot->state, __ATOMIC_RELAXED) != LEASE_IDLE)
 		return 0;
-	if (b->left) {
+	if (b->left && !no_ban()) {
 		b->left--;
 		return 0;
 	}
@@ -168,7 +177,7 @@ void percpu_lease_revoked(unsigned int shard, uintptr_t word)
 	struct shard_ban *b = ban_of(shard);
 
 	percpu_barrier_threads();
-	wait_idle((const struct lease_slot *)(word & ~(uintptr_t)7));
+	wait_idle((const struct lease_slot *)(word & ~(uintptr_t)15));
 	b->next = b->next ? (b->next < BAN_MAX ? b->next * 2 : BAN_MAX) :
 			    BAN_FIRST;
 	b->left = b->next;

@@ -8,8 +8,10 @@
 
 #include "internal.h"
 
-/* Shard word bit: the word names a lease slot, not an owner tag. */
+/* Shard word bits: the word names a lease slot, not an owner tag; its new
+ * holder waits for the leaseholder to leave (percpu_lease_revoked). */
 #define SHARD_LEASED ((uintptr_t)4)
+#define SHARD_REVOKING ((uintptr_t)8)
 
 /*
  * One per leaseholding thread, on its own cache line: revokers read state,

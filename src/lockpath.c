@@ -119,8 +119,10 @@ static int apply_holding(struct op *op, unsigned int shard, int wait)
 
 	if (took == SHARD_BUSY || (took == SHARD_NESTED && op_is_multi_word(op)))
 		return -1;
+	percpu_inject_inside(shard, 1);
 	percpu_inject_delay(PERCPU_INJECT_HOLDING);
 	done = apply(op, shard);
+	percpu_inject_inside(shard, -1);
 	if (took == SHARD_TAKEN && !percpu_shard_lease(&h))
 		percpu_shard_release(&h);
 	return done;

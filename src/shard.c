@@ -8,8 +8,9 @@
 #include <sched.h>
 #include "lease.h"
 
+/* Aligned so that the low four bits of a word are free for its state. */
 static __thread char owner_anchor __attribute__((tls_model("initial-exec"),
-						 aligned(8)));
+						 aligned(16)));
 
 intptr_t *percpu_shard_word(unsigned int shard)
 {
@@ -78,7 +79,9 @@ static int claim(uintptr_t *w, uintptr_t old, uintptr_t me)
  * every lock-path update is atomic), or SHARD_BUSY if another thread holds
  * it and the caller may not wait (`wait`, or this thread holds another).
  * A lease (lock mode, lease.c) of this thread becomes a plain holding;
- * another thread's is revoked unless wait is TAKE_NOWAIT.
+ * another thread's is revoked unless wait is TAKE_NOWAIT. While its holder
+ * may still be inside an operation, the word says so (SHARD_REVOKING): a
+ * signal handler of the revoking thread must not work beside it.
  */
 int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait)
 {
@@ -98,15 +101,22 @@ int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait)
 		if ((old & ~SHARD_DISABLED) == me ||
 		    (mine && percpu_lease_owned()))
 			return took_nested(h, shard);
-		if (old & SHARD_LEASED) {
-			if (!mine && wait == TAKE_NOWAIT)
-				return took_busy(h);
+		if ((old & ~SHARD_DISABLED) == (me | SHARD_REVOKING))
+			return took_busy(h); /* a handler inside our revoking */
+		if (mine) {
 			if (!claim(w, old, me))
 				continue;
-			if (mine)
-				percpu_lease_forget();
-			else
-				percpu_lease_revoked(shard, old);
+			percpu_lease_forget();
+			return SHARD_TAKEN;
+		}
+		if (old & SHARD_LEASED) {
+			if (wait == TAKE_NOWAIT)
+				return took_busy(h);
+			if (!claim(w, old, me | SHARD_REVOKING))
+				continue;
+			percpu_lease_revoked(shard, old);
+			__atomic_store_n(w, (old & SHARD_DISABLED) | me,
+					 __ATOMIC_RELEASE);
 			return SHARD_TAKEN;
 		}
 		if (!(old & ~SHARD_DISABLED)) {

@@ -172,8 +172,10 @@ static inline __attribute__((always_inline)) int run(struct op *op)
 		__atomic_fetch_add(&percpu_inject.lock_path_ops, 1,
 				   __ATOMIC_RELAXED);
 #endif
+		percpu_inject_inside(e.shard, 1);
 		percpu_inject_delay(PERCPU_INJECT_HOLDING);
 		done = apply_plain(&plain, e.shard);
+		percpu_inject_inside(e.shard, -1);
 		percpu_lease_leave(&e);
 		op->result = plain.result;
 		if (PERCPU_LIKELY(done || op->shard >= 0))

@@ -281,6 +281,64 @@ static void test_stress(void)
 	ok(!any_leased() || expect_leases, "no lease where there may be none");
 }
 
+/*
+ * Exclusion: while a remote operation holds a shard, no lock-path update
+ * may be inside it. Updates dwell there (an injected delay longer than a
+ * membarrier), and revoked shards are leased again at once, so revokers
+ * meet leaseholders inside their updates all the time.
+ */
+static struct {
+	int inside[64];
+	int stop;
+	unsigned long probes, intruded;
+} ex;
+
+static void probe(void *arg, int shard)
+{
+	(void)arg;
+	ex.probes++;
+	ex.intruded += __atomic_load_n(&ex.inside[shard], __ATOMIC_SEQ_CST) != 0;
+}
+
+static void *exclusion_worker(void *arg)
+{
+	int index = (int)(intptr_t)arg;
+
+	test_thread_setup(index);
+	test_pin_to(index % percpu_nr_shards());
+	while (!__atomic_load_n(&ex.stop, __ATOMIC_ACQUIRE))
+		percpu_add(st.counter, 1);
+	return NULL;
+}
+
+static void test_exclusion(void)
+{
+	int nr = percpu_nr_shards() < 64 ? percpu_nr_shards() : 64;
+	unsigned long before = revocations();
+	pthread_t threads[64];
+
+	percpu_inject.inside = ex.inside;
+	percpu_inject.lease_no_ban = 1;
+	percpu_inject.delay[PERCPU_INJECT_HOLDING] = 20000;
+	for (int t = 0; t < nr; t++)
+		pthread_create(&threads[t], NULL, exclusion_worker,
+			       (void *)(intptr_t)t);
+	for (int round = 0; round < 2000; round++)
+		percpu_remote(round % nr, probe, NULL);
+	__atomic_store_n(&ex.stop, 1, __ATOMIC_RELEASE);
+	for (int t = 0; t < nr; t++)
+		pthread_join(threads[t], NULL);
+	percpu_inject.delay[PERCPU_INJECT_HOLDING] = 0;
+	percpu_inject.lease_no_ban = 0;
+	percpu_inject.inside = NULL;
+	ok(ex.intruded == 0, "exclusion: %lu of %lu remote holds found an "
+	   "update inside (%lu revocations)", ex.intruded, ex.probes,
+	   revocations() - before);
+	if (expect_leases)
+		ok(revocations() - before > 100,
+		   "exclusion: leases were revoked under way");
+}
+
 int main(void)
 {
 	const char *off = getenv("PERCPU_LEASE");
@@ -302,5 +360,6 @@ int main(void)
 	}
 	test_unpin();
 	test_stress();
+	test_exclusion();
 	return tap_done();
 }

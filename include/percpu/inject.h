@@ -35,6 +35,12 @@ struct percpu_inject {
 	 * if the kernel reported it (ids outside the range included). */
 	volatile unsigned int fake_shard_on;
 	volatile unsigned int fake_shard;
+	/* inside: if set, one counter per shard of the lock-path operations
+	 * working on it (under a lease or holding its word), so a test can
+	 * check that a shard it holds has no one else inside. lease_no_ban:
+	 * a revoked shard may be leased again at once (more revocations). */
+	int *volatile inside;
+	volatile unsigned int lease_no_ban;
 };
 PERCPU_API extern struct percpu_inject percpu_inject;
 /* Non-zero: this thread never uses rseq (mixed-mode tests). */
@@ -51,11 +57,26 @@ static inline int percpu_inject_before_section(void)
 	percpu_inject_delay(0);
 	return percpu_inject_thread_lock_path;
 }
+
+/* Around a lock-path update of `shard`: see `inside`. */
+static inline void percpu_inject_inside(unsigned int shard, int delta)
+{
+	int *in = percpu_inject.inside;
+
+	if (in)
+		__atomic_fetch_add(&in[shard], delta, __ATOMIC_SEQ_CST);
+}
 PERCPU_EXTERN_C_END
 #else
 static inline void percpu_inject_delay(unsigned int point)
 {
 	(void)point;
+}
+
+static inline void percpu_inject_inside(unsigned int shard, int delta)
+{
+	(void)shard;
+	(void)delta;
 }
 
 static inline int percpu_inject_before_section(void)
