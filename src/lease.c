@@ -9,11 +9,12 @@
  * the word still names its lease slot, with its busy flag set, and update
  * with unlocked instructions (uniproc.h): no atomic instruction at all.
  *
- * A thread that needs a leased shard revokes the lease: it takes the word
- * over, runs a membarrier (a full barrier in every running thread of the
- * process), then waits until the slot is not busy. Either the leaseholder's
- * check came after the barrier and saw the word changed, or its busy flag
- * is visible and the revoker waits for the few instructions of its update.
+ * A thread that needs a leased shard revokes the lease: it sets a request
+ * bit in the word, runs a membarrier (a full barrier in every running
+ * thread of the process), then reads the slot's state. Either the
+ * leaseholder's check came after the barrier and saw the word changed, or
+ * its state is visible: then the shard counts as held until the
+ * leaseholder's update is over, and the revoker tries again.
  *
  * A revocation costs a system call and interrupts, so a revoked shard is
  * not leased again for its next `ban` takes, and the ban doubles with each
@@ -45,6 +46,7 @@ struct shard_ban {
 	uintptr_t word;
 	uintptr_t left;		/* takes until the shard may be leased again */
 	uintptr_t next;		/* the ban after the next revocation */
+	uintptr_t asked;	/* revoked: not leased again by its take */
 };
 
 static struct shard_ban *ban_of(unsigned int shard)
@@ -52,16 +54,20 @@ static struct shard_ban *ban_of(unsigned int shard)
 	return (struct shard_ban *)percpu_shard_word(shard);
 }
 
+/* Free the leased word, unless another thread took it meanwhile. */
 static void give_back(struct lease_self *me)
 {
-	uintptr_t v = me->value;
+	uintptr_t *w;
+	uintptr_t v;
 
-	if (me->shard >= 0)
-		__atomic_compare_exchange_n(percpu_shard_word(
-						    (unsigned int)me->shard),
-					    (intptr_t *)&v,
-					    (intptr_t)(v & SHARD_DISABLED), 0,
-					    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+	if (me->shard < 0)
+		return;
+	w = (uintptr_t *)percpu_shard_word((unsigned int)me->shard);
+	v = __atomic_load_n(w, __ATOMIC_RELAXED);
+	while ((v & ~SHARD_REVOKE) == me->value &&
+	       !__atomic_compare_exchange_n(w, &v, v & SHARD_DISABLED, 0,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
 	me->shard = -1;
 }
 
@@ -134,6 +140,10 @@ int percpu_lease_keep(unsigned int shard, int prev_intent)
 		return 0;
 	if (__atomic_load_n(&me->slot->state, __ATOMIC_RELAXED) != LEASE_IDLE)
 		return 0;
+	if (b->asked) {
+		b->asked = 0;
+		return 0;
+	}
 	if (b->left && !no_ban()) {
 		b->left--;
 		return 0;
@@ -146,38 +156,16 @@ int percpu_lease_keep(unsigned int shard, int prev_intent)
 	return 1;
 }
 
+/* Whether `word` is this thread's lease, asked back or not. */
 int percpu_lease_is_mine(uintptr_t word)
 {
 	const struct lease_self *me = &percpu_lease_self;
 
-	return me->slot && word == me->value;
+	return me->slot && (word & ~SHARD_REVOKE) == me->value;
 }
 
-/* This thread took its own leased word back as a plain holding. */
-void percpu_lease_forget(void)
+static void ban(struct shard_ban *b)
 {
-	percpu_lease_self.shard = -1;
-}
-
-static void wait_idle(const struct lease_slot *sl)
-{
-	for (unsigned int spins = 0;
-	     __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE) != LEASE_IDLE;
-	     spins++) {
-		if (spins < 64)
-			percpu_cpu_relax();
-		else
-			sched_yield();
-	}
-}
-
-/* This thread took over `shard`'s word, which was `word`, a lease. */
-void percpu_lease_revoked(unsigned int shard, uintptr_t word)
-{
-	struct shard_ban *b = ban_of(shard);
-
-	percpu_barrier_threads();
-	wait_idle((const struct lease_slot *)(word & ~(uintptr_t)15));
 	b->next = b->next ? (b->next < BAN_MAX ? b->next * 2 : BAN_MAX) :
 			    BAN_FIRST;
 	b->left = b->next;
@@ -185,6 +173,62 @@ void percpu_lease_revoked(unsigned int shard, uintptr_t word)
 	__atomic_fetch_add(&percpu_inject.lease_revocations, 1,
 			   __ATOMIC_RELAXED);
 #endif
+}
+
+/*
+ * This thread took its own leased word `lease` back as a plain holding.
+ * If another thread asked for it, this counts as that revocation.
+ */
+void percpu_lease_taken_back(unsigned int shard, uintptr_t lease)
+{
+	struct shard_ban *b = ban_of(shard);
+
+	percpu_lease_self.shard = -1;
+	if (lease & SHARD_REVOKE) {
+		ban(b);
+		b->asked = 1;
+	}
+}
+
+static int idle(const struct lease_slot *sl)
+{
+	return __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE) == LEASE_IDLE;
+}
+
+/*
+ * Take over `shard`'s word `w`, which holds `lease`, another thread's
+ * lease, for the holder tag `me`. Returns 1 if taken; 0 if the leaseholder
+ * is inside an operation (like a held word: wait, or go elsewhere); -1 if
+ * the word changed. The request bit stays: the leaseholder's next
+ * operation fails its check and takes the word back as a plain holding,
+ * so a busy leaseholder cannot starve the revoker. Nobody waits holding
+ * the word: a signal handler inside the leaseholder may need it.
+ */
+int percpu_lease_revoke(unsigned int shard, uintptr_t *w, uintptr_t lease,
+			uintptr_t me)
+{
+	const struct lease_slot *sl =
+		(const struct lease_slot *)(lease & ~(uintptr_t)15);
+
+	if (!(lease & SHARD_REVOKE)) {
+		if (!__atomic_compare_exchange_n(w, &lease,
+						 lease | SHARD_REVOKE, 0,
+						 __ATOMIC_SEQ_CST,
+						 __ATOMIC_RELAXED))
+			return -1;
+		lease |= SHARD_REVOKE;
+	}
+	if (!idle(sl))
+		return 0;
+	percpu_barrier_threads();
+	if (!idle(sl))
+		return 0;
+	if (!__atomic_compare_exchange_n(w, &lease,
+					 (lease & SHARD_DISABLED) | me, 0,
+					 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+		return -1;
+	ban(ban_of(shard));
+	return 1;
 }
 
 /* The child of fork() has only this thread: every other slot is free. */

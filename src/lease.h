@@ -8,10 +8,10 @@
 
 #include "internal.h"
 
-/* Shard word bits: the word names a lease slot, not an owner tag; its new
- * holder waits for the leaseholder to leave (percpu_lease_revoked). */
+/* Shard word bits: the word names a lease slot, not an owner tag; another
+ * thread asks for the shard back (percpu_lease_revoke). */
 #define SHARD_LEASED ((uintptr_t)4)
-#define SHARD_REVOKING ((uintptr_t)8)
+#define SHARD_REVOKE ((uintptr_t)8)
 
 /*
  * One per leaseholding thread, on its own cache line: revokers read state,
@@ -83,12 +83,16 @@ static inline int percpu_lease_enter(struct lease_entry *e, int want)
 		       LEASE_IDLE;
 	if (!sl)
 		return 0;
+	/* Inside an operation of its own thread that owns the shard, a
+	 * signal handler works there: nobody else can until it is over. */
+	if (e->prev == LEASE_OWNED && (want < 0 || want == me->shard)) {
+		e->shard = (unsigned int)me->shard;
+		return 1;
+	}
 	if (me->shard >= 0 &&
 	    (want < 0 ? percpu_lease_fits((unsigned int)me->shard) :
 			want == me->shard)) {
 		e->shard = (unsigned int)me->shard;
-		if (e->prev == LEASE_OWNED)
-			return 1;
 		lease_set(sl, LEASE_CHECKING);
 		LEASE_COMPILER_BARRIER();
 		if ((uintptr_t)__atomic_load_n(percpu_fast_word(e->shard),
@@ -133,8 +137,9 @@ static inline int percpu_lease_owned(void)
 int percpu_lease_init(void);
 int percpu_lease_keep(unsigned int shard, int prev_intent);
 int percpu_lease_is_mine(uintptr_t word);
-void percpu_lease_forget(void);
-void percpu_lease_revoked(unsigned int shard, uintptr_t word);
+int percpu_lease_revoke(unsigned int shard, uintptr_t *w, uintptr_t lease,
+			uintptr_t me);
+void percpu_lease_taken_back(unsigned int shard, uintptr_t lease);
 void percpu_lease_after_fork(void);
 
 #endif

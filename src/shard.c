@@ -79,9 +79,8 @@ static int claim(uintptr_t *w, uintptr_t old, uintptr_t me)
  * every lock-path update is atomic), or SHARD_BUSY if another thread holds
  * it and the caller may not wait (`wait`, or this thread holds another).
  * A lease (lock mode, lease.c) of this thread becomes a plain holding;
- * another thread's is revoked unless wait is TAKE_NOWAIT. While its holder
- * may still be inside an operation, the word says so (SHARD_REVOKING): a
- * signal handler of the revoking thread must not work beside it.
+ * another thread's is revoked unless wait is TAKE_NOWAIT, once its holder
+ * is outside its operations.
  */
 int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait)
 {
@@ -101,23 +100,24 @@ int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait)
 		if ((old & ~SHARD_DISABLED) == me ||
 		    (mine && percpu_lease_owned()))
 			return took_nested(h, shard);
-		if ((old & ~SHARD_DISABLED) == (me | SHARD_REVOKING))
-			return took_busy(h); /* a handler inside our revoking */
 		if (mine) {
 			if (!claim(w, old, me))
 				continue;
-			percpu_lease_forget();
+			percpu_lease_taken_back(shard, old);
 			return SHARD_TAKEN;
 		}
 		if (old & SHARD_LEASED) {
-			if (wait == TAKE_NOWAIT)
-				return took_busy(h);
-			if (!claim(w, old, me | SHARD_REVOKING))
+			int r = wait == TAKE_NOWAIT ? 0 :
+				percpu_lease_revoke(shard, w, old, me);
+
+			if (r > 0)
+				return SHARD_TAKEN;
+			if (r < 0)
 				continue;
-			percpu_lease_revoked(shard, old);
-			__atomic_store_n(w, (old & SHARD_DISABLED) | me,
-					 __ATOMIC_RELEASE);
-			return SHARD_TAKEN;
+			if (wait != TAKE_WAIT)
+				return took_busy(h);
+			backoff(spins);
+			continue;
 		}
 		if (!(old & ~SHARD_DISABLED)) {
 			if (!claim(w, old, me))
