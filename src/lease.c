@@ -3,11 +3,12 @@
  * src/lease.c: shard leases, what makes lock mode fast.
  *
  * Without rseq an operation needs its shard to itself, and taking a shard
- * word costs an atomic instruction: about 4.5 ns on a current x86 server,
- * twice a whole rseq push and pop. So in lock mode a thread that took a
- * free word may keep it as a lease. Its next operations only check that
- * the word still names its lease slot, with its busy flag set, and update
- * with unlocked instructions (uniproc.h): no atomic instruction at all.
+ * word costs an atomic instruction: about 4.5 ns on this project's x86
+ * machine, twice a whole rseq push and pop. So in lock mode a thread that
+ * took its CPU's free word may keep it as a lease. Its next operations
+ * there only mark their slot as checking, check that the word still names
+ * the slot, and update with unlocked instructions (uniproc.h): no atomic
+ * instruction at all.
  *
  * A thread that needs a leased shard revokes the lease: it sets a request
  * bit in the word, runs a membarrier (a full barrier in every running
