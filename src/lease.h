@@ -66,12 +66,17 @@ static inline int percpu_lease_fits(unsigned int shard)
 /*
  * Enter this thread's lease on `want` (-1: whichever shard it leases).
  * Returns 1 if the shard is this thread's until percpu_lease_leave. Else
- * 0, and the caller takes the lock path, then calls percpu_lease_resume.
+ * 0, and the caller takes the lock path.
  *
  * The state store must be seen before the word is read. No fence does it:
  * a revoker changes the word first, then runs a membarrier, which puts a
  * full barrier into this thread wherever it is; after it, either this
- * thread reads the changed word or the revoker sees the state and waits.
+ * thread reads the changed word or the revoker sees the state, and leaves
+ * the shard alone.
+ *
+ * A signal handler that interrupts an operation of its own thread keeps
+ * the state as it found it, so the interrupted check stays valid, and it
+ * may then not wait for anything (percpu_lease_busy).
  */
 static inline int percpu_lease_enter(struct lease_entry *e, int want)
 {
@@ -101,13 +106,9 @@ static inline int percpu_lease_enter(struct lease_entry *e, int want)
 			LEASE_COMPILER_BARRIER();
 			return 1;
 		}
+		lease_set(sl, e->prev);
 		me->shard = -1;
 	}
-	/* Idle while on the lock path, where it may wait for a revoked
-	 * leaseholder that may wait for it; unless an interrupted operation
-	 * of this thread owns its shard (then it never waits). */
-	if (e->prev != LEASE_OWNED)
-		lease_set(sl, LEASE_IDLE);
 	return 0;
 }
 
@@ -117,20 +118,17 @@ static inline void percpu_lease_leave(const struct lease_entry *e)
 	lease_set(e->slot, e->prev);
 }
 
-/* After the lock path: an interrupted entry, checking, is so again. */
-static inline void percpu_lease_resume(const struct lease_entry *e)
-{
-	if (e->prev == LEASE_CHECKING)
-		lease_set(e->slot, LEASE_CHECKING);
-}
-
-/* An operation of this thread owns its leased shard: do not wait. */
-static inline int percpu_lease_owned(void)
+/*
+ * A signal handler interrupted a lease operation of this thread: a revoker
+ * of its lease would find it inside until the handler returns, so the
+ * handler must not wait for anybody.
+ */
+static inline int percpu_lease_busy(void)
 {
 	const struct lease_slot *sl = percpu_lease_self.slot;
 
-	return sl && __atomic_load_n(&sl->state, __ATOMIC_RELAXED) ==
-			     LEASE_OWNED;
+	return sl && __atomic_load_n(&sl->state, __ATOMIC_RELAXED) !=
+			     LEASE_IDLE;
 }
 
 /* lease.c */

@@ -80,17 +80,20 @@ static int claim(uintptr_t *w, uintptr_t old, uintptr_t me)
  * it and the caller may not wait (`wait`, or this thread holds another).
  * A lease (lock mode, lease.c) of this thread becomes a plain holding;
  * another thread's is revoked unless wait is TAKE_NOWAIT, once its holder
- * is outside its operations.
+ * is outside its operations (revoking never waits).
  */
 int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait)
 {
 	uintptr_t *w = (uintptr_t *)percpu_shard_word(shard);
 	uintptr_t me = owner_tag();
+	int may_revoke;
 
 	h->shard = shard;
 	h->prev_intent = intent;
+	/* Revoking never waits: it stays allowed where waiting is not. */
+	may_revoke = wait != TAKE_NOWAIT;
 	if ((intent >= 0 && (unsigned int)intent != shard) ||
-	    percpu_lease_owned())
+	    percpu_lease_busy())
 		wait = TAKE_NOWAIT;
 	intent = (int)shard;
 	for (unsigned int spins = 0;; spins++) {
@@ -98,7 +101,7 @@ int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait)
 		int mine = percpu_lease_is_mine(old);
 
 		if ((old & ~SHARD_DISABLED) == me ||
-		    (mine && percpu_lease_owned()))
+		    (mine && percpu_lease_busy()))
 			return took_nested(h, shard);
 		if (mine) {
 			if (!claim(w, old, me))
@@ -107,8 +110,8 @@ int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait)
 			return SHARD_TAKEN;
 		}
 		if (old & SHARD_LEASED) {
-			int r = wait == TAKE_NOWAIT ? 0 :
-				percpu_lease_revoke(shard, w, old, me);
+			int r = may_revoke ?
+				percpu_lease_revoke(shard, w, old, me) : 0;
 
 			if (r > 0)
 				return SHARD_TAKEN;

@@ -126,11 +126,9 @@ static int rseq_retry(struct op *op, const struct percpu_thread *t, int *shard)
 
 /*
  * Returns the shard the operation applied to. In lock mode nothing else
- * is worth a look: go straight to the lock path. Then a signal handler's
- * interrupted lease entry is restored (lease.h).
+ * is worth a look: go straight to the lock path.
  */
-static __attribute__((noinline)) int run_unleased(struct op *op,
-						  struct lease_entry e)
+static __attribute__((noinline)) int run_unleased(struct op *op)
 {
 	struct percpu_thread *t;
 	int shard = -1;
@@ -147,7 +145,6 @@ static __attribute__((noinline)) int run_unleased(struct op *op,
 		shard = percpu_lock_path(op);
 #endif
 	}
-	percpu_lease_resume(&e);
 	return shard;
 }
 
@@ -182,7 +179,7 @@ static inline __attribute__((always_inline)) int run(struct op *op)
 			return (int)e.shard;
 	}
 	slow = *op;
-	shard = run_unleased(&slow, e);
+	shard = run_unleased(&slow);
 	op->result = slow.result;
 	return shard;
 }
