@@ -89,17 +89,12 @@ int percpu_barrier_init(void)
 	return barrier_ok;
 }
 
-/*
- * If the kernel, having registered it, refuses it after all, running once
- * on each CPU switches out whatever ran there: a barrier as well.
- */
-void percpu_barrier_threads(void)
+/* Returns 0, or -1 if the kernel, having registered it, refuses it now
+ * (a seccomp filter installed later). */
+int percpu_barrier_threads(void)
 {
-	if (barrier_ok &&
-	    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
-		return;
-	for (unsigned int cpu = 0; cpu < percpu_rt.nr_shards; cpu++)
-		run_on(cpu);
+	return barrier_ok &&
+	       membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0 ? 0 : -1;
 }
 
 void percpu_fence_all(void)

@@ -85,7 +85,7 @@ int percpu_fence_init(void);
 void percpu_fence_cpu(unsigned int cpu);
 void percpu_fence_all(void);
 int percpu_barrier_init(void);
-void percpu_barrier_threads(void);
+int percpu_barrier_threads(void);
 
 /* shard.c */
 enum { SHARD_TAKEN, SHARD_NESTED, SHARD_BUSY };

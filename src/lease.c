@@ -41,6 +41,7 @@ int percpu_leases_on;
 
 static struct lease_slot slots[LEASE_SLOTS];
 static pthread_key_t exit_key;
+static int grants_off;
 
 /* Beside each shard word, written only by its holder. */
 struct shard_ban {
@@ -135,7 +136,8 @@ int percpu_lease_keep(unsigned int shard, int prev_intent)
 	intptr_t *w = percpu_shard_word(shard);
 
 	if (!percpu_leases_on || !percpu_lock_only() || prev_intent >= 0 ||
-	    me->exiting || !percpu_lease_fits(shard))
+	    me->exiting || !percpu_lease_fits(shard) ||
+	    __atomic_load_n(&grants_off, __ATOMIC_RELAXED))
 		return 0;
 	if (!me->slot && !claim_slot(me))
 		return 0;
@@ -221,7 +223,13 @@ int percpu_lease_revoke(unsigned int shard, uintptr_t *w, uintptr_t lease,
 	}
 	if (!idle(sl))
 		return 0;
-	percpu_barrier_threads();
+	if (percpu_barrier_threads()) {
+		/* Without the barrier no lease can be taken safely: grant
+		 * no more; each holder gives its own back at its next
+		 * operation, which sees the request. */
+		__atomic_store_n(&grants_off, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
 	if (!idle(sl))
 		return 0;
 	if (!__atomic_compare_exchange_n(w, &lease,

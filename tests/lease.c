@@ -11,6 +11,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <errno.h>
+#include "seccomp_filter.h"
 #include "tap.h"
 
 /* The shard word bit of a lease (src/lease.h): tests may peek. */
@@ -341,6 +343,47 @@ static void test_exclusion(void)
 		   "exclusion: leases were revoked under way");
 }
 
+static void *wake_later(void *arg)
+{
+	(void)arg;
+	usleep(50000);
+	__atomic_store_n(&sleeper.wake, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Last: a seccomp filter installed now refuses membarrier to this thread,
+ * so it cannot revoke. A remote operation on a sleeper's leased shard then
+ * waits for the sleeper's next operation, which gives the lease back, and
+ * no lease is granted any more.
+ */
+static void test_barrier_refused(void)
+{
+	intptr_t *c = percpu_alloc(sizeof(intptr_t));
+	pthread_t waker;
+	intptr_t got;
+	int s;
+
+	sleeper_start(1, c);
+	if (seccomp_refuse(0, EPERM)) {
+		sleeper_stop();
+		ok(errno == ENOTSUP, "membarrier refused later # SKIP %s",
+		   strerror(errno));
+		return;
+	}
+	pthread_create(&waker, NULL, wake_later, NULL);
+	got = percpu_remote_xchg(c, sleeper.shard, 0);
+	pthread_join(waker, NULL);
+	pthread_join(sleeper.thread, NULL);
+	ok(got + test_sum(c) == 1001, "membarrier refused later: the remote "
+	   "operation waited for the leaseholder (%ld + %ld of 1001)",
+	   (long)got, (long)test_sum(c));
+	test_pin_to(0);
+	s = percpu_add(c, 1);
+	ok(!leased(s) && !any_leased(), "and no lease is granted any more");
+	percpu_free(c);
+}
+
 int main(void)
 {
 	const char *off = getenv("PERCPU_LEASE");
@@ -363,5 +406,8 @@ int main(void)
 	test_unpin();
 	test_stress();
 	test_exclusion();
+	if (expect_leases && percpu_nr_shards() > 1 &&
+	    !getenv("PERCPU_INDEX"))
+		test_barrier_refused();
 	return tap_done();
 }
