@@ -3,8 +3,10 @@
  * percpu/mode.h: which path operations take, why, and the kill switch.
  *
  * rseq mode: operations run as restartable sequences on the thread's CPU.
- * lock mode: they run with atomic instructions, and a per-shard lock word
- * where an operation needs one. Both give the same results. The process is
+ * lock mode: they hold a per-shard lock word; a thread keeps its CPU's
+ * word as a lease and then works without atomic instructions until another
+ * thread needs the shard (PERCPU_LEASE=0: single-word operations are one
+ * atomic instruction instead). Both give the same results. The process is
  * in lock mode when PERCPU_DISABLE_RSEQ=1 was set at start, after
  * percpu_disable_rseq(), when the kernel refused rseq to the first thread
  * that asked, or on an architecture without critical sections; a single
