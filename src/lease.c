@@ -59,18 +59,19 @@ static struct shard_ban *ban_of(unsigned int shard)
 /* Free the leased word, unless another thread took it meanwhile. */
 static void give_back(struct lease_self *me)
 {
+	int leased = __atomic_load_n(&me->shard, __ATOMIC_RELAXED);
 	uintptr_t *w;
 	uintptr_t v;
 
-	if (me->shard < 0)
+	if (leased < 0)
 		return;
-	w = (uintptr_t *)percpu_shard_word((unsigned int)me->shard);
+	w = (uintptr_t *)percpu_shard_word((unsigned int)leased);
 	v = __atomic_load_n(w, __ATOMIC_RELAXED);
 	while ((v & ~SHARD_REVOKE) == me->value &&
 	       !__atomic_compare_exchange_n(w, &v, v & SHARD_DISABLED, 0,
 					    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 		;
-	me->shard = -1;
+	__atomic_store_n(&me->shard, -1, __ATOMIC_RELAXED);
 }
 
 static void thread_exit(void *arg)
@@ -155,7 +156,7 @@ int percpu_lease_keep(unsigned int shard, int prev_intent)
 	me->value = (uintptr_t)me->slot | SHARD_LOCKED | SHARD_LEASED |
 		    ((uintptr_t)*w & SHARD_DISABLED);
 	__atomic_store_n(w, (intptr_t)me->value, __ATOMIC_RELEASE);
-	me->shard = (int)shard;
+	__atomic_store_n(&me->shard, (int)shard, __ATOMIC_RELAXED);
 	return 1;
 }
 
@@ -186,7 +187,7 @@ void percpu_lease_taken_back(unsigned int shard, uintptr_t lease)
 {
 	struct shard_ban *b = ban_of(shard);
 
-	percpu_lease_self.shard = -1;
+	__atomic_store_n(&percpu_lease_self.shard, -1, __ATOMIC_RELAXED);
 	if (lease & SHARD_REVOKE) {
 		ban(b);
 		b->asked = 1;
@@ -248,5 +249,5 @@ void percpu_lease_after_fork(void)
 	for (unsigned int i = 0; i < LEASE_SLOTS; i++)
 		if (&slots[i] != me->slot)
 			slots[i] = (struct lease_slot){ 0 };
-	me->shard = -1;
+	__atomic_store_n(&me->shard, -1, __ATOMIC_RELAXED);
 }

@@ -82,6 +82,8 @@ static inline int percpu_lease_enter(struct lease_entry *e, int want)
 {
 	struct lease_self *me = &percpu_lease_self;
 	struct lease_slot *sl = me->slot;
+	/* Read once: a signal handler may change it at any moment. */
+	int leased = __atomic_load_n(&me->shard, __ATOMIC_RELAXED);
 
 	e->slot = sl;
 	e->prev = sl ? __atomic_load_n(&sl->state, __ATOMIC_RELAXED) :
@@ -90,14 +92,14 @@ static inline int percpu_lease_enter(struct lease_entry *e, int want)
 		return 0;
 	/* Inside an operation of its own thread that owns the shard, a
 	 * signal handler works there: nobody else can until it is over. */
-	if (e->prev == LEASE_OWNED && (want < 0 || want == me->shard)) {
-		e->shard = (unsigned int)me->shard;
+	if (e->prev == LEASE_OWNED && (want < 0 || want == leased)) {
+		e->shard = (unsigned int)leased;
 		return 1;
 	}
-	if (me->shard >= 0 &&
-	    (want < 0 ? percpu_lease_fits((unsigned int)me->shard) :
-			want == me->shard)) {
-		e->shard = (unsigned int)me->shard;
+	if (leased >= 0 &&
+	    (want < 0 ? percpu_lease_fits((unsigned int)leased) :
+			want == leased)) {
+		e->shard = (unsigned int)leased;
 		lease_set(sl, LEASE_CHECKING);
 		LEASE_COMPILER_BARRIER();
 		if ((uintptr_t)__atomic_load_n(percpu_fast_word(e->shard),
@@ -107,7 +109,7 @@ static inline int percpu_lease_enter(struct lease_entry *e, int want)
 			return 1;
 		}
 		lease_set(sl, e->prev);
-		me->shard = -1;
+		__atomic_store_n(&me->shard, -1, __ATOMIC_RELAXED);
 	}
 	return 0;
 }
