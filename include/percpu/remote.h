@@ -10,12 +10,15 @@
  * lock path, which waits for the word. No fence is needed in lock mode.
  *
  * What `fn` is excluded from: on its shard, every operation of this
- * library, except, in lock mode, the single-word operations of percpu/ops.h
- * and percpu_list_push, which are then single atomic instructions that do
- * not take the shard word: update words they also update with atomic
- * read-modify-write instructions (as the helpers below do).
+ * library, except, in lock mode with PERCPU_LEASE=0, the single-word
+ * operations of percpu/ops.h and percpu_list_push, which are then single
+ * atomic instructions that do not take the shard word: update words they
+ * also update with atomic read-modify-write instructions (as the helpers
+ * below do). With shard leases (lock mode's default) nothing else runs on
+ * the shard, as in rseq mode.
  *
- * Cost: a system call (the fence) in rseq mode; meant for occasional work.
+ * Cost: a system call (the fence) in rseq mode, and in lock mode when it
+ * revokes a lease; meant for occasional work.
  * Thread safety: safe from any thread, in every mode. Signal safety: not
  * async-signal-safe. Memory ordering: fn sees every operation that
  * committed on the shard before the call, and its effects are seen by
