@@ -8,9 +8,8 @@
 #include <sched.h>
 #include "lease.h"
 
-/* Aligned so that the low four bits of a word are free for its state. */
 static __thread char owner_anchor __attribute__((tls_model("initial-exec"),
-						 aligned(16)));
+						 aligned(8)));
 
 intptr_t *percpu_shard_word(unsigned int shard)
 {
@@ -77,7 +76,8 @@ static int claim(uintptr_t *w, uintptr_t old, uintptr_t me)
  * percpu_shard_release), SHARD_NESTED if this thread already holds it (a
  * signal handler interrupted the holder, and may work beside it because
  * every lock-path update is atomic), or SHARD_BUSY if another thread holds
- * it and the caller may not wait (`wait`, or this thread holds another).
+ * it and the caller may not wait (wait below TAKE_WAIT, or this thread
+ * holds another, or is inside a lease operation).
  * A lease (lock mode, lease.c) of this thread becomes a plain holding;
  * another thread's is revoked unless wait is TAKE_NOWAIT, once its holder
  * is outside its operations (revoking never waits).
