@@ -1,8 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * src/plain.h: an operation under this thread's lease (lease.c), where no
- * other thread touches the shard: unlocked instructions (uniproc.h). Inline,
+ * other thread takes the shard: unlocked instructions (uniproc.h). Inline,
  * so each entry point of slow.c gets its own few instructions.
+ *
+ * The rule every case below keeps: an unlocked read-modify-write touches
+ * only a word that no other thread writes while the shard is leased. A
+ * lock word breaks it: its holder unlocks with a plain store from any CPU,
+ * holding no shard word. An unlocked cmpxchg that fails still stores (the
+ * old value back), so a compare is made with a load first and the cmpxchg
+ * runs only when the word holds what was expected: a lock found free, which
+ * no thread can unlock meanwhile. A failed compare writes nothing, as in
+ * an rseq section.
  */
 #ifndef PERCPU_PLAIN_H
 #define PERCPU_PLAIN_H
@@ -77,7 +86,8 @@ apply_plain(struct op *op, unsigned int shard)
 		return 1;
 	case OP_CAS:
 	case OP_LOCK:
-		return op_settle(op, up_cas(w, op->a, op->b));
+		return op_settle(op, up_load(w) == op->a &&
+					     up_cas(w, op->a, op->b));
 	default:
 		return plain_multi(op, shard);
 	}
