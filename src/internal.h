@@ -96,7 +96,27 @@ struct shard_hold {
 	unsigned int shard;
 	int prev_intent;
 };
-intptr_t *percpu_shard_word(unsigned int shard);
+/*
+ * Where the shard words are: in per-CPU memory, at the stride (the rseq
+ * sections read them there), or, when that memory could not be had, in a
+ * dense table that only lock mode uses; shards beyond a static table's
+ * size share words, which only excludes more.
+ */
+struct shard_words {
+	uintptr_t base;
+	unsigned int shift;
+	unsigned int mask;
+};
+extern struct shard_words percpu_words __attribute__((visibility("hidden")));
+
+static inline intptr_t *percpu_shard_word(unsigned int shard)
+{
+	return (intptr_t *)(percpu_words.base +
+			    ((uintptr_t)(shard & percpu_words.mask)
+			     << percpu_words.shift));
+}
+
+int percpu_shard_words_init(unsigned int nr_shards);
 int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait);
 void percpu_shard_release(const struct shard_hold *h);
 int percpu_shard_lease(const struct shard_hold *h);
@@ -108,5 +128,9 @@ void percpu_numa_place(char *base);
 /* pool.c */
 int percpu_pool_init(unsigned int nr_shards);
 void *percpu_pool_alloc(size_t size);
+/* For the atfork handlers: take the pool lock before fork, release after. */
+void percpu_pool_fork_prepare(void);
+void percpu_pool_fork_parent(void);
+void percpu_pool_fork_child(void);
 
 #endif

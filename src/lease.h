@@ -102,7 +102,7 @@ static inline int percpu_lease_enter(struct lease_entry *e, int want)
 		e->shard = (unsigned int)leased;
 		lease_set(sl, LEASE_CHECKING);
 		LEASE_COMPILER_BARRIER();
-		if ((uintptr_t)__atomic_load_n(percpu_fast_word(e->shard),
+		if ((uintptr_t)__atomic_load_n(percpu_shard_word(e->shard),
 					       __ATOMIC_RELAXED) == me->value) {
 			lease_set(sl, LEASE_OWNED);
 			LEASE_COMPILER_BARRIER();

@@ -170,12 +170,13 @@ int percpu_index_is_cid(void)
 }
 
 /*
- * Decide the process mode. Never fails: without memory for the shard words
- * the process simply runs in lock mode, which does not use them.
+ * Decide the process mode. Never fails: without per-CPU memory for the
+ * shard words the process runs in lock mode, on words kept elsewhere.
  */
 static void init_once(void)
 {
 	unsigned int n = (unsigned int)percpu_possible_cpus();
+	int words_strided;
 
 	rt.possible_cpus = (int)n;
 	rt.feature_size = (unsigned int)getauxval(AT_RSEQ_FEATURE_SIZE);
@@ -190,19 +191,18 @@ static void init_once(void)
 	choose_index();
 	rt.numa_placed = percpu_numa_init(n, rt.index_cid);
 	percpu_pool_init(n);
-	percpu_rt.shard_words = (uintptr_t)percpu_pool_alloc(64);
+	words_strided = percpu_shard_words_init(n);
 	rt.membarrier_rseq = percpu_fence_init();
 	rt.leases = percpu_lease_init();
 	pthread_key_create(&rt.exit_key, thread_exit);
-	if (percpu_rt.shard_words)
-		pthread_atfork(NULL, NULL, release_words_in_child);
+	pthread_atfork(NULL, NULL, release_words_in_child);
 	if (!PERCPU_ARCH_RSEQ)
 		rt.lock_reason = "no rseq critical sections for this architecture";
-	else if (!percpu_rt.shard_words)
+	else if (!words_strided)
 		rt.lock_reason = "no memory for the shard words";
 	else if (env_disables_rseq())
 		rt.lock_reason = "disabled by PERCPU_DISABLE_RSEQ";
-	if (rt.lock_reason && percpu_rt.shard_words)
+	if (rt.lock_reason)
 		set_disabled_bits(n);
 	__atomic_store_n(&percpu_rt.nr_shards, n, __ATOMIC_RELEASE);
 	if (!rt.lock_reason)

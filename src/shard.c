@@ -6,14 +6,61 @@
  * and divert. The holder then works with atomic instructions.
  */
 #include <sched.h>
+#include <sys/mman.h>
 #include "lease.h"
+
+/* Room for a shard word and what lease.c keeps beside it, on its own line. */
+#define WORD_SHIFT 6
+#define STATIC_WORDS 1024
 
 static __thread char owner_anchor __attribute__((tls_model("initial-exec"),
 						 aligned(8)));
 
-intptr_t *percpu_shard_word(unsigned int shard)
+struct shard_words percpu_words;
+static char static_words[STATIC_WORDS << WORD_SHIFT]
+	__attribute__((aligned(64)));
+
+static void place_words(uintptr_t base, unsigned int shift, unsigned int mask)
 {
-	return (intptr_t *)(percpu_rt.shard_words + percpu_shard_offset(shard));
+	percpu_words = (struct shard_words){ base, shift, mask };
+}
+
+/*
+ * Returns 1 if the words are in per-CPU memory, where rseq sections can
+ * read them; 0 if only lock mode may run: a dense mapping, or static
+ * storage if even that fails (RLIMIT_AS, a container's limit), so the lock
+ * path never lacks its words.
+ */
+static int words_fail(unsigned int level)
+{
+#ifdef PERCPU_INJECT
+	return percpu_inject.words_fail >= level;
+#else
+	(void)level;
+	return 0;
+#endif
+}
+
+int percpu_shard_words_init(unsigned int nr_shards)
+{
+	size_t dense = (size_t)nr_shards << WORD_SHIFT;
+	void *p = words_fail(1) ? NULL :
+		  percpu_pool_alloc((size_t)1 << WORD_SHIFT);
+
+	if (p) {
+		percpu_rt.shard_words = (uintptr_t)p;
+		place_words((uintptr_t)p, PERCPU_STRIDE_SHIFT, ~0u);
+		return 1;
+	}
+	p = words_fail(2) ? MAP_FAILED :
+	    mmap(NULL, dense, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p != MAP_FAILED)
+		place_words((uintptr_t)p, WORD_SHIFT, ~0u);
+	else
+		place_words((uintptr_t)static_words, WORD_SHIFT,
+			    STATIC_WORDS - 1);
+	return 0;
 }
 
 /* The value this thread stores in a word it holds. */

@@ -41,6 +41,10 @@ struct percpu_inject {
 	 * a revoked shard may be leased again at once (more revocations). */
 	int *volatile inside;
 	volatile unsigned int lease_no_ban;
+	/* words_fail, set before the library initializes (a constructor of
+	 * priority 101): 1, the per-CPU memory for the shard words is
+	 * refused; 2, any memory for them is. */
+	volatile unsigned int words_fail;
 };
 PERCPU_API extern struct percpu_inject percpu_inject;
 /* Non-zero: this thread never uses rseq (mixed-mode tests). */
