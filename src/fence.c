@@ -1,107 +1,156 @@
 // SPDX-License-Identifier: MIT
 /*
  * src/fence.c: make sure no critical section that began before now can
- * still commit on a CPU. membarrier restarts the sections running there;
- * where the kernel refuses it, the calling thread runs once on that CPU,
- * which preempts (and so restarts) whatever section was running there.
+ * still commit on a CPU (a fence), or that every thread's earlier stores
+ * are visible (a barrier, for leases). membarrier does either; where the
+ * kernel refuses it, the calling thread runs once on the CPU (or on every
+ * CPU in turn): whatever ran there was switched out, which restarts its
+ * section and drains its stores.
+ *
+ * Without either, nothing can be fenced: initialization then chooses lock
+ * mode without leases, which needs no fence. If both are refused later (a
+ * seccomp filter installed after start), an operation that needs a fence
+ * waits until one is allowed: it never goes on unfenced.
+ *
+ * Running on a CPU changes the calling thread's affinity for a moment; a
+ * pthread_setaffinity_np() that another thread makes on it meanwhile is
+ * undone by the restore. A SCHED_DEADLINE thread may not change its
+ * affinity: it relies on membarrier.
  */
+#include <errno.h>
 #include <linux/membarrier.h>
 #include <sched.h>
-#include <stdlib.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include "internal.h"
 
-static int membarrier_ok, barrier_ok;
+static struct {
+	int rseq_fence;		/* membarrier's per-CPU RSEQ fence */
+	int barrier;		/* membarrier's private expedited barrier */
+	int affinity;		/* this thread could set its affinity at start */
+} ok;
 
 static long membarrier(int cmd, unsigned int flags, int cpu)
 {
 	return syscall(SYS_membarrier, cmd, flags, cpu);
 }
 
+/* A CPU set for every possible CPU, on the stack: no malloc, and
+ * async-signal-safe. */
+#define CPU_WORDS(n) (((n) + 63) / 64)
+#define SET_BYTES(n) (CPU_WORDS(n) * sizeof(unsigned long))
+
+static int affinity_works(unsigned int n)
+{
+	unsigned long mask[CPU_WORDS(n)];
+
+	return sched_getaffinity(0, SET_BYTES(n), (cpu_set_t *)mask) == 0 &&
+	       sched_setaffinity(0, SET_BYTES(n), (cpu_set_t *)mask) == 0;
+}
+
 /* Returns whether the per-CPU membarrier fence is usable. */
-int percpu_fence_init(void)
+int percpu_fence_init(unsigned int nr_cpus)
 {
 	long cmds = membarrier(MEMBARRIER_CMD_QUERY, 0, 0);
 
-	membarrier_ok = cmds > 0 &&
+	ok.rseq_fence = cmds > 0 &&
 			(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) &&
 			membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ,
 				   0, 0) == 0;
-	return membarrier_ok;
+	ok.barrier = cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+		     membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0,
+				0) == 0;
+	ok.affinity = affinity_works(nr_cpus);
+	return ok.rseq_fence;
+}
+
+int percpu_fence_possible(void)
+{
+	return ok.rseq_fence || ok.affinity;
+}
+
+int percpu_barrier_possible(void)
+{
+	return ok.barrier || ok.affinity;
 }
 
 /*
- * Run once on `cpu`. When sched_setaffinity() returns, this thread runs
- * there. If the CPU is outside the allowed set (cpuset), no thread of the
- * process can run there, so there is nothing to fence. Sets live on the
- * stack up to CPU_SETSIZE CPUs, keeping this async-signal-safe there.
+ * Move to `cpu`: when sched_setaffinity() returns, this thread runs there.
+ * Returns 0 if it did, 1 if the CPU is offline or outside the allowed set
+ * (no thread of the process runs there), -1 if the call was refused.
  */
-static void run_on_with(unsigned int cpu, size_t size, cpu_set_t *saved,
-			cpu_set_t *one)
+static int move_to(unsigned int cpu, unsigned int n, cpu_set_t *one)
 {
-	if (sched_getaffinity(0, size, saved))
-		return;
-	CPU_ZERO_S(size, one);
-	CPU_SET_S(cpu, size, one);
-	if (sched_setaffinity(0, size, one) == 0)
-		sched_setaffinity(0, size, saved);
+	CPU_ZERO_S(SET_BYTES(n), one);
+	CPU_SET_S(cpu, SET_BYTES(n), one);
+	if (sched_setaffinity(0, SET_BYTES(n), one) == 0)
+		return 0;
+	return errno == EINVAL ? 1 : -1;
 }
 
-static void run_on(unsigned int cpu)
+/* Run once on each CPU of [first, last]; 0, or -1 if refused. */
+static int run_on_range(unsigned int first, unsigned int last)
 {
 	unsigned int n = percpu_rt.nr_shards;
-	cpu_set_t saved, one, *big_saved, *big_one;
+	unsigned long saved[CPU_WORDS(n)], one[CPU_WORDS(n)];
+	int r = 0;
 
-	if (n <= CPU_SETSIZE) {
-		run_on_with(cpu, sizeof(cpu_set_t), &saved, &one);
-		return;
-	}
-	big_saved = CPU_ALLOC(n);
-	big_one = CPU_ALLOC(n);
-	if (big_saved && big_one)
-		run_on_with(cpu, CPU_ALLOC_SIZE(n), big_saved, big_one);
-	CPU_FREE(big_saved);
-	CPU_FREE(big_one);
+	if (sched_getaffinity(0, SET_BYTES(n), (cpu_set_t *)saved))
+		return -1;
+	for (unsigned int cpu = first; cpu <= last && r >= 0; cpu++)
+		r = move_to(cpu, n, (cpu_set_t *)one);
+	if (sched_setaffinity(0, SET_BYTES(n), (cpu_set_t *)saved))
+		r = -1;
+	return r < 0 ? -1 : 0;
+}
+
+static int fence_cpu_once(unsigned int cpu)
+{
+	if (ok.rseq_fence &&
+	    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
+		       MEMBARRIER_CMD_FLAG_CPU, (int)cpu) == 0)
+		return 0;
+	return run_on_range(cpu, cpu);
+}
+
+static int fence_all_once(void)
+{
+	if (ok.rseq_fence &&
+	    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0)
+		return 0;
+	return run_on_range(0, percpu_rt.nr_shards - 1);
+}
+
+/* Both ways refused: wait, then ask again (sleeping up to 1 ms). */
+static void refused_backoff(unsigned int *tries)
+{
+	struct timespec ts = { 0, 1000L << (*tries < 10 ? *tries : 10) };
+
+	if (*tries < 20)
+		(*tries)++;
+	nanosleep(&ts, NULL);
 }
 
 void percpu_fence_cpu(unsigned int cpu)
 {
-	if (membarrier_ok &&
-	    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
-		       MEMBARRIER_CMD_FLAG_CPU, (int)cpu) == 0)
-		return;
-	run_on(cpu);
-}
-
-/*
- * A full memory barrier in every running thread of the process (the plain
- * private expedited command), for the asymmetric protocol of lease.c.
- * Returns whether it is usable; without it there are no leases.
- */
-int percpu_barrier_init(void)
-{
-	long cmds = membarrier(MEMBARRIER_CMD_QUERY, 0, 0);
-
-	barrier_ok = cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
-		     membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0,
-				0) == 0;
-	return barrier_ok;
-}
-
-/* Returns 0, or -1 if the kernel, having registered it, refuses it now
- * (a seccomp filter installed later). */
-int percpu_barrier_threads(void)
-{
-	return barrier_ok &&
-	       membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0 ? 0 : -1;
+	for (unsigned int tries = 0; fence_cpu_once(cpu); )
+		refused_backoff(&tries);
 }
 
 void percpu_fence_all(void)
 {
-	if (membarrier_ok &&
-	    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0)
-		return;
-	for (unsigned int cpu = 0; cpu < percpu_rt.nr_shards; cpu++)
-		run_on(cpu);
+	for (unsigned int tries = 0; fence_all_once(); )
+		refused_backoff(&tries);
+}
+
+/*
+ * A full memory barrier in every thread of the process, for the asymmetric
+ * protocol of lease.c. Returns 0, or -1 if both ways are refused now.
+ */
+int percpu_barrier_threads(void)
+{
+	if (ok.barrier && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+		return 0;
+	return run_on_range(0, percpu_rt.nr_shards - 1);
 }

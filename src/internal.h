@@ -81,10 +81,11 @@ static inline unsigned int percpu_cpu_hint(void)
 int percpu_possible_cpus(void);
 
 /* fence.c */
-int percpu_fence_init(void);
+int percpu_fence_init(unsigned int nr_cpus);
+int percpu_fence_possible(void);
+int percpu_barrier_possible(void);
 void percpu_fence_cpu(unsigned int cpu);
 void percpu_fence_all(void);
-int percpu_barrier_init(void);
 int percpu_barrier_threads(void);
 
 /* shard.c */

@@ -11,8 +11,9 @@
  * instruction at all.
  *
  * A thread that needs a leased shard revokes the lease: it sets a request
- * bit in the word, runs a membarrier (a full barrier in every running
- * thread of the process), then reads the slot's state. Either the
+ * bit in the word, runs a barrier in every thread of the process
+ * (membarrier; where refused, by running on every CPU in turn: fence.c),
+ * then reads the slot's state. Either the
  * leaseholder's check came after the barrier and saw the word changed, or
  * its state is visible: then the shard counts as held until the
  * leaseholder's update is over, and the revoker tries again.
@@ -20,7 +21,7 @@
  * A revocation costs a system call and interrupts, so a revoked shard is
  * not leased again for its next `ban` takes, and the ban doubles with each
  * revocation: with more threads than shards, leases become rare and lock
- * mode works as it does without them. Leases need the membarrier command;
+ * mode works as it does without them. Leases need one of the two barriers;
  * PERCPU_LEASE=0 turns them off.
  */
 #include <pthread.h>
@@ -93,7 +94,7 @@ static int env_allows(void)
 
 int percpu_lease_init(void)
 {
-	percpu_leases_on = env_allows() && percpu_barrier_init() &&
+	percpu_leases_on = env_allows() && percpu_barrier_possible() &&
 			   pthread_key_create(&exit_key, thread_exit) == 0;
 	return percpu_leases_on;
 }

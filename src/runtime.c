@@ -192,7 +192,7 @@ static void init_once(void)
 	rt.numa_placed = percpu_numa_init(n, rt.index_cid);
 	percpu_pool_init(n);
 	words_strided = percpu_shard_words_init(n);
-	rt.membarrier_rseq = percpu_fence_init();
+	rt.membarrier_rseq = percpu_fence_init(n);
 	rt.leases = percpu_lease_init();
 	pthread_key_create(&rt.exit_key, thread_exit);
 	pthread_atfork(NULL, NULL, release_words_in_child);
@@ -202,6 +202,8 @@ static void init_once(void)
 		rt.lock_reason = "no memory for the shard words";
 	else if (env_disables_rseq())
 		rt.lock_reason = "disabled by PERCPU_DISABLE_RSEQ";
+	else if (!percpu_fence_possible())
+		rt.lock_reason = "no fence: membarrier and sched_setaffinity refused";
 	if (rt.lock_reason)
 		set_disabled_bits(n);
 	__atomic_store_n(&percpu_rt.nr_shards, n, __ATOMIC_RELEASE);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Sandboxes: rseq or membarrier refused by a seccomp filter installed before
-# exec (so glibc's own start-up registration is refused too), and glibc's
+# Sandboxes: rseq, membarrier or sched_setaffinity refused by a seccomp
+# filter installed before exec (so glibc's own start-up registration is
+# refused too), and glibc's
 # registration switched off by its tunable. In each, percpu-info must say
 # exactly what percpu/mode.h promises and the unit tests must pass in the
 # mode that environment gives.
@@ -88,6 +89,12 @@ in_env "membarrier ENOSYS" rseq 'mode: rseq
 reason: registered by libc
 registered_by: libc
 membarrier_rseq: no' "$run" --membarrier ENOSYS --
+
+# No fence at all: lock mode, which needs none, and no leases.
+in_env "membarrier ENOSYS, sched_setaffinity EPERM" lock 'mode: lock
+reason: no fence: membarrier and sched_setaffinity refused
+membarrier_rseq: no
+lock_leases: no' "$run" --membarrier ENOSYS --affinity EPERM --
 
 in_env "rseq ENOSYS, membarrier EPERM" lock 'mode: lock
 reason: rseq: ENOSYS

@@ -355,36 +355,97 @@ static void *wake_later(void *arg)
 	return NULL;
 }
 
+static struct {
+	intptr_t *counter;
+	intptr_t got;
+	int done;
+} reset;
+
+static void *reset_sleepers_shard(void *arg)
+{
+	(void)arg;
+	reset.got = percpu_remote_xchg(reset.counter, sleeper.shard, 0);
+	__atomic_store_n(&reset.done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Whether the reset returned within 10 s while the sleeper slept. */
+static int reset_while_asleep(void)
+{
+	pthread_t t;
+	int done = 0;
+
+	pthread_create(&t, NULL, reset_sleepers_shard, NULL);
+	for (int ms = 0; ms < 10000 && !done; ms += 10) {
+		usleep(10000);
+		done = __atomic_load_n(&reset.done, __ATOMIC_ACQUIRE);
+	}
+	sleeper_stop();
+	pthread_join(t, NULL);
+	return done;
+}
+
 /*
- * Last: a seccomp filter installed now refuses membarrier to this thread,
- * so it cannot revoke. A remote operation on a sleeper's leased shard then
- * waits for the sleeper's next operation, which gives the lease back, and
- * no lease is granted any more.
+ * A seccomp filter installed now refuses membarrier to this thread (and
+ * the threads it creates). Revoking falls back to running on every CPU,
+ * so a remote operation on a sleeping leaseholder's shard completes while
+ * it sleeps: the leaseholder is woken only after it returned, or after
+ * 10 s if it does not.
  */
 static void test_barrier_refused(void)
+{
+	intptr_t *c = percpu_alloc(sizeof(intptr_t));
+	int done;
+
+	percpu_inject.lease_no_ban = 1;
+	sleeper_start(1, c);
+	ok(leased(sleeper.shard), "the sleeper leases its shard");
+	if (seccomp_refuse(0, EPERM, 0)) {
+		sleeper_stop();
+		ok(errno == ENOTSUP, "membarrier refused later # SKIP %s",
+		   strerror(errno));
+		return;
+	}
+	reset.counter = c;
+	done = reset_while_asleep();
+	ok(done, "membarrier refused later: the remote operation completed "
+	   "while the leaseholder slept");
+	ok(reset.got + test_sum(c) == 1001, "and counted every add (%ld + %ld "
+	   "of 1001)", (long)reset.got, (long)test_sum(c));
+	percpu_free(c);
+}
+
+/*
+ * Last, as filters stay: sched_setaffinity is refused too, so no barrier
+ * is possible. Then (percpu(3)) a remote operation on a leased shard waits
+ * for the leaseholder's next operation, which gives the lease back, and no
+ * lease is granted any more.
+ */
+static void test_no_barrier_at_all(void)
 {
 	intptr_t *c = percpu_alloc(sizeof(intptr_t));
 	pthread_t waker;
 	intptr_t got;
 	int s;
 
+	test_pin_to(0);
 	sleeper_start(1, c);
-	if (seccomp_refuse(0, EPERM)) {
+	ok(leased(sleeper.shard), "the sleeper leases its shard");
+	if (seccomp_refuse(0, EPERM, EPERM)) {
 		sleeper_stop();
-		ok(errno == ENOTSUP, "membarrier refused later # SKIP %s",
-		   strerror(errno));
+		ok(0, "filter refusing sched_setaffinity: %s", strerror(errno));
 		return;
 	}
 	pthread_create(&waker, NULL, wake_later, NULL);
 	got = percpu_remote_xchg(c, sleeper.shard, 0);
 	pthread_join(waker, NULL);
 	pthread_join(sleeper.thread, NULL);
-	ok(got + test_sum(c) == 1001, "membarrier refused later: the remote "
+	ok(got + test_sum(c) == 1001, "no barrier at all: the remote "
 	   "operation waited for the leaseholder (%ld + %ld of 1001)",
 	   (long)got, (long)test_sum(c));
-	test_pin_to(0);
 	s = percpu_add(c, 1);
 	ok(!leased(s) && !any_leased(), "and no lease is granted any more");
+	percpu_inject.lease_no_ban = 0;
 	percpu_free(c);
 }
 
@@ -411,7 +472,9 @@ int main(void)
 	test_stress();
 	test_exclusion();
 	if (expect_leases && percpu_nr_shards() > 1 &&
-	    !getenv("PERCPU_INDEX"))
+	    !getenv("PERCPU_INDEX")) {
 		test_barrier_refused();
+		test_no_barrier_at_all();
+	}
 	return tap_done();
 }

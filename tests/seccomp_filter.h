@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tests/seccomp_filter.h: make the rseq and membarrier system calls fail
+ * tests/seccomp_filter.h: make the rseq, membarrier and sched_setaffinity
+ * system calls fail
  * with a chosen errno, as a sandbox would; every other call is allowed.
  * Raw prctl, no libseccomp. A filter applies to the thread that installs it
  * and to the threads and processes it creates afterwards, and survives exec.
@@ -18,7 +19,7 @@
 
 #if defined(__x86_64__)
 /* Four to check the ABI and load the number, two per call, one to allow. */
-#define SECCOMP_FILTER_MAX (4 + 2 * 2 + 1)
+#define SECCOMP_FILTER_MAX (4 + 3 * 2 + 1)
 
 struct seccomp_filter_prog {
 	struct sock_filter insn[SECCOMP_FILTER_MAX];
@@ -42,13 +43,13 @@ static void seccomp_fail_call(struct seccomp_filter_prog *f, unsigned int nr,
 }
 
 /*
- * System call numbers only mean rseq and membarrier for the native ABI, so
+ * System call numbers only mean these calls for the native ABI, so
  * calls made through another one (i386 int 0x80) are let through. x32 calls
  * carry __X32_SYSCALL_BIT in the number and so are let through as well:
  * nothing under test uses that ABI.
  */
 static void seccomp_build(struct seccomp_filter_prog *f, int rseq_errno,
-			  int membarrier_errno)
+			  int membarrier_errno, int affinity_errno)
 {
 	seccomp_emit(f, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 		offsetof(struct seccomp_data, arch)));
@@ -60,22 +61,25 @@ static void seccomp_build(struct seccomp_filter_prog *f, int rseq_errno,
 		offsetof(struct seccomp_data, nr)));
 	seccomp_fail_call(f, __NR_rseq, rseq_errno);
 	seccomp_fail_call(f, __NR_membarrier, membarrier_errno);
+	seccomp_fail_call(f, __NR_sched_setaffinity, affinity_errno);
 	seccomp_emit(f, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
 						     SECCOMP_RET_ALLOW));
 }
 
 /*
- * seccomp_refuse: from now on, rseq fails with rseq_errno and membarrier
- * with membarrier_errno in this thread and what it creates; 0 leaves a call
+ * seccomp_refuse: from now on, rseq fails with rseq_errno, membarrier with
+ * membarrier_errno and sched_setaffinity with affinity_errno in this
+ * thread and what it creates; 0 leaves a call
  * alone. NO_NEW_PRIVS lets an unprivileged process install the filter.
  * Returns 0, or -1 with errno; ENOTSUP on an architecture other than x86-64.
  */
-static int seccomp_refuse(int rseq_errno, int membarrier_errno)
+static int seccomp_refuse(int rseq_errno, int membarrier_errno,
+			  int affinity_errno)
 {
 	struct seccomp_filter_prog f = { .len = 0 };
 	struct sock_fprog prog;
 
-	seccomp_build(&f, rseq_errno, membarrier_errno);
+	seccomp_build(&f, rseq_errno, membarrier_errno, affinity_errno);
 	prog.len = f.len;
 	prog.filter = f.insn;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
@@ -84,10 +88,12 @@ static int seccomp_refuse(int rseq_errno, int membarrier_errno)
 }
 #else
 /* Other architectures number their system calls differently. */
-static int seccomp_refuse(int rseq_errno, int membarrier_errno)
+static int seccomp_refuse(int rseq_errno, int membarrier_errno,
+			  int affinity_errno)
 {
 	(void)rseq_errno;
 	(void)membarrier_errno;
+	(void)affinity_errno;
 	errno = ENOTSUP;
 	return -1;
 }

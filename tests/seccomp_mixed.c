@@ -115,7 +115,7 @@ int main(void)
 		tap_diag("run with GLIBC_TUNABLES=glibc.pthread.rseq=0");
 		return tap_done();
 	}
-	ok(seccomp_refuse(ENOSYS, 0) == 0, "filter refusing rseq installed");
+	ok(seccomp_refuse(ENOSYS, 0, 0) == 0, "filter refusing rseq installed");
 	worker_adds = run_workers(w);
 	check_workers(w);
 	registered_by_percpu("main thread after the filter");

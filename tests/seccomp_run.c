@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * tests/seccomp_run.c: run a command with the rseq and/or membarrier system
- * calls failing with a chosen errno, as a sandbox would make them fail.
+ * tests/seccomp_run.c: run a command with the rseq, membarrier and/or
+ * sched_setaffinity system calls failing with a chosen errno, as a sandbox
+ * would make them fail.
  *
- *	seccomp_run [--rseq ERRNO] [--membarrier ERRNO] -- command args...
+ *	seccomp_run [--rseq ERRNO] [--membarrier ERRNO] [--affinity ERRNO]
+ *		-- command args...
  *
  * The filter is installed before exec, so it also covers the dynamic
  * loader's and libc's own start-up registration, and every thread and child
@@ -19,6 +21,7 @@
 struct options {
 	int rseq_errno;		/* 0: leave the call alone */
 	int membarrier_errno;
+	int affinity_errno;	/* sched_setaffinity */
 	char **command;
 };
 
@@ -26,7 +29,8 @@ static void usage(const char *why)
 {
 	fprintf(stderr,
 		"seccomp_run: %s\n"
-		"usage: seccomp_run [--rseq ERRNO] [--membarrier ERRNO] -- "
+		"usage: seccomp_run [--rseq ERRNO] [--membarrier ERRNO] "
+		"[--affinity ERRNO] -- "
 		"command [args...]\n"
 		"  ERRNO is a name such as ENOSYS, EPERM or EINVAL\n",
 		why);
@@ -68,6 +72,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->rseq_errno = option_errno(argv[i], value);
 		else if (!strcmp(argv[i], "--membarrier"))
 			o->membarrier_errno = option_errno(argv[i], value);
+		else if (!strcmp(argv[i], "--affinity"))
+			o->affinity_errno = option_errno(argv[i], value);
 		else
 			usage("unknown option or missing --");
 	}
@@ -80,10 +86,11 @@ static void parse_args(int argc, char **argv, struct options *o)
 
 int main(int argc, char **argv)
 {
-	struct options o = { 0, 0, NULL };
+	struct options o = { 0, 0, 0, NULL };
 
 	parse_args(argc, argv, &o);
-	if (seccomp_refuse(o.rseq_errno, o.membarrier_errno)) {
+	if (seccomp_refuse(o.rseq_errno, o.membarrier_errno,
+			   o.affinity_errno)) {
 		fprintf(stderr, "seccomp_run: cannot install the filter: %s\n",
 			errno == ENOTSUP ? "only x86-64 is supported" :
 					   strerror(errno));

@@ -9,8 +9,20 @@
  * atomic instruction instead). Both give the same results. The process is
  * in lock mode when PERCPU_DISABLE_RSEQ=1 was set at start, after
  * percpu_disable_rseq(), when the kernel refused rseq to the first thread
- * that asked, or on an architecture without critical sections; a single
+ * that asked, when nothing could fence a CPU at start (membarrier and
+ * sched_setaffinity both refused), when no memory could be had for the
+ * shard words, or on an architecture without critical sections; a single
  * thread is in lock mode when its own registration failed.
+ *
+ * Fences: a lock-path operation beside rseq threads, a remote operation and
+ * the kill switch fence CPUs, by membarrier or, where it is refused, by
+ * running once on the CPU. If a seccomp filter installed after start
+ * refuses both, such an operation waits until one is allowed again rather
+ * than go on unfenced (and a lease can then only be given back by its
+ * holder's next operation). Leaving an operation by siglongjmp from a
+ * signal handler that interrupted it is allowed in rseq mode only: on the
+ * lock path it would leave its shard held, and that shard's remote
+ * operations would wait for ever.
  */
 #ifndef PERCPU_MODE_H
 #define PERCPU_MODE_H
@@ -29,7 +41,9 @@ enum percpu_mode {
  * an operation yet). If `reason` is not NULL, a static string saying why is
  * stored there: "registered by libc", "registered by percpu",
  * "rseq: ENOSYS" (or another errno name), "disabled by PERCPU_DISABLE_RSEQ",
- * "disabled at run time", "no rseq critical sections for this architecture".
+ * "disabled at run time", "no fence: membarrier and sched_setaffinity
+ * refused", "no memory for the shard words", "no rseq critical sections
+ * for this architecture".
  * Thread-safe; not async-signal-safe on a thread's first call.
  */
 PERCPU_API enum percpu_mode percpu_mode(const char **reason);
@@ -72,7 +86,9 @@ struct percpu_runtime_info {
 	const char *index_note;		/* why not as asked, or NULL */
 	int numa_placement;		/* strides placed on their CPU's node */
 	int lock_leases;		/* lock mode may lease shards to threads
-					   (membarrier; PERCPU_LEASE=0: off) */
+					   (a barrier by membarrier or by
+					   running on each CPU;
+					   PERCPU_LEASE=0: off) */
 };
 
 /* percpu_runtime_info: fill *info. Returns 0, or -1 with EINVAL if NULL. */
