@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* src/cpus.c: how many CPU ids the kernel can ever report. */
-#include <stdio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include "internal.h"
@@ -32,23 +34,55 @@ static int highest_in_list(const char *s)
 }
 
 /*
+ * The first line of a small file (sysfs gives it in one read) into buf,
+ * NUL-terminated. open and read, not stdio: the library runs underneath
+ * malloc. Returns 0, or -1 if the file cannot be read.
+ */
+static int read_line(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	do
+		n = read(fd, buf, size - 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+/*
+ * Without /sys: one past the highest CPU this thread may run on, or 1.
+ * Not sysconf(_SC_NPROCESSORS_CONF), which lists a directory (malloc).
+ * The mask lives on the stack and covers 32768 CPUs.
+ */
+static int allowed_cpus(void)
+{
+	unsigned long mask[512];
+	int bits = (int)(8 * sizeof(mask[0]));
+
+	if (sched_getaffinity(0, sizeof(mask), (cpu_set_t *)mask))
+		return 1;
+	for (int i = (int)(sizeof(mask) / sizeof(mask[0])) - 1; i >= 0; i--)
+		if (mask[i])
+			return i * bits + bits - __builtin_clzl(mask[i]);
+	return 1;
+}
+
+/*
  * The possible CPUs, not the online ones: ids of CPUs brought online later
  * stay below this. Ids need not be contiguous, so count up to the highest.
  */
 int percpu_possible_cpus(void)
 {
 	char buf[4096];
-	FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
 	int highest = -1;
-	long conf;
 
-	if (f) {
-		if (fgets(buf, sizeof(buf), f))
-			highest = highest_in_list(buf);
-		fclose(f);
-	}
-	if (highest >= 0)
-		return highest + 1;
-	conf = sysconf(_SC_NPROCESSORS_CONF);
-	return conf > 0 ? (int)conf : 1;
+	if (!read_line("/sys/devices/system/cpu/possible", buf, sizeof(buf)))
+		highest = highest_in_list(buf);
+	return highest >= 0 ? highest + 1 : allowed_cpus();
 }

@@ -4,40 +4,68 @@
  * kernel's mbind() (no libnuma needed). On one node, the default, there is
  * nothing to place and nothing is done. PERCPU_NUMA=0 turns placement off;
  * PERCPU_NUMA=1 places even on one node (so the path can be tested).
+ *
+ * The library runs underneath malloc: /sys is read with open and
+ * getdents64 into stack buffers (opendir would malloc), and the table of
+ * nodes by CPU comes from mmap.
  */
-#include <dirent.h>
+#include <fcntl.h>
 #include <linux/mempolicy.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "internal.h"
 
+/* A record of getdents64, as the kernel lays it out. */
+struct dir_record {
+	uint64_t ino;
+	int64_t off;
+	unsigned short len;
+	unsigned char type;
+	char name[];
+};
+
 static struct {
-	int *node_of;		/* by CPU id; -1 unknown */
+	int *node_of;		/* by CPU id; -1 unknown. mmap'd */
 	unsigned int nr_cpus;
 	int nodes;
 	int enabled;
 } numa;
 
+/* The node M of an entry named nodeM among `len` bytes of records, or -1. */
+static int node_in_records(const char *buf, long len)
+{
+	int node = -1;
+
+	for (long off = 0; off < len;) {
+		const struct dir_record *r = (const void *)(buf + off);
+
+		if (!strncmp(r->name, "node", 4) && r->name[4] >= '0' &&
+		    r->name[4] <= '9')
+			node = atoi(r->name + 4);
+		off += r->len;
+	}
+	return node;
+}
+
 /* The node directory /sys/devices/system/cpu/cpuN holds a link nodeM. */
 static int node_of_cpu(unsigned int cpu)
 {
-	char path[64];
-	struct dirent *e;
-	DIR *d;
-	int node = -1;
+	char path[64], buf[2048] __attribute__((aligned(8)));
+	int node = -1, found, fd;
+	long n;
 
 	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%u", cpu);
-	d = opendir(path);
-	if (!d)
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
 		return -1;
-	while ((e = readdir(d)))
-		if (!strncmp(e->d_name, "node", 4) &&
-		    e->d_name[4] >= '0' && e->d_name[4] <= '9')
-			node = atoi(e->d_name + 4);
-	closedir(d);
+	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0)
+		if ((found = node_in_records(buf, n)) >= 0)
+			node = found;
+	close(fd);
 	return node;
 }
 
@@ -51,22 +79,31 @@ static int count_nodes(void)
 	return highest + 1;
 }
 
-/* Returns whether strides will be placed. */
+/* Returns whether strides will be placed; the table is kept only then. */
 int percpu_numa_init(unsigned int nr_cpus, int cid_indexing)
 {
 	const char *v = secure_getenv("PERCPU_NUMA");
 	int forced = v && !strcmp(v, "1");
+	size_t len = nr_cpus * sizeof(*numa.node_of);
+	void *table;
 
 	if ((v && !strcmp(v, "0")) || cid_indexing)
 		return 0;
-	numa.node_of = malloc(nr_cpus * sizeof(*numa.node_of));
-	if (!numa.node_of)
+	table = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (table == MAP_FAILED)
 		return 0;
+	numa.node_of = table;
 	numa.nr_cpus = nr_cpus;
 	for (unsigned int c = 0; c < nr_cpus; c++)
 		numa.node_of[c] = node_of_cpu(c);
 	numa.nodes = count_nodes();
 	numa.enabled = numa.nodes > 1 || (forced && numa.nodes == 1);
+	if (!numa.enabled) {
+		munmap(table, len);
+		numa.node_of = NULL;
+		numa.nr_cpus = 0;
+	}
 	return numa.enabled;
 }
 

@@ -5,10 +5,13 @@
  * stride, 4 KiB pages hold objects of one size class (8 to 4096 bytes, each
  * naturally aligned) or one run of pages for a larger object. Memory is
  * reserved, not committed: a page costs nothing until a shard touches it.
+ *
+ * The library sits underneath malloc, so the pool's own bookkeeping (the
+ * table of chunks, each chunk's page records) comes from mmap, never from
+ * the malloc family.
  */
 #include <errno.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include "internal.h"
@@ -34,8 +37,9 @@ struct chunk {
 static struct {
 	pthread_mutex_t lock;
 	unsigned int nr_shards;
-	struct chunk **chunks;
+	struct chunk **chunks;		/* mmap'd, room for max_chunks */
 	unsigned int nr_chunks;
+	unsigned int max_chunks;
 	unsigned int hint[NR_CLASSES];	/* first page index worth searching */
 } pool = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -45,21 +49,49 @@ int percpu_pool_init(unsigned int nr_shards)
 	return 0;
 }
 
+/*
+ * Room for one more chunk pointer. The table starts at one page and
+ * doubles; mremap moves it without a copy. Under the pool lock, which
+ * every reader of the table holds.
+ */
+static int table_make_room(void)
+{
+	size_t len = (size_t)pool.max_chunks * sizeof(*pool.chunks);
+	size_t want = len ? 2 * len : PAGE;
+	void *grown;
+
+	if (pool.nr_chunks < pool.max_chunks)
+		return 0;
+	if (len)
+		grown = mremap(pool.chunks, len, want, MREMAP_MAYMOVE);
+	else
+		grown = mmap(NULL, want, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (grown == MAP_FAILED)
+		return -1;
+	pool.chunks = grown;
+	pool.max_chunks = (unsigned int)(want / sizeof(*pool.chunks));
+	return 0;
+}
+
 static struct chunk *chunk_new(void)
 {
 	size_t len = PERCPU_STRIDE * pool.nr_shards;
-	struct chunk *c, **grown;
+	struct chunk *c;
 	void *base;
 
-	grown = realloc(pool.chunks, (pool.nr_chunks + 1) * sizeof(*grown));
-	if (!grown)
+	if (table_make_room())
 		return NULL;
-	pool.chunks = grown;
-	c = calloc(1, sizeof(*c));
+	/* The page records: zeroed, as the kernel gives anonymous memory, and
+	 * resident from the start, a chunk's fixed cost (18 KiB), rather than
+	 * a page at a time under the first objects. */
+	c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	base = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (!c || base == MAP_FAILED) {
-		free(c);
+	if (c == MAP_FAILED || base == MAP_FAILED) {
+		if (c != MAP_FAILED)
+			munmap(c, sizeof(*c));
 		if (base != MAP_FAILED)
 			munmap(base, len);
 		return NULL;
@@ -295,4 +327,26 @@ int percpu_free(void *p)
 	if (r)
 		errno = EINVAL;
 	return r;
+}
+
+/*
+ * fork() while another thread holds the pool lock would leave it held for
+ * ever in the child, which has only the forking thread: the runtime's
+ * atfork handlers take it before the fork and release it after.
+ */
+void percpu_pool_fork_prepare(void)
+{
+	pthread_mutex_lock(&pool.lock);
+}
+
+void percpu_pool_fork_parent(void)
+{
+	pthread_mutex_unlock(&pool.lock);
+}
+
+/* A fresh mutex: the child's thread has a new id, and a mutex that checks
+ * its owner would refuse an unlock from it. */
+void percpu_pool_fork_child(void)
+{
+	pthread_mutex_init(&pool.lock, NULL);
 }
