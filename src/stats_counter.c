@@ -16,6 +16,51 @@ static intptr_t sum_shards(intptr_t *p)
 	return (intptr_t)sum;
 }
 
+/*
+ * A thread holds a counter's refill mutex only inside this gate, shared.
+ * Before fork the gate is taken exclusively (the runtime's atfork handlers
+ * call percpu_stats_counter_fork_*), so no refill mutex is held at the
+ * fork: the child, left with the forking thread only, would find it held
+ * for ever. Writers first: refills running back to back must not keep a
+ * fork waiting. No thread takes the gate twice.
+ */
+#ifdef PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+#define GATE_INITIALIZER PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+#else
+#define GATE_INITIALIZER PTHREAD_RWLOCK_INITIALIZER
+#endif
+static const pthread_rwlock_t gate_initial = GATE_INITIALIZER;
+static pthread_rwlock_t fork_gate = GATE_INITIALIZER;
+
+static void refill_lock(struct percpu_counter *c)
+{
+	pthread_rwlock_rdlock(&fork_gate);
+	pthread_mutex_lock(&c->refill);
+}
+
+static void refill_unlock(struct percpu_counter *c)
+{
+	pthread_mutex_unlock(&c->refill);
+	pthread_rwlock_unlock(&fork_gate);
+}
+
+void percpu_stats_counter_fork_prepare(void)
+{
+	pthread_rwlock_wrlock(&fork_gate);
+}
+
+void percpu_stats_counter_fork_parent(void)
+{
+	pthread_rwlock_unlock(&fork_gate);
+}
+
+/* A fresh gate: in the child the thread has a new id, and the rwlock would
+ * not recognize it as the writer. */
+void percpu_stats_counter_fork_child(void)
+{
+	fork_gate = gate_initial;
+}
+
 int percpu_counter_init(struct percpu_counter *c)
 {
 	c->shards = percpu_alloc(sizeof(intptr_t));
@@ -67,7 +112,7 @@ static intptr_t refill(struct percpu_counter *c, uint64_t max_age_ns)
 	uint64_t now;
 	intptr_t v;
 
-	pthread_mutex_lock(&c->refill);
+	refill_lock(c);
 	now = coarse_now();
 	if (max_age_ns && cache_fresh(c, now, max_age_ns)) {
 		v = __atomic_load_n(&c->cached, __ATOMIC_RELAXED);
@@ -76,7 +121,7 @@ static intptr_t refill(struct percpu_counter *c, uint64_t max_age_ns)
 		__atomic_store_n(&c->cached, v, __ATOMIC_RELAXED);
 		__atomic_store_n(&c->cached_at, now, __ATOMIC_RELEASE);
 	}
-	pthread_mutex_unlock(&c->refill);
+	refill_unlock(c);
 	return v;
 }
 
@@ -112,11 +157,11 @@ int percpu_counter_reset(struct percpu_counter *c, intptr_t *taken)
 	struct take t = { c->shards, 0 };
 	int rc = 0;
 
-	pthread_mutex_lock(&c->refill);
+	refill_lock(c);
 	for (int s = 0; s < percpu_nr_shards() && !rc; s++)
 		rc = percpu_remote(s, take_shard, &t);
 	__atomic_store_n(&c->cached_at, 0, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&c->refill);
+	refill_unlock(c);
 	*taken = (intptr_t)t.total;
 	return rc;
 }

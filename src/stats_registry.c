@@ -291,6 +291,39 @@ static struct stats_series *locked_get(struct percpu_registry *r,
 	return s ? s : create(r, f, sp);
 }
 
+/*
+ * A thread holds a registry's mutex only inside this gate, shared: before
+ * fork the gate is taken exclusively (the runtime's atfork handlers call
+ * percpu_stats_registry_fork_*), so that no registry mutex is held at the
+ * fork, where the child would find it held for ever. Writers first, so
+ * that lookups back to back cannot keep a fork waiting; no thread takes
+ * the gate twice.
+ */
+#ifdef PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+#define GATE_INITIALIZER PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+#else
+#define GATE_INITIALIZER PTHREAD_RWLOCK_INITIALIZER
+#endif
+static const pthread_rwlock_t gate_initial = GATE_INITIALIZER;
+static pthread_rwlock_t fork_gate = GATE_INITIALIZER;
+
+void percpu_stats_registry_fork_prepare(void)
+{
+	pthread_rwlock_wrlock(&fork_gate);
+}
+
+void percpu_stats_registry_fork_parent(void)
+{
+	pthread_rwlock_unlock(&fork_gate);
+}
+
+/* A fresh gate: in the child the thread has a new id, and the rwlock would
+ * not recognize it as the writer. */
+void percpu_stats_registry_fork_child(void)
+{
+	fork_gate = gate_initial;
+}
+
 static struct stats_series *get(struct percpu_registry *r,
 				const struct spec *sp)
 {
@@ -300,9 +333,11 @@ static struct stats_series *get(struct percpu_registry *r,
 		errno = EINVAL;
 		return NULL;
 	}
+	pthread_rwlock_rdlock(&fork_gate);
 	pthread_mutex_lock(&r->lock);
 	s = locked_get(r, sp);
 	pthread_mutex_unlock(&r->lock);
+	pthread_rwlock_unlock(&fork_gate);
 	return s;
 }
 

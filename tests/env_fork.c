@@ -9,10 +9,18 @@
  * A vfork child borrows the parent's memory and thread until it execs
  * percpu-info, which must then report the parent's mode and reason.
  *
+ * Then the library's locks: other threads allocate and free per-CPU
+ * memory, refill a counter's cached sum, look a metric up in a registry
+ * and, in lock mode, pull the kill switch, all without pause, while the
+ * main thread forks many times. Each child takes every one of those locks
+ * again and exits 0; one that hangs (a lock inherited held) is stopped by
+ * its alarm and counted by the step it hung in.
+ *
  * usage: env_fork PATH-TO-PERCPU-INFO; the mode from PERCPU_TEST_MODE.
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -185,6 +193,170 @@ static int vfork_infos(const char *path)
 	return passed;
 }
 
+/* ---- forks while other threads hold the library's locks ---- */
+
+#define NR_LOCK_FORKS 100
+#define LOCKER_THREADS 2
+/* A child that has not exited by then hung: it takes a few ms. */
+#define LOCK_CHILD_SECONDS 10
+
+/* What a lock child does, in order; its exit status says where it hung. */
+enum lock_step {
+	STEP_ALLOC, STEP_OP, STEP_FREE, STEP_COUNTER, STEP_REGISTRY,
+	STEP_KILL_SWITCH, NR_STEPS
+};
+
+static const char *const step_names[NR_STEPS] = {
+	"percpu_alloc", "an operation", "percpu_free",
+	"percpu_counter_read", "percpu_registry_counter", "percpu_disable_rseq",
+};
+
+#define HUNG_EXIT 100	/* + the step */
+
+static struct percpu_counter lock_counter;
+static struct percpu_registry *registry;
+static int stop_lockers;
+static volatile int child_step;
+
+/* percpu_alloc and percpu_free without pause: the pool lock. */
+static void *allocator_run(void *arg)
+{
+	static const size_t sizes[] = { 8, 64, 4096, 65536 };
+	void *held[8] = { NULL };
+	unsigned int i = 0;
+
+	test_thread_setup((int)(intptr_t)arg);
+	while (!__atomic_load_n(&stop_lockers, __ATOMIC_RELAXED)) {
+		percpu_free(held[i % 8]);
+		held[i % 8] = percpu_alloc(sizes[i % 4]);
+		i++;
+	}
+	for (i = 0; i < 8; i++)
+		percpu_free(held[i]);
+	return NULL;
+}
+
+/* The statistics' locks, and in lock mode the kill switch's (in rseq mode
+ * it would change the mode). */
+static void *stats_run(void *arg)
+{
+	int kill_switch = test_mode() == TEST_LOCK;
+
+	test_thread_setup((int)(intptr_t)arg);
+	while (!__atomic_load_n(&stop_lockers, __ATOMIC_RELAXED)) {
+		percpu_counter_read(&lock_counter, 0);
+		percpu_registry_counter(registry, "forks_total", NULL, NULL);
+		if (kill_switch)
+			percpu_disable_rseq();
+	}
+	return NULL;
+}
+
+static void on_child_alarm(int sig)
+{
+	(void)sig;
+	_exit(HUNG_EXIT + child_step);
+}
+
+/* The child: every step must return. */
+static int lock_child(void)
+{
+	intptr_t *p;
+	int good;
+
+	signal(SIGALRM, on_child_alarm);
+	alarm(LOCK_CHILD_SECONDS);
+	child_step = STEP_ALLOC;
+	p = percpu_alloc(sizeof(*p));
+	child_step = STEP_OP;
+	good = p && percpu_add(p, 1) >= 0 && test_sum(p) == 1;
+	child_step = STEP_FREE;
+	good &= p && percpu_free(p) == 0;
+	child_step = STEP_COUNTER;
+	percpu_counter_read(&lock_counter, 0);
+	child_step = STEP_REGISTRY;
+	good &= percpu_registry_counter(registry, "forks_total", NULL,
+					NULL) != NULL;
+	child_step = STEP_KILL_SWITCH;
+	percpu_disable_rseq();
+	return good ? 0 : 1;
+}
+
+struct lock_results {
+	int passed, failed;
+	int hung[NR_STEPS];
+};
+
+static void reap(pid_t pid, struct lock_results *r)
+{
+	int status, code;
+
+	if (pid <= 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+		r->failed++;
+		return;
+	}
+	code = WEXITSTATUS(status);
+	if (code == 0)
+		r->passed++;
+	else if (code >= HUNG_EXIT && code < HUNG_EXIT + NR_STEPS)
+		r->hung[code - HUNG_EXIT]++;
+	else
+		r->failed++;
+}
+
+/* NR_LOCK_FORKS children, a millisecond apart, all running at once; then
+ * every one reaped. */
+static void fork_amid_locks(struct lock_results *r)
+{
+	static pid_t pids[NR_LOCK_FORKS];
+
+	for (int i = 0; i < NR_LOCK_FORKS; i++) {
+		sleep_ms(1);
+		pids[i] = fork();
+		if (pids[i] == 0)
+			_exit(lock_child());
+	}
+	for (int i = 0; i < NR_LOCK_FORKS; i++)
+		reap(pids[i], r);
+}
+
+static void report_locks(const struct lock_results *r)
+{
+	int hung = 0;
+
+	for (int k = 0; k < NR_STEPS; k++) {
+		hung += r->hung[k];
+		if (r->hung[k])
+			tap_diag("%d children hung in %s", r->hung[k],
+				 step_names[k]);
+	}
+	ok(r->passed == NR_LOCK_FORKS, "%d of %d children forked amid "
+	   "allocations, refills, lookups%s took every lock again (%d hung, "
+	   "%d failed)", r->passed, NR_LOCK_FORKS,
+	   test_mode() == TEST_LOCK ? " and kill switches" : "", hung,
+	   r->failed);
+}
+
+static void test_fork_amid_locks(void)
+{
+	pthread_t tid[LOCKER_THREADS + 1];
+	struct lock_results r = { 0 };
+
+	percpu_counter_init(&lock_counter);
+	registry = percpu_registry_new();
+	for (int i = 0; i < LOCKER_THREADS; i++)
+		pthread_create(&tid[i], NULL, allocator_run, (void *)(intptr_t)i);
+	pthread_create(&tid[LOCKER_THREADS], NULL, stats_run,
+		       (void *)(intptr_t)LOCKER_THREADS);
+	fork_amid_locks(&r);
+	__atomic_store_n(&stop_lockers, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i <= LOCKER_THREADS; i++)
+		pthread_join(tid[i], NULL);
+	report_locks(&r);
+	percpu_registry_free(registry);
+	percpu_counter_destroy(&lock_counter);
+}
+
 static intptr_t stop_workers(struct worker *w)
 {
 	intptr_t added = 0;
@@ -224,5 +396,6 @@ int main(int argc, char **argv)
 	ok(test_sum(counter) == added, "parent's threads: sum %ld, added %ld",
 	   (long)test_sum(counter), (long)added);
 	ok(same_mode(), "parent still in its mode after the forks");
+	test_fork_amid_locks();
 	return tap_done();
 }

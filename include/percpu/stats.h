@@ -18,6 +18,12 @@
  * record calls, percpu_gauge_*, percpu_counter_sum and percpu_updown_sum
  * are async-signal-safe (as percpu/ops.h); nothing else here is.
  * Memory ordering: relaxed. A metric orders nothing but itself.
+ *
+ * Memory: counters, gauges, up-down gauges and histograms never call the
+ * malloc family (their words come from percpu_alloc(), as the library's
+ * do), so they may be used underneath malloc. What reads a histogram into
+ * a snapshot, and the registry and its export, allocate with malloc: each
+ * says so where it is declared.
  */
 #ifndef PERCPU_STATS_H
 #define PERCPU_STATS_H
@@ -298,7 +304,8 @@ struct percpu_histogram_snapshot {
 /*
  * percpu_histogram_snapshot_init: an empty snapshot of range [0, 2^bits)
  * as percpu_histogram_init() picks it for `highest`, e.g. to merge others
- * into. Returns 0, or -1 with errno ENOMEM.
+ * into. Returns 0, or -1 with errno ENOMEM. Allocates the buckets with
+ * calloc().
  */
 PERCPU_API int percpu_histogram_snapshot_init(
 	struct percpu_histogram_snapshot *s, uint64_t highest);
@@ -306,12 +313,13 @@ PERCPU_API int percpu_histogram_snapshot_init(
 /*
  * percpu_histogram_snapshot: read every shard of h into *s (which must not
  * hold buckets already: a fresh or destroyed snapshot). O(shards x
- * buckets). Returns 0, or -1 with errno ENOMEM.
+ * buckets). Returns 0, or -1 with errno ENOMEM. Allocates the buckets with
+ * calloc().
  */
 PERCPU_API int percpu_histogram_snapshot(const struct percpu_histogram *h,
 					 struct percpu_histogram_snapshot *s);
 
-/* percpu_histogram_snapshot_destroy: free the buckets. */
+/* percpu_histogram_snapshot_destroy: free the buckets (free()). */
 PERCPU_API void percpu_histogram_snapshot_destroy(
 	struct percpu_histogram_snapshot *s);
 
@@ -362,10 +370,18 @@ PERCPU_API double percpu_histogram_mean(
  * any thread, and with updates of the metrics; an export sees the series
  * registered before it began, maybe some registered during it. Not
  * async-signal-safe.
+ *
+ * Memory: the registry and its export use the malloc family (and stdio),
+ * so they may not run inside a malloc built on this library: the registry,
+ * each new series and family, and their names are allocated (a lookup of
+ * an existing series is not); an export allocates a snapshot per histogram
+ * and, in percpu_registry_format(), the whole text. The metrics themselves
+ * allocate nothing once created.
  */
 struct percpu_registry;
 
-/* percpu_registry_new: an empty registry, or NULL with errno ENOMEM. */
+/* percpu_registry_new: an empty registry (malloc), or NULL with errno
+ * ENOMEM. */
 PERCPU_API struct percpu_registry *percpu_registry_new(void);
 
 /*
@@ -380,7 +396,9 @@ PERCPU_API void percpu_registry_free(struct percpu_registry *r);
  * its name ends in _total, and it only grows), a gauge, a gauge. Returns
  * the metric, or NULL with errno EINVAL (name or labels malformed), EEXIST
  * (the name has another type, or its lines would clash with a histogram's
- * name_bucket, name_sum or name_count) or ENOMEM.
+ * name_bucket, name_sum or name_count) or ENOMEM. A new series is
+ * allocated with malloc (and a new name's family with it); looking up an
+ * existing one allocates nothing.
  */
 PERCPU_API struct percpu_counter *percpu_registry_counter(
 	struct percpu_registry *r, const char *name, const char *help,
@@ -412,7 +430,8 @@ PERCPU_API struct percpu_histogram *percpu_registry_histogram(
  * # HELP line (if help was given) and a # TYPE line, then its series in
  * registration order; counters and updowns read with their exact sum.
  * Returns 0, or -1 with errno ENOMEM or the stream's error (the stream is
- * flushed, so a write error shows here).
+ * flushed, so a write error shows here). Allocates a snapshot per
+ * histogram (calloc), and the stream may allocate its buffer.
  */
 PERCPU_API int percpu_registry_write(struct percpu_registry *r, FILE *f);
 
@@ -420,7 +439,8 @@ PERCPU_API int percpu_registry_write(struct percpu_registry *r, FILE *f);
  * percpu_registry_format: the same exposition into buf (size bytes, NUL
  * included). Stores its length (without the NUL) in *length, and returns
  * 0 if it fit; or -1 with errno ERANGE if it did not (buf then holds ""
- * if size > 0: call again with *length + 1 bytes) or ENOMEM.
+ * if size > 0: call again with *length + 1 bytes) or ENOMEM. Builds the
+ * text in memory first (open_memstream(), malloc).
  */
 PERCPU_API int percpu_registry_format(struct percpu_registry *r, char *buf,
 				      size_t size, size_t *length);

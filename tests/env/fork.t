@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: MIT
 # fork and vfork + exec while threads run operations, with glibc's
 # registration, in lock mode, and with the library's own registration
-# (glibc's tunable off), which the kernel carries into the child.
+# (glibc's tunable off), which the kernel carries into the child. Then 100
+# forks while threads hold the library's locks by turns (the pool's, the
+# statistics', in lock mode the kill switch's): every child must take each
+# again and exit 0; one that hangs is stopped and counted.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/modes.sh"
 fork=$BUILD/tests/env_fork
