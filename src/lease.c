@@ -24,14 +24,19 @@
  * mode works as it does without them. Leases need one of the two barriers;
  * PERCPU_LEASE=0 turns them off.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include "lease.h"
 
 /* Threads that can hold a lease at once; the others take words. */
 #define LEASE_SLOTS 256
+#define RECLAIM_EVERY 256u
 /* Takes a shard is not leased for after its first and its last revocation. */
 #define BAN_FIRST 256u
 #define BAN_MAX (1u << 20)
@@ -75,12 +80,18 @@ static void give_back(struct lease_self *me)
 	__atomic_store_n(&me->shard, -1, __ATOMIC_RELAXED);
 }
 
+/*
+ * No operation of an exiting thread is under way, even if one was left by
+ * siglongjmp (percpu/mode.h forbids it on the lock path, but a slot left
+ * busy must not outlive its thread): the slot is freed idle.
+ */
 static void thread_exit(void *arg)
 {
 	struct lease_self *me = arg;
 
 	me->exiting = 1;
 	give_back(me);
+	lease_set(me->slot, LEASE_IDLE);
 	__atomic_store_n(&me->slot->claimed, 0, __ATOMIC_RELEASE);
 	me->slot = NULL;
 }
@@ -99,21 +110,58 @@ int percpu_lease_init(void)
 	return percpu_leases_on;
 }
 
+static int tid(void)
+{
+	return (int)syscall(SYS_gettid);
+}
+
+/* Take slot i if it holds `owner` (0: free), for thread `me`. */
+static int take_slot(unsigned int i, int owner, int me)
+{
+	return __atomic_load_n(&slots[i].claimed, __ATOMIC_RELAXED) == owner &&
+	       __atomic_compare_exchange_n(&slots[i].claimed, &owner, me, 0,
+					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+/*
+ * A slot whose thread is gone: claimed by a thread-exit destructor after
+ * this library's own had run (its last pass), so never freed. Its lease,
+ * if any, is revoked like any idle one.
+ */
+static int owner_gone(unsigned int i)
+{
+	int owner = __atomic_load_n(&slots[i].claimed, __ATOMIC_RELAXED);
+
+	return owner > 0 && syscall(SYS_tgkill, getpid(), owner, 0) != 0 &&
+	       errno == ESRCH;
+}
+
+/*
+ * Slots record their thread's id: when none is free, reclaim the dead's
+ * (a system call per slot, so on one attempt in RECLAIM_EVERY).
+ */
 static int claim_slot(struct lease_self *me)
 {
-	for (unsigned int i = 0; i < LEASE_SLOTS; i++) {
-		int free = 0;
+	int self = tid(), saved = errno;
+	unsigned int i = 0;
 
-		if (__atomic_load_n(&slots[i].claimed, __ATOMIC_RELAXED) ||
-		    !__atomic_compare_exchange_n(&slots[i].claimed, &free, 1, 0,
-						 __ATOMIC_ACQUIRE,
-						 __ATOMIC_RELAXED))
-			continue;
-		me->slot = &slots[i];
-		pthread_setspecific(exit_key, me);
-		return 1;
+	while (i < LEASE_SLOTS && !take_slot(i, 0, self))
+		i++;
+	if (i == LEASE_SLOTS && me->no_slot++ % RECLAIM_EVERY)
+		return 0;
+	for (unsigned int k = 0; i == LEASE_SLOTS && k < LEASE_SLOTS; k++) {
+		int owner = __atomic_load_n(&slots[k].claimed, __ATOMIC_RELAXED);
+
+		if (owner_gone(k) && take_slot(k, owner, self))
+			i = k;
 	}
-	return 0;
+	errno = saved;
+	if (i == LEASE_SLOTS)
+		return 0;
+	me->slot = &slots[i];
+	lease_set(me->slot, LEASE_IDLE);
+	pthread_setspecific(exit_key, me);
+	return 1;
 }
 
 static int no_ban(void)
@@ -182,13 +230,17 @@ static void ban(struct shard_ban *b)
 
 /*
  * This thread took its own leased word `lease` back as a plain holding.
- * If another thread asked for it, this counts as that revocation.
+ * If another thread asked for it, this counts as that revocation. The
+ * word may be a lease left by the dead thread whose slot this one
+ * reclaimed: then this thread's own lease, elsewhere, stays.
  */
 void percpu_lease_taken_back(unsigned int shard, uintptr_t lease)
 {
 	struct shard_ban *b = ban_of(shard);
+	int *leased = &percpu_lease_self.shard;
 
-	__atomic_store_n(&percpu_lease_self.shard, -1, __ATOMIC_RELAXED);
+	if (__atomic_load_n(leased, __ATOMIC_RELAXED) == (int)shard)
+		__atomic_store_n(leased, -1, __ATOMIC_RELAXED);
 	if (lease & SHARD_REVOKE) {
 		ban(b);
 		b->asked = 1;
@@ -242,7 +294,8 @@ int percpu_lease_revoke(unsigned int shard, uintptr_t *w, uintptr_t lease,
 	return 1;
 }
 
-/* The child of fork() has only this thread: every other slot is free. */
+/* The child of fork() has only this thread, under a new thread id: every
+ * other slot is free. */
 void percpu_lease_after_fork(void)
 {
 	struct lease_self *me = &percpu_lease_self;
@@ -250,5 +303,7 @@ void percpu_lease_after_fork(void)
 	for (unsigned int i = 0; i < LEASE_SLOTS; i++)
 		if (&slots[i] != me->slot)
 			slots[i] = (struct lease_slot){ 0 };
+	if (me->slot)
+		__atomic_store_n(&me->slot->claimed, tid(), __ATOMIC_RELAXED);
 	__atomic_store_n(&me->shard, -1, __ATOMIC_RELAXED);
 }

@@ -23,7 +23,7 @@ enum { LEASE_IDLE, LEASE_CHECKING, LEASE_OWNED };
 
 struct lease_slot {
 	int state;
-	int claimed;
+	int claimed;		/* the owner's thread id, 0 if free */
 } __attribute__((aligned(64)));
 
 struct lease_self {
@@ -31,6 +31,7 @@ struct lease_self {
 	uintptr_t value;		/* the shard word while leased */
 	int shard;			/* the leased shard, -1 if none */
 	int exiting;
+	unsigned int no_slot;		/* attempts that found no free slot */
 };
 
 extern __thread struct lease_self percpu_lease_self
@@ -92,7 +93,8 @@ static inline int percpu_lease_enter(struct lease_entry *e, int want)
 		return 0;
 	/* Inside an operation of its own thread that owns the shard, a
 	 * signal handler works there: nobody else can until it is over. */
-	if (e->prev == LEASE_OWNED && (want < 0 || want == leased)) {
+	if (e->prev == LEASE_OWNED && leased >= 0 &&
+	    (want < 0 || want == leased)) {
 		e->shard = (unsigned int)leased;
 		return 1;
 	}

@@ -5,6 +5,7 @@
  * CPU: sections that saw the word free are restarted, later ones see it held
  * and divert. The holder then works with atomic instructions.
  */
+#include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include "lease.h"
@@ -19,49 +20,6 @@ static __thread char owner_anchor __attribute__((tls_model("initial-exec"),
 struct shard_words percpu_words;
 static char static_words[STATIC_WORDS << WORD_SHIFT]
 	__attribute__((aligned(64)));
-
-static void place_words(uintptr_t base, unsigned int shift, unsigned int mask)
-{
-	percpu_words = (struct shard_words){ base, shift, mask };
-}
-
-/*
- * Returns 1 if the words are in per-CPU memory, where rseq sections can
- * read them; 0 if only lock mode may run: a dense mapping, or static
- * storage if even that fails (RLIMIT_AS, a container's limit), so the lock
- * path never lacks its words.
- */
-static int words_fail(unsigned int level)
-{
-#ifdef PERCPU_INJECT
-	return percpu_inject.words_fail >= level;
-#else
-	(void)level;
-	return 0;
-#endif
-}
-
-int percpu_shard_words_init(unsigned int nr_shards)
-{
-	size_t dense = (size_t)nr_shards << WORD_SHIFT;
-	void *p = words_fail(1) ? NULL :
-		  percpu_pool_alloc((size_t)1 << WORD_SHIFT);
-
-	if (p) {
-		percpu_rt.shard_words = (uintptr_t)p;
-		place_words((uintptr_t)p, PERCPU_STRIDE_SHIFT, ~0u);
-		return 1;
-	}
-	p = words_fail(2) ? MAP_FAILED :
-	    mmap(NULL, dense, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p != MAP_FAILED)
-		place_words((uintptr_t)p, WORD_SHIFT, ~0u);
-	else
-		place_words((uintptr_t)static_words, WORD_SHIFT,
-			    STATIC_WORDS - 1);
-	return 0;
-}
 
 /* The value this thread stores in a word it holds. */
 static uintptr_t owner_tag(void)
@@ -86,6 +44,41 @@ static void fence_shard(unsigned int shard)
  * for a word whose holder's handler waits for ours), so no wait cycle forms.
  */
 static __thread int intent __attribute__((tls_model("initial-exec"))) = -1;
+static __thread int exit_armed __attribute__((tls_model("initial-exec")));
+static pthread_key_t exit_key;
+
+/*
+ * At thread exit no operation is under way. A word still held was left by
+ * siglongjmp out of a lock-path operation (percpu/mode.h forbids it);
+ * free it rather than leave its shard held for ever.
+ */
+static void thread_exit(void *arg)
+{
+	uintptr_t me = owner_tag();
+
+	(void)arg;
+	exit_armed = 0;
+	if (intent < 0)
+		return;
+	for (unsigned int s = 0; s < percpu_rt.nr_shards; s++) {
+		struct shard_hold h = { s, -1 };
+		uintptr_t w = (uintptr_t)__atomic_load_n(percpu_shard_word(s),
+							 __ATOMIC_RELAXED);
+
+		if ((w & ~SHARD_DISABLED) == me)
+			percpu_shard_release(&h);
+	}
+	intent = -1;
+}
+
+/* Once per thread: have thread_exit run. */
+static void arm_exit(void)
+{
+	if (exit_armed)
+		return;
+	exit_armed = 1;
+	pthread_setspecific(exit_key, &owner_anchor);
+}
 
 static int took_nested(const struct shard_hold *h, unsigned int shard)
 {
@@ -135,6 +128,7 @@ int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait)
 	uintptr_t me = owner_tag();
 	int may_revoke;
 
+	arm_exit();
 	h->shard = shard;
 	h->prev_intent = intent;
 	/* Revoking never waits: it stays allowed where waiting is not. */
@@ -204,4 +198,48 @@ void percpu_shard_release(const struct shard_hold *h)
 	else
 		__atomic_fetch_and(w, SHARD_DISABLED, __ATOMIC_RELEASE);
 	intent = h->prev_intent;
+}
+
+static void place_words(uintptr_t base, unsigned int shift, unsigned int mask)
+{
+	percpu_words = (struct shard_words){ base, shift, mask };
+}
+
+static int words_fail(unsigned int level)
+{
+#ifdef PERCPU_INJECT
+	return percpu_inject.words_fail >= level;
+#else
+	(void)level;
+	return 0;
+#endif
+}
+
+/*
+ * Returns 1 if the words are in per-CPU memory, where rseq sections can
+ * read them; 0 if only lock mode may run: a dense mapping, or static
+ * storage if even that fails (RLIMIT_AS, a container's limit), so the lock
+ * path never lacks its words.
+ */
+int percpu_shard_words_init(unsigned int nr_shards)
+{
+	size_t dense = (size_t)nr_shards << WORD_SHIFT;
+	void *p = words_fail(1) ? NULL :
+		  percpu_pool_alloc((size_t)1 << WORD_SHIFT);
+
+	pthread_key_create(&exit_key, thread_exit);
+	if (p) {
+		percpu_rt.shard_words = (uintptr_t)p;
+		place_words((uintptr_t)p, PERCPU_STRIDE_SHIFT, ~0u);
+		return 1;
+	}
+	p = words_fail(2) ? MAP_FAILED :
+	    mmap(NULL, dense, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p != MAP_FAILED)
+		place_words((uintptr_t)p, WORD_SHIFT, ~0u);
+	else
+		place_words((uintptr_t)static_words, WORD_SHIFT,
+			    STATIC_WORDS - 1);
+	return 0;
 }

@@ -347,6 +347,67 @@ static void test_exclusion(void)
 		   "exclusion: leases were revoked under way");
 }
 
+/*
+ * A thread whose only operation runs in the last pass of its thread-exit
+ * destructors claims a lease slot that its own exit can no longer free.
+ * After more such threads than slots, a new thread must still get a lease
+ * (slots of dead threads are reclaimed).
+ */
+#define DESTRUCTOR_PASSES 4	/* glibc's PTHREAD_DESTRUCTOR_ITERATIONS */
+
+static pthread_key_t late_key;
+static intptr_t *late_counter;
+
+static void late_op(void *arg)
+{
+	intptr_t pass = (intptr_t)arg;
+
+	if (pass < DESTRUCTOR_PASSES)
+		pthread_setspecific(late_key, (void *)(pass + 1));
+	else
+		percpu_add(late_counter, 1);
+}
+
+static void *late_thread(void *arg)
+{
+	(void)arg;
+	test_pin_to(0);
+	pthread_setspecific(late_key, (void *)1);
+	return NULL;
+}
+
+static void *lease_and_report(void *arg)
+{
+	int *leases = arg;
+
+	test_pin_to(0);
+	*leases = leased(percpu_add(late_counter, 1));
+	return NULL;
+}
+
+static void test_slots_of_the_dead(void)
+{
+	pthread_t t;
+	int leases = 0;
+
+	late_counter = percpu_alloc(sizeof(intptr_t));
+	pthread_key_create(&late_key, late_op);
+	percpu_inject.lease_no_ban = 1;
+	for (int i = 0; i < 300; i++) {
+		pthread_create(&t, NULL, late_thread, NULL);
+		pthread_join(t, NULL);
+	}
+	pthread_create(&t, NULL, lease_and_report, &leases);
+	pthread_join(t, NULL);
+	percpu_inject.lease_no_ban = 0;
+	ok(test_sum(late_counter) == 301, "300 adds in last-pass destructors "
+	   "and one more counted: %ld", (long)test_sum(late_counter));
+	ok(leases, "after 300 threads leased in their last destructor pass, "
+	   "a new thread still gets a lease");
+	pthread_key_delete(late_key);
+	percpu_free(late_counter);
+}
+
 static void *wake_later(void *arg)
 {
 	(void)arg;
@@ -471,6 +532,8 @@ int main(void)
 	test_unpin();
 	test_stress();
 	test_exclusion();
+	if (expect_leases && !getenv("PERCPU_INDEX"))
+		test_slots_of_the_dead();
 	if (expect_leases && percpu_nr_shards() > 1 &&
 	    !getenv("PERCPU_INDEX")) {
 		test_barrier_refused();
