@@ -4,7 +4,7 @@
  * src/shard.c), in lock mode, for one shard. Included by lease_revoke.pml
  * and lease_lock.pml after tso.pml; they define HOLDER (the leaseholder's
  * thread), WORD and STATE (addresses of the shard word and of the
- * leaseholder's slot state) and REVOKERS (the count of -DFIX_REVOKE_ABA).
+ * leaseholder's slot state) and REVOKERS (revokers at work).
  *
  * Word values: lock mode sets the disabled bit in every word for good, so
  * the model leaves it out: FREE is a word holding only that bit.
@@ -129,7 +129,7 @@ inline holder_release(x)
 	disown_shard(HOLDER);
 	if
 	:: tso_store(HOLDER, WORD, FREE)
-#ifdef FIX_REVOKE_ABA
+#ifndef MUT_NO_REVOKER_COUNT
 	:: tso_load(HOLDER, REVOKERS, x);
 		if
 		:: x == 0 ->
@@ -151,15 +151,15 @@ inline holder_release(x)
  * again; then take the word with a locked CAS. The request stays when
  * busy: the holder's next check fails and it gives the shard back.
  *
- * -DFIX_REVOKE_ABA models a proposed fix, not in src/ yet: a count of
- * revokers at work, which a holder must find 0 to lease the shard again,
- * so the word the last CAS expects cannot belong to a later lease than
- * the one whose state was checked (model/README.md).
+ * A count of revokers at work (src/lease.c), which a holder must find 0
+ * to lease the shard again, so the word the last CAS expects cannot belong
+ * to a later lease than the one whose state was checked (model/README.md);
+ * -DMUT_NO_REVOKER_COUNT leaves it out.
  */
 inline revoke(t, w, s, r, i)
 {
 	r = R_TAKEN;
-#ifdef FIX_REVOKE_ABA
+#ifndef MUT_NO_REVOKER_COUNT
 	atomic {
 		LOCKED(t);
 		mem[REVOKERS]++
@@ -215,7 +215,7 @@ inline revoke(t, w, s, r, i)
 		fi
 	:: else
 	fi;
-#ifdef FIX_REVOKE_ABA
+#ifndef MUT_NO_REVOKER_COUNT
 	atomic {
 		LOCKED(t);
 		mem[REVOKERS]--

@@ -26,7 +26,7 @@
 #define WORD 0
 #define STATE 1
 #define LK 2			/* the shard's lock word */
-#define REVOKERS 3		/* -DFIX_REVOKE_ABA only */
+#define REVOKERS 3		/* revokers at work */
 #define NADDR 4
 
 #include "tso.pml"

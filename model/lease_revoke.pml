@@ -9,11 +9,11 @@
  * Checks: no lost or doubled add (what the reset took plus what is left
  * equals the adds); the leaseholder's owned window and the revokers'
  * holdings never overlap; at the end the word is free or leased with the
- * slot IDLE; every run ends with all threads done. With -DONE_REVOKER (no
- * add from another thread) the current protocol passes. With both
- * revokers it does not: a revoker's last compare-and-swap can land on a
- * later lease than the one whose state it checked (model/README.md);
- * -DFIX_REVOKE_ABA models a fix (lease.pml), which passes.
+ * slot IDLE; every run ends with all threads done, with one revoker
+ * (-DONE_REVOKER) and with two. Without the count of revokers at work
+ * (-DMUT_NO_REVOKER_COUNT) two revokers break it: one's last
+ * compare-and-swap can land on a later lease than the one whose state it
+ * checked (model/README.md).
  *
  * Mutations (with -DONE_REVOKER): -DMUT_NO_BARRIER (the revoker runs no
  * membarrier) and -DMUT_NO_RECHECK (it does not load the state again after
@@ -34,7 +34,7 @@
 #define WORD 0
 #define STATE 1
 #define CNT 2
-#define REVOKERS 3		/* -DFIX_REVOKE_ABA only */
+#define REVOKERS 3		/* revokers at work */
 #define NADDR 4
 
 #include "tso.pml"

@@ -55,6 +55,7 @@ struct shard_ban {
 	uintptr_t left;		/* takes until the shard may be leased again */
 	uintptr_t next;		/* the ban after the next revocation */
 	uintptr_t asked;	/* revoked: not leased again by its take */
+	uintptr_t revokers;	/* at work in percpu_lease_revoke */
 };
 
 static struct shard_ban *ban_of(unsigned int shard)
@@ -197,6 +198,9 @@ int percpu_lease_keep(unsigned int shard, int prev_intent)
 		b->asked = 0;
 		return 0;
 	}
+	/* A revoker that checked an earlier lease must not find this one. */
+	if (__atomic_load_n(&b->revokers, __ATOMIC_RELAXED))
+		return 0;
 	if (b->left && !no_ban()) {
 		b->left--;
 		return 0;
@@ -253,7 +257,8 @@ static int idle(const struct lease_slot *sl)
 }
 
 /*
- * Take over `shard`'s word `w`, which holds `lease`, another thread's
+ * Counted as at work (percpu_lease_revoke): take over `shard`'s word `w`,
+ * which holds `lease`, another thread's
  * lease, for the holder tag `me`. Returns 1 if taken; 0 if the leaseholder
  * is inside an operation (like a held word: wait, or go elsewhere); -1 if
  * the word changed. The request bit stays: the leaseholder's next
@@ -261,8 +266,8 @@ static int idle(const struct lease_slot *sl)
  * so a busy leaseholder cannot starve the revoker. Nobody waits holding
  * the word: a signal handler inside the leaseholder may need it.
  */
-int percpu_lease_revoke(unsigned int shard, uintptr_t *w, uintptr_t lease,
-			uintptr_t me)
+static int revoke_counted(unsigned int shard, uintptr_t *w, uintptr_t lease,
+			  uintptr_t me)
 {
 	const struct lease_slot *sl =
 		(const struct lease_slot *)(lease & ~(uintptr_t)15);
@@ -292,6 +297,25 @@ int percpu_lease_revoke(unsigned int shard, uintptr_t *w, uintptr_t lease,
 		return -1;
 	ban(ban_of(shard));
 	return 1;
+}
+
+/*
+ * A lease's word has no generation: given back and leased again, it reads
+ * the same. So a revoker is counted while at work, and no lease is granted
+ * meanwhile: the word its last compare-and-swap expects is then the lease
+ * whose state it checked (model/lease_revoke.pml found the race without).
+ */
+int percpu_lease_revoke(unsigned int shard, uintptr_t *w, uintptr_t lease,
+			uintptr_t me)
+{
+	uintptr_t *revokers = &ban_of(shard)->revokers;
+	int r = -1;
+
+	__atomic_fetch_add(revokers, 1, __ATOMIC_SEQ_CST);
+	if ((uintptr_t)__atomic_load_n(w, __ATOMIC_RELAXED) == lease)
+		r = revoke_counted(shard, w, lease, me);
+	__atomic_fetch_sub(revokers, 1, __ATOMIC_RELEASE);
+	return r;
 }
 
 /* The child of fork() has only this thread, under a new thread id: every
