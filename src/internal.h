@@ -134,4 +134,12 @@ void percpu_pool_fork_prepare(void);
 void percpu_pool_fork_parent(void);
 void percpu_pool_fork_child(void);
 
+/* stats_registry.c, stats_counter.c: their fork gates (same purpose). */
+void percpu_stats_registry_fork_prepare(void);
+void percpu_stats_registry_fork_parent(void);
+void percpu_stats_registry_fork_child(void);
+void percpu_stats_counter_fork_prepare(void);
+void percpu_stats_counter_fork_parent(void);
+void percpu_stats_counter_fork_child(void);
+
 #endif

@@ -123,11 +123,35 @@ static void set_disabled_bits(unsigned int nr_shards)
 }
 
 /*
- * A child of fork() has only the forking thread: shard words that other
- * threads held at the fork would stay held for ever. Keep the disabled bit.
+ * A child of fork() has only the forking thread: a lock or a shard word
+ * another thread held at the fork would stay held for ever. So every
+ * library lock is taken before the fork, in the order the library nests
+ * them (a registration allocates from the pool; a counter reset may pull
+ * the kill switch), and released after it in the reverse order; in the
+ * child, shard words are freed (keeping the disabled bit).
  */
-static void release_words_in_child(void)
+static void fork_prepare(void)
 {
+	percpu_stats_registry_fork_prepare();
+	percpu_stats_counter_fork_prepare();
+	percpu_pool_fork_prepare();
+	pthread_mutex_lock(&rt.disable_lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&rt.disable_lock);
+	percpu_pool_fork_parent();
+	percpu_stats_counter_fork_parent();
+	percpu_stats_registry_fork_parent();
+}
+
+static void fork_child(void)
+{
+	pthread_mutex_init(&rt.disable_lock, NULL);
+	percpu_pool_fork_child();
+	percpu_stats_counter_fork_child();
+	percpu_stats_registry_fork_child();
 	for (unsigned int s = 0; s < percpu_rt.nr_shards; s++)
 		__atomic_fetch_and(percpu_shard_word(s), SHARD_DISABLED,
 				   __ATOMIC_RELAXED);
@@ -195,7 +219,7 @@ static void init_once(void)
 	rt.membarrier_rseq = percpu_fence_init(n);
 	rt.leases = percpu_lease_init();
 	pthread_key_create(&rt.exit_key, thread_exit);
-	pthread_atfork(NULL, NULL, release_words_in_child);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	if (!PERCPU_ARCH_RSEQ)
 		rt.lock_reason = "no rseq critical sections for this architecture";
 	else if (!words_strided)
