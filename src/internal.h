@@ -121,6 +121,7 @@ int percpu_shard_words_init(unsigned int nr_shards);
 int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait);
 void percpu_shard_release(const struct shard_hold *h);
 int percpu_shard_lease(const struct shard_hold *h);
+int percpu_shard_holding(void);
 
 /* numa.c */
 int percpu_numa_init(unsigned int nr_cpus, int cid_indexing);

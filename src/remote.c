@@ -14,7 +14,10 @@ int percpu_remote(int shard, void (*fn)(void *arg, int shard), void *arg)
 		errno = EINVAL;
 		return -1;
 	}
-	if (percpu_shard_take(&h, (unsigned int)shard, TAKE_WAIT) != SHARD_TAKEN) {
+	/* Whether it could take a second shard would depend on who holds
+	 * it: refuse always, as remote.h says. */
+	if (percpu_shard_holding() ||
+	    percpu_shard_take(&h, (unsigned int)shard, TAKE_WAIT) != SHARD_TAKEN) {
 		errno = EDEADLK;
 		return -1;
 	}

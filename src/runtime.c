@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -103,16 +104,27 @@ static void detect_libc(void)
 				     RSEQ_AREA_LEN : __rseq_size;
 }
 
+/*
+ * Unregistering resets mm_cid to 0, a valid concurrency id: until it reads
+ * out of range again, a signal handler's operation would enter a section
+ * the kernel no longer restarts. So signals wait for both steps.
+ */
 static void thread_exit(void *arg)
 {
 	struct percpu_thread *t = arg;
+	sigset_t all, old;
 
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	if (t->state == THREAD_OWN &&
 	    syscall(SYS_rseq, &t->area, RSEQ_AREA_LEN, RSEQ_UNREGISTER,
-		    RSEQ_SIG) == 0)
-		t->area.mm_cid = (uint32_t)-1; /* the kernel reset it to 0 */
+		    RSEQ_SIG) == 0) {
+		percpu_inject_unregistered();
+		t->area.mm_cid = (uint32_t)-1;
+	}
 	t->state = THREAD_EXITED;
 	t->reason = "thread exiting";
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 static void set_disabled_bits(unsigned int nr_shards)

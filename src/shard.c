@@ -175,6 +175,13 @@ int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait)
 	}
 }
 
+/* This thread holds a shard word, or is inside a lease operation (a
+ * signal handler interrupted it). */
+int percpu_shard_holding(void)
+{
+	return intent >= 0 || percpu_lease_busy();
+}
+
 /* Keep a taken word as this thread's lease instead of releasing it. */
 int percpu_shard_lease(const struct shard_hold *h)
 {

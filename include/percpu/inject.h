@@ -13,6 +13,8 @@
 #define PERCPU_INJECT_HOLDING 7
 
 #ifdef PERCPU_INJECT
+#include <pthread.h>
+#include <signal.h>
 PERCPU_EXTERN_C_BEGIN
 /*
  * delay[n]: spin this many loops at point n of every critical section
@@ -45,6 +47,10 @@ struct percpu_inject {
 	 * priority 101): 1, the per-CPU memory for the shard words is
 	 * refused; 2, any memory for them is. */
 	volatile unsigned int words_fail;
+	/* exit_signal: raised by a thread right after it unregistered its
+	 * own rseq area at exit, where a handler must find its shard id out
+	 * of range. */
+	volatile int exit_signal;
 };
 PERCPU_API extern struct percpu_inject percpu_inject;
 /* Non-zero: this thread never uses rseq (mixed-mode tests). */
@@ -60,6 +66,12 @@ static inline int percpu_inject_before_section(void)
 {
 	percpu_inject_delay(0);
 	return percpu_inject_thread_lock_path;
+}
+
+static inline void percpu_inject_unregistered(void)
+{
+	if (percpu_inject.exit_signal)
+		pthread_kill(pthread_self(), percpu_inject.exit_signal);
 }
 
 /* Around a lock-path update of `shard`: see `inside`. */
@@ -86,6 +98,10 @@ static inline void percpu_inject_inside(unsigned int shard, int delta)
 static inline int percpu_inject_before_section(void)
 {
 	return 0;
+}
+
+static inline void percpu_inject_unregistered(void)
+{
 }
 #endif
 

@@ -1,0 +1,21 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Corner cases argued in review (tests/edges.c): nested remote operations
+# in every mode, the exit of a thread that registered its own area with
+# concurrency ids, and the affinity the fallback fence gives back.
+. "$(dirname "$0")/lib.sh"
+bin=$BUILD/tests/edges
+
+PERCPU_TEST_MODE=rseq run_binary "nested remote rseq" "$bin"
+PERCPU_TEST_MODE=lock PERCPU_DISABLE_RSEQ=1 run_binary "nested remote lock" "$bin"
+PERCPU_TEST_MODE=mixed run_binary "nested remote mixed" "$bin"
+PERCPU_LEASE=0 PERCPU_TEST_MODE=lock PERCPU_DISABLE_RSEQ=1 \
+	run_binary "nested remote lock, PERCPU_LEASE=0" "$bin"
+GLIBC_TUNABLES=glibc.pthread.rseq=0 PERCPU_INDEX=cid PERCPU_TEST_MODE=rseq \
+	run_binary "exit of an own registration, concurrency ids" \
+	"$bin" exit-window
+if [ "$(uname -m)" = x86_64 ]; then
+	PERCPU_TEST_MODE=rseq run_binary "fallback fence keeps the affinity" \
+		"$BUILD/tests/seccomp_run" --membarrier EPERM -- "$bin" affinity
+fi
+tap_done
