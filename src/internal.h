@@ -64,6 +64,7 @@ int percpu_rseq_ever(void);
 unsigned int percpu_cpu_hint_slow(void);
 void percpu_process_disable(const char *why);
 int percpu_index_is_cid(void);
+void percpu_exit_arm(void);
 
 /*
  * The shard a lock-path operation should try first: the CPU (or the
@@ -122,6 +123,7 @@ int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait);
 void percpu_shard_release(const struct shard_hold *h);
 int percpu_shard_lease(const struct shard_hold *h);
 int percpu_shard_holding(void);
+void percpu_shard_thread_exit(void);
 
 /* numa.c */
 int percpu_numa_init(unsigned int nr_cpus, int cid_indexing);

@@ -46,7 +46,6 @@ __thread struct lease_self percpu_lease_self
 int percpu_leases_on;
 
 static struct lease_slot slots[LEASE_SLOTS];
-static pthread_key_t exit_key;
 static int grants_off;
 
 /* Beside each shard word, written only by its holder. */
@@ -86,10 +85,12 @@ static void give_back(struct lease_self *me)
  * siglongjmp (percpu/mode.h forbids it on the lock path, but a slot left
  * busy must not outlive its thread): the slot is freed idle.
  */
-static void thread_exit(void *arg)
+void percpu_lease_thread_exit(void)
 {
-	struct lease_self *me = arg;
+	struct lease_self *me = &percpu_lease_self;
 
+	if (!me->slot)
+		return;
 	me->exiting = 1;
 	give_back(me);
 	lease_set(me->slot, LEASE_IDLE);
@@ -106,8 +107,7 @@ static int env_allows(void)
 
 int percpu_lease_init(void)
 {
-	percpu_leases_on = env_allows() && percpu_barrier_possible() &&
-			   pthread_key_create(&exit_key, thread_exit) == 0;
+	percpu_leases_on = env_allows() && percpu_barrier_possible();
 	return percpu_leases_on;
 }
 
@@ -161,7 +161,7 @@ static int claim_slot(struct lease_self *me)
 		return 0;
 	me->slot = &slots[i];
 	lease_set(me->slot, LEASE_IDLE);
-	pthread_setspecific(exit_key, me);
+	percpu_exit_arm();
 	return 1;
 }
 

@@ -137,6 +137,7 @@ static inline int percpu_lease_busy(void)
 
 /* lease.c */
 int percpu_lease_init(void);
+void percpu_lease_thread_exit(void);
 int percpu_lease_keep(unsigned int shard, int prev_intent);
 int percpu_lease_is_mine(uintptr_t word);
 int percpu_lease_revoke(unsigned int shard, uintptr_t *w, uintptr_t lease,

@@ -47,6 +47,7 @@ static struct {
 	pthread_once_t once;
 	pthread_mutex_t disable_lock;
 	pthread_key_t exit_key;
+	int exit_key_ok;	/* setting it allocates nothing */
 	int rseq_ever;		/* some thread may have run a section */
 	const char *lock_reason;
 	int libc_registered;
@@ -109,9 +110,8 @@ static void detect_libc(void)
  * out of range again, a signal handler's operation would enter a section
  * the kernel no longer restarts. So signals wait for both steps.
  */
-static void thread_exit(void *arg)
+static void unregister_own(struct percpu_thread *t)
 {
-	struct percpu_thread *t = arg;
 	sigset_t all, old;
 
 	sigfillset(&all);
@@ -125,6 +125,49 @@ static void thread_exit(void *arg)
 	t->state = THREAD_EXITED;
 	t->reason = "thread exiting";
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static __thread int exit_armed __attribute__((tls_model("initial-exec")));
+
+/* What a thread leaves behind is cleared by the thread itself. */
+static void thread_exit(void *arg)
+{
+	(void)arg;
+	exit_armed = 0;
+	percpu_shard_thread_exit();
+	percpu_lease_thread_exit();
+	if (self.state == THREAD_OWN)
+		unregister_own(&self);
+}
+
+/*
+ * One key for all of it, made first at initialization. glibc keeps the
+ * values of keys 0-31 in the thread descriptor but callocs a block per
+ * thread for a later key, which the library, underneath malloc, may not
+ * do. Without a cheap key nothing is cleared at exit: a thread's own rseq
+ * area stays registered until the kernel lets it go (glibc reuses a stack
+ * only after that), a lease slot is reclaimed from a dead thread when the
+ * slots run out, and its lease is revoked by the next thread that needs
+ * the shard.
+ */
+static void exit_key_init(void)
+{
+	int made = pthread_key_create(&rt.exit_key, thread_exit) == 0;
+
+#ifdef __GLIBC__
+	rt.exit_key_ok = made && rt.exit_key < 32;
+#else
+	rt.exit_key_ok = made;
+#endif
+}
+
+/* Have thread_exit run for this thread. */
+void percpu_exit_arm(void)
+{
+	if (exit_armed || !rt.exit_key_ok)
+		return;
+	exit_armed = 1;
+	pthread_setspecific(rt.exit_key, &self);
 }
 
 static void set_disabled_bits(unsigned int nr_shards)
@@ -214,6 +257,7 @@ static void init_once(void)
 	unsigned int n = (unsigned int)percpu_possible_cpus();
 	int words_strided;
 
+	exit_key_init();
 	rt.possible_cpus = (int)n;
 	rt.feature_size = (unsigned int)getauxval(AT_RSEQ_FEATURE_SIZE);
 	if (PERCPU_ARCH_RSEQ)
@@ -230,7 +274,6 @@ static void init_once(void)
 	words_strided = percpu_shard_words_init(n);
 	rt.membarrier_rseq = percpu_fence_init(n);
 	rt.leases = percpu_lease_init();
-	pthread_key_create(&rt.exit_key, thread_exit);
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	if (!PERCPU_ARCH_RSEQ)
 		rt.lock_reason = "no rseq critical sections for this architecture";
@@ -293,7 +336,7 @@ static void register_own(struct percpu_thread *t)
 		return;
 	}
 	__atomic_store_n(&rt.rseq_ever, 1, __ATOMIC_SEQ_CST);
-	pthread_setspecific(rt.exit_key, t);
+	percpu_exit_arm();
 	t->state = THREAD_OWN;
 	t->reason = "registered by percpu";
 }

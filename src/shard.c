@@ -5,7 +5,6 @@
  * CPU: sections that saw the word free are restarted, later ones see it held
  * and divert. The holder then works with atomic instructions.
  */
-#include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include "lease.h"
@@ -44,20 +43,16 @@ static void fence_shard(unsigned int shard)
  * for a word whose holder's handler waits for ours), so no wait cycle forms.
  */
 static __thread int intent __attribute__((tls_model("initial-exec"))) = -1;
-static __thread int exit_armed __attribute__((tls_model("initial-exec")));
-static pthread_key_t exit_key;
 
 /*
  * At thread exit no operation is under way. A word still held was left by
  * siglongjmp out of a lock-path operation (percpu/mode.h forbids it);
  * free it rather than leave its shard held for ever.
  */
-static void thread_exit(void *arg)
+void percpu_shard_thread_exit(void)
 {
 	uintptr_t me = owner_tag();
 
-	(void)arg;
-	exit_armed = 0;
 	if (intent < 0)
 		return;
 	for (unsigned int s = 0; s < percpu_rt.nr_shards; s++) {
@@ -69,15 +64,6 @@ static void thread_exit(void *arg)
 			percpu_shard_release(&h);
 	}
 	intent = -1;
-}
-
-/* Once per thread: have thread_exit run. */
-static void arm_exit(void)
-{
-	if (exit_armed)
-		return;
-	exit_armed = 1;
-	pthread_setspecific(exit_key, &owner_anchor);
 }
 
 static int took_nested(const struct shard_hold *h, unsigned int shard)
@@ -128,7 +114,7 @@ int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait)
 	uintptr_t me = owner_tag();
 	int may_revoke;
 
-	arm_exit();
+	percpu_exit_arm();
 	h->shard = shard;
 	h->prev_intent = intent;
 	/* Revoking never waits: it stays allowed where waiting is not. */
@@ -234,7 +220,6 @@ int percpu_shard_words_init(unsigned int nr_shards)
 	void *p = words_fail(1) ? NULL :
 		  percpu_pool_alloc((size_t)1 << WORD_SHIFT);
 
-	pthread_key_create(&exit_key, thread_exit);
 	if (p) {
 		percpu_rt.shard_words = (uintptr_t)p;
 		place_words((uintptr_t)p, PERCPU_STRIDE_SHIFT, ~0u);
