@@ -35,8 +35,9 @@ PERCPU_EXTERN_C_BEGIN
 /*
  * percpu_remote: run fn(arg, shard) excluded from operations on `shard`.
  * Returns 0, or -1 with errno EINVAL (shard out of range, fn NULL) or
- * EDEADLK (called while this thread holds a shard word: from fn itself, or
- * from a signal handler that interrupted a lock-path operation).
+ * EDEADLK (called while this thread holds a shard word: from fn itself,
+ * whatever the state of the other shard, or from a signal handler that
+ * interrupted a lock-path operation).
  */
 PERCPU_API int percpu_remote(int shard, void (*fn)(void *arg, int shard),
 			     void *arg);
