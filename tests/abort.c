@@ -12,6 +12,7 @@
 #define OPS 20000
 
 static intptr_t *counter, *cas_counter, *lock, *locked_count;
+static unsigned long unlock_errors;
 
 static void *worker(void *arg)
 {
@@ -25,7 +26,8 @@ static void *worker(void *arg)
 		test_cas_increment(cas_counter);
 		s = percpu_lock(lock);
 		(*(intptr_t *)percpu_ptr(locked_count, s))++;
-		percpu_unlock(lock, s);
+		if (percpu_unlock(lock, s))
+			__atomic_fetch_add(&unlock_errors, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -47,6 +49,10 @@ int main(void)
 	ok(test_sum(counter) == 3 * THREADS * OPS, "adds and fetch-adds exact");
 	ok(test_sum(cas_counter) == THREADS * OPS, "cas increments exact");
 	ok(test_sum(locked_count) == THREADS * OPS, "locked increments exact");
+	ok(unlock_errors == 0, "every unlock accepted (%lu refused)",
+	   unlock_errors);
+	test_all_unlocked(lock);
+	test_shards_free();
 	ok(percpu_inject.lock_path_ops >= 5ul * THREADS * OPS,
 	   "every operation took the lock path (%lu)",
 	   percpu_inject.lock_path_ops);

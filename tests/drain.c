@@ -249,6 +249,7 @@ static void test_drain(void)
 	for (int i = 0; i < NR_ITEMS; i++)
 		put_on_list(&items[i]);
 	run_threads(mover, drainer);
+	test_shards_free();
 	for (int s = 0; s < nr; s++)
 		found += collect_shard(s, seen);
 	for (int i = 0; i < NR_ITEMS; i++)
@@ -301,6 +302,7 @@ static void test_read_and_reset(void)
 	unsigned long total = 0;
 
 	run_threads(adder, resetter);
+	test_shards_free();
 	for (int i = 0; i < WORKERS; i++)
 		total += added[i];
 	ok(reset_errors == 0, "percpu_remote_xchg never failed");

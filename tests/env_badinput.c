@@ -351,8 +351,9 @@ static void test_mode_calls(void)
 	const char *reason = NULL;
 	enum percpu_mode m = percpu_mode(NULL);
 
-	ok(m == PERCPU_MODE_RSEQ || m == PERCPU_MODE_LOCK,
-	   "percpu_mode(NULL) works");
+	ok(m == percpu_mode(&reason) &&
+	   m == (test_mode() == TEST_RSEQ ? PERCPU_MODE_RSEQ : PERCPU_MODE_LOCK),
+	   "percpu_mode(NULL): this thread's mode, %s", test_mode_name());
 	errno = 0;
 	einval(percpu_runtime_info(NULL) == -1, "percpu_runtime_info(NULL)");
 	ok(percpu_disable_rseq() == 0 && percpu_disable_rseq() == 0,

@@ -44,7 +44,7 @@ struct figures {
 static intptr_t *counter, *lock, *locked;
 static enum percpu_mode want_mode;
 static const char *want_reason;
-static int wrong_mode, create_failed;
+static int wrong_mode, create_failed, unlock_failed;
 
 static void *thread_run(void *arg)
 {
@@ -59,7 +59,8 @@ static void *thread_run(void *arg)
 	percpu_fetch_add(counter, 2, NULL);
 	s = percpu_lock(lock);
 	(*(intptr_t *)percpu_ptr(locked, s))++;
-	percpu_unlock(lock, s);
+	if (percpu_unlock(lock, s))
+		__atomic_fetch_add(&unlock_failed, 1, __ATOMIC_RELAXED);
 	return NULL;
 }
 
@@ -131,6 +132,8 @@ static void check(int n, struct figures before, struct figures after)
 	   "counter sum %ld exact", (long)test_sum(counter));
 	ok(test_sum(locked) == total, "locked increments %ld exact",
 	   (long)test_sum(locked));
+	ok(!unlock_failed, "every unlock accepted (%d refused)", unlock_failed);
+	test_all_unlocked(lock);
 	ok(!wrong_mode, "every thread in the main thread's mode (%d not)",
 	   wrong_mode);
 	ok(UNDER_ASAN || (after.rss_kib >= 0 &&
@@ -159,5 +162,6 @@ int main(int argc, char **argv)
 	run_threads(n);
 	after = measure("after");
 	check(n, before, after);
+	test_shards_free();
 	return tap_done();
 }

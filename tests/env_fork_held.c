@@ -84,5 +84,6 @@ int main(void)
 	   WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	ok(test_sum(counter) == 1, "parent's sum exact: %ld",
 	   (long)test_sum(counter));
+	test_shards_free();
 	return tap_done();
 }

@@ -204,5 +204,6 @@ int main(int argc, char **argv)
 	cas_counter = percpu_alloc(sizeof(intptr_t));
 	find_cpus();
 	check(storm(seconds));
+	test_shards_free();
 	return tap_done();
 }

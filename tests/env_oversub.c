@@ -333,5 +333,7 @@ int main(int argc, char **argv)
 	run(seconds);
 	check();
 	check_held_shard_skipped();
+	test_all_unlocked(lock);
+	test_shards_free();
 	return tap_done();
 }

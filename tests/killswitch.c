@@ -241,6 +241,8 @@ static void check(void)
 	ok(test_sum(locked) == (intptr_t)t.locks,
 	   "locked increments exact: %ld of %lu", (long)test_sum(locked),
 	   t.locks);
+	test_all_unlocked(lock);
+	test_shards_free();
 }
 
 static unsigned long parse_number(const char *s, const char *what,

@@ -215,6 +215,7 @@ static void run_and_check(void)
 	   "increments exact: %lu", ops);
 	ok(mismatches > 0, "workers raced the swaps: %lu increments refused "
 	   "for their generation", mismatches);
+	test_shards_free();
 }
 
 static unsigned long number(const char *s, unsigned long max)

@@ -87,7 +87,6 @@ int main(void)
 	pthread_join(send, NULL);
 	tap_diag("%ld handler runs, %lu nested in a held shard",
 		 handled_total, percpu_inject.shard_nested);
-	ok(handled_total >= WORKERS * MIN_HANDLED, "handlers ran");
 	ok(test_sum(counter) == worker_ops + 2 * handled_total,
 	   "adds exact (%ld, expected %ld)", (long)test_sum(counter),
 	   worker_ops + 2 * handled_total);
@@ -96,5 +95,6 @@ int main(void)
 	if (test_mode() == TEST_MIXED)
 		ok(percpu_inject.shard_nested > 0,
 		   "handlers interrupted a lock-path holder of their shard");
+	test_shards_free();
 	return tap_done();
 }

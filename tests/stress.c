@@ -33,7 +33,8 @@ static struct {
 	unsigned long signal_us;
 	unsigned long delay;
 	unsigned long timeout;		/* 0: no watchdog */
-} opt = { 0, 2, 0, 0, 0, OFF, OFF, 0, 120 };
+	unsigned long lease_no_ban;
+} opt = { 0, 2, 0, 0, 0, OFF, OFF, 0, 120, 0 };
 
 /* Every option takes a number: its name, largest value and help. */
 static const struct number_option {
@@ -58,6 +59,8 @@ static const struct number_option {
 	  "spin N loops at each point of every critical section" },
 	{ "timeout", &opt.timeout, 86400,
 	  "abort after N seconds (default 120, 0: never)" },
+	{ "lease-no-ban", &opt.lease_no_ban, 1,
+	  "1: lock mode may lease a revoked shard again at once" },
 };
 #define NR_OPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -367,6 +370,7 @@ static void set_delays(void)
 	for (unsigned int n = 0; n <= 4; n++)
 		percpu_inject.delay[n] = (unsigned int)opt.delay;
 	percpu_inject.delay[PERCPU_INJECT_HOLDING] = (unsigned int)opt.delay;
+	percpu_inject.lease_no_ban = (unsigned int)opt.lease_no_ban;
 }
 
 static intptr_t *alloc_word(void)
@@ -496,9 +500,9 @@ static void report(const struct totals *t)
 		 "thread, %lu by workers themselves", t->changed, t->moved,
 		 repins, t->self_pins);
 	tap_diag("slow path: %lu lock-path operations, %lu rseq aborts, %lu "
-		 "in a shard their own thread held",
+		 "in a shard their own thread held, %lu shard leases revoked",
 		 percpu_inject.lock_path_ops, percpu_inject.rseq_aborts,
-		 percpu_inject.shard_nested);
+		 percpu_inject.shard_nested, percpu_inject.lease_revocations);
 }
 
 static void check_sum(intptr_t *p, intptr_t want, const char *what)
@@ -523,6 +527,8 @@ static void check(void)
 	check_sum(obj.locked, t.loops, "plain increments under percpu_lock");
 	check_sum(obj.cas, t.loops, "percpu_load + percpu_cas increments");
 	check_sum(obj.in_handler, t.handled, "percpu_add in signal handlers");
+	test_all_unlocked(obj.lock);
+	test_shards_free();
 	if (opt.signal_us != OFF)
 		ok(t.handled > 0, "signal handlers ran");
 	if (opt.migrate_us != OFF || opt.self_pin_every)

@@ -122,10 +122,18 @@ static void test_add(void)
 	percpu_free(c);
 }
 
+static int index_is_cid(void)
+{
+	struct percpu_runtime_info info;
+
+	percpu_runtime_info(&info);
+	return info.index == PERCPU_INDEX_CID;
+}
+
 static void test_load_store(void)
 {
 	intptr_t *c = percpu_alloc(sizeof(*c));
-	int shard = -1, s = percpu_store(c, 42);
+	int shard = -1, s = percpu_store(c, 42), pinned;
 	intptr_t v;
 
 	ok(s >= 0 && s < nr && *slot(c, s) == 42, "store into the shard returned");
@@ -135,7 +143,15 @@ static void test_load_store(void)
 	v = percpu_load(c, &shard);
 	ok(shard >= 0 && shard < nr && v == *slot(c, shard),
 	   "load returns the value of the shard it reports");
-	ok(percpu_load(c, NULL) >= 7, "load with a NULL shard");
+	for (int k = 0; k < nr; k++)
+		*slot(c, k) = 1000 + k;
+	/* Pinned to the last CPU, so that shard 0's value is a wrong one. */
+	pinned = !index_is_cid() && !test_pin_to(nr - 1);
+	v = percpu_load(c, NULL);
+	ok(pinned ? v == 1000 + nr - 1 : v >= 1000 && v < 1000 + nr,
+	   "load with a NULL shard: %s (%ld)", pinned ? "the pinned CPU's value"
+	   : "some shard's value", (long)v);
+	test_unpin();
 	percpu_free(c);
 }
 
@@ -170,14 +186,6 @@ static void test_cas(void)
 	}
 	test_unpin();
 	percpu_free(c);
-}
-
-static int index_is_cid(void)
-{
-	struct percpu_runtime_info info;
-
-	percpu_runtime_info(&info);
-	return info.index == PERCPU_INDEX_CID;
 }
 
 /*
@@ -234,7 +242,7 @@ static void test_lock_contended(intptr_t *lock)
 	pthread_create(&t, NULL, contend, &c);
 	usleep(50000);
 	__atomic_store_n(&released, 1, __ATOMIC_RELEASE);
-	percpu_unlock(lock, s);
+	ok(percpu_unlock(lock, s) == 0, "holder unlocks beside a contender");
 	pthread_join(t, NULL);
 	ok(c.shard >= 0 && (c.shard != s || c.saw_released),
 	   "a held shard lock is not granted twice (got %d, held %d)",
@@ -257,6 +265,7 @@ static void test_lock(void)
 	ok(percpu_unlock(lock, nr) == -1 && errno == EINVAL,
 	   "unlock of a shard out of range: -1, EINVAL");
 	test_lock_contended(lock);
+	test_all_unlocked(lock);
 	percpu_free(lock);
 }
 
@@ -299,6 +308,7 @@ int main(void)
 	test_thread_setup(1);
 	run_all();
 	test_background_stop();
+	test_shards_free();
 	percpu_disable_rseq();
 	m = percpu_mode(&reason);
 	ok(m == PERCPU_MODE_LOCK &&
@@ -306,5 +316,6 @@ int main(void)
 	   "disabled at run time: %s", reason);
 	tap_diag("again after percpu_disable_rseq()");
 	run_all();
+	test_shards_free();
 	return tap_done();
 }

@@ -147,6 +147,7 @@ static void check(void)
 	ok(t.errors == 0, "no result outside the API's promises (%lu)",
 	   t.errors);
 	opt.test->check();
+	test_shards_free();
 	ok(test_sum(in_handler) == t.handled && t.handled == (long)t.raised,
 	   "signal handlers: percpu_add sum %ld, %ld handled, %lu raised",
 	   (long)test_sum(in_handler), t.handled, t.raised);

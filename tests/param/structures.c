@@ -465,6 +465,7 @@ static void spinlock_check(void)
 {
 	check_sum(test_sum(g.locked), total_reps(),
 		  "plain increments under percpu_lock");
+	test_all_unlocked(g.lock);
 }
 
 /* A cycle would repeat objects, so a walk stops after nr_objects steps. */
