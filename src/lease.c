@@ -88,14 +88,18 @@ static void give_back(struct lease_self *me)
 void percpu_lease_thread_exit(void)
 {
 	struct lease_self *me = &percpu_lease_self;
+	struct lease_slot *sl = me->slot;
 
-	if (!me->slot)
+	if (!sl)
 		return;
 	me->exiting = 1;
 	give_back(me);
-	lease_set(me->slot, LEASE_IDLE);
-	__atomic_store_n(&me->slot->claimed, 0, __ATOMIC_RELEASE);
-	me->slot = NULL;
+	/* Forget the slot before freeing it: a handler on this thread must
+	 * not take the next owner's lease for its own. */
+	__atomic_store_n(&me->slot, NULL, __ATOMIC_RELAXED);
+	LEASE_COMPILER_BARRIER();
+	lease_set(sl, LEASE_IDLE);
+	__atomic_store_n(&sl->claimed, 0, __ATOMIC_RELEASE);
 }
 
 static int env_allows(void)
