@@ -6,11 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 bin=$BUILD/tests/edges
 
-PERCPU_TEST_MODE=rseq run_binary "nested remote rseq" "$bin"
-PERCPU_TEST_MODE=lock PERCPU_DISABLE_RSEQ=1 run_binary "nested remote lock" "$bin"
-PERCPU_TEST_MODE=mixed run_binary "nested remote mixed" "$bin"
-PERCPU_LEASE=0 PERCPU_TEST_MODE=lock PERCPU_DISABLE_RSEQ=1 \
-	run_binary "nested remote lock, PERCPU_LEASE=0" "$bin"
+run_modes_and_no_leases "nested remote" "$bin"
 GLIBC_TUNABLES=glibc.pthread.rseq=0 PERCPU_INDEX=cid PERCPU_TEST_MODE=rseq \
 	run_binary "exit of an own registration, concurrency ids" \
 	"$bin" exit-window

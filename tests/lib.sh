@@ -36,6 +36,18 @@ run_modes() {
 	tap_done
 }
 
+# run_modes_and_no_leases name cmd...: rseq, lock and mixed mode, then
+# lock mode again with PERCPU_LEASE=0; no tap_done, so more may follow.
+run_modes_and_no_leases() {
+	modes_name=$1
+	shift
+	PERCPU_TEST_MODE=rseq run_binary "$modes_name rseq" "$@"
+	PERCPU_TEST_MODE=lock PERCPU_DISABLE_RSEQ=1 run_binary "$modes_name lock" "$@"
+	PERCPU_TEST_MODE=mixed run_binary "$modes_name mixed" "$@"
+	PERCPU_LEASE=0 PERCPU_TEST_MODE=lock PERCPU_DISABLE_RSEQ=1 \
+		run_binary "$modes_name lock, PERCPU_LEASE=0" "$@"
+}
+
 # run_all_indexings name cmd...: run_modes, then rseq and lock mode again
 # with shards indexed by concurrency id (PERCPU_INDEX=cid).
 run_all_indexings() {

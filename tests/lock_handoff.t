@@ -6,9 +6,5 @@
 . "$(dirname "$0")/lib.sh"
 bin=$BUILD/tests/lock_handoff
 
-PERCPU_TEST_MODE=rseq run_binary "lock hand-off rseq" "$bin"
-PERCPU_TEST_MODE=lock PERCPU_DISABLE_RSEQ=1 run_binary "lock hand-off lock" "$bin"
-PERCPU_TEST_MODE=mixed run_binary "lock hand-off mixed" "$bin"
-PERCPU_LEASE=0 PERCPU_TEST_MODE=lock PERCPU_DISABLE_RSEQ=1 \
-	run_binary "lock hand-off lock, PERCPU_LEASE=0" "$bin"
+run_modes_and_no_leases "lock hand-off" "$bin"
 tap_done
