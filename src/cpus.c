@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include "internal.h"
@@ -55,34 +56,45 @@ static int read_line(const char *path, char *buf, size_t size)
 	return 0;
 }
 
+static int cpus_fail(unsigned int level)
+{
+#ifdef PERCPU_INJECT
+	return percpu_inject.cpus_fail >= level;
+#else
+	(void)level;
+	return 0;
+#endif
+}
+
 /*
- * Without /sys: one past the highest CPU this thread may run on, or 1.
- * Not sysconf(_SC_NPROCESSORS_CONF), which lists a directory (malloc).
- * The mask lives on the stack and covers 32768 CPUs.
+ * Without /sys: the kernel's own bound. The system call (not glibc's
+ * wrapper, which hides it) returns the size of the kernel's CPU mask,
+ * nr_cpu_ids rounded up to a long's bits, and no CPU id reaches that: the
+ * sections index shards by cpu_id_start unchecked. Not
+ * sysconf(_SC_NPROCESSORS_CONF), which lists a directory (malloc). The mask
+ * lives on the stack and covers 32768 CPUs. -1 if refused.
  */
-static int allowed_cpus(void)
+static int kernel_cpu_bound(void)
 {
 	unsigned long mask[512];
-	int bits = (int)(8 * sizeof(mask[0]));
+	long r = cpus_fail(2) ? -1 :
+		 syscall(SYS_sched_getaffinity, 0, sizeof(mask), mask);
 
-	if (sched_getaffinity(0, sizeof(mask), (cpu_set_t *)mask))
-		return 1;
-	for (int i = (int)(sizeof(mask) / sizeof(mask[0])) - 1; i >= 0; i--)
-		if (mask[i])
-			return i * bits + bits - __builtin_clzl(mask[i]);
-	return 1;
+	return r > 0 ? (int)(r * 8) : -1;
 }
 
 /*
  * The possible CPUs, not the online ones: ids of CPUs brought online later
  * stay below this. Ids need not be contiguous, so count up to the highest.
+ * -1 if no bound can be had: then no CPU id may index anything.
  */
 int percpu_possible_cpus(void)
 {
 	char buf[4096];
 	int highest = -1;
 
-	if (!read_line("/sys/devices/system/cpu/possible", buf, sizeof(buf)))
+	if (!cpus_fail(1) &&
+	    !read_line("/sys/devices/system/cpu/possible", buf, sizeof(buf)))
 		highest = highest_in_list(buf);
-	return highest >= 0 ? highest + 1 : allowed_cpus();
+	return highest >= 0 ? highest + 1 : kernel_cpu_bound();
 }

@@ -51,6 +51,7 @@ static struct {
 	int rseq_ever;		/* some thread may have run a section */
 	const char *lock_reason;
 	int libc_registered;
+	long area_offset;	/* thread pointer to the rseq area in use */
 	unsigned int registered_size;
 	unsigned int feature_size;
 	int index_cid;		/* shards are concurrency ids (mm_cid) */
@@ -240,7 +241,7 @@ static void choose_index(void)
 	} else if (v && *v && strcmp(v, "cpu")) {
 		rt.index_note = "PERCPU_INDEX not understood";
 	}
-	percpu_rt.id_offset = percpu_rt.rseq_offset + (rt.index_cid ? 24 : 4);
+	percpu_rt.id_offset = rt.area_offset + (rt.index_cid ? 24 : 4);
 }
 
 int percpu_index_is_cid(void)
@@ -249,12 +250,38 @@ int percpu_index_is_cid(void)
 }
 
 /*
+ * The fast path's constants, set once, before the first object exists
+ * (struct percpu_rt says why they may not change after). A process that
+ * starts in lock mode points its sections at a dead area: this thread's
+ * own, which no thread registers in lock mode, so its cpu_id reads -1 and
+ * every section fails its first compare, even where no shard word could be
+ * placed in per-CPU memory; the word its cpu_id_start (0) names then is a
+ * static one that reads as disabled.
+ */
+static void set_section_constants(int words_strided)
+{
+	static const uintptr_t disabled_word = SHARD_DISABLED;
+
+	percpu_rt.index_cid = rt.index_cid;
+	if (!rt.lock_reason) {
+		percpu_rt.rseq_offset = rt.area_offset;
+		percpu_rt.shard_words = percpu_words.base;
+		return;
+	}
+	percpu_rt.rseq_offset =
+		(long)((char *)&self.area - (char *)thread_pointer());
+	percpu_rt.shard_words = words_strided ? percpu_words.base :
+				(uintptr_t)&disabled_word;
+}
+
+/*
  * Decide the process mode. Never fails: without per-CPU memory for the
  * shard words the process runs in lock mode, on words kept elsewhere.
  */
 static void init_once(void)
 {
-	unsigned int n = (unsigned int)percpu_possible_cpus();
+	int possible = percpu_possible_cpus();
+	unsigned int n = possible > 0 ? (unsigned int)possible : 1;
 	int words_strided;
 
 	exit_key_init();
@@ -262,7 +289,7 @@ static void init_once(void)
 	rt.feature_size = (unsigned int)getauxval(AT_RSEQ_FEATURE_SIZE);
 	if (PERCPU_ARCH_RSEQ)
 		detect_libc();
-	percpu_rt.rseq_offset = rt.libc_registered ?
+	rt.area_offset = rt.libc_registered ?
 		(long)__rseq_offset :
 		(long)((char *)&self.area - (char *)thread_pointer());
 	rt.rseq_ever = rt.libc_registered;
@@ -277,6 +304,8 @@ static void init_once(void)
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	if (!PERCPU_ARCH_RSEQ)
 		rt.lock_reason = "no rseq critical sections for this architecture";
+	else if (possible < 0)
+		rt.lock_reason = "no bound on CPU ids: /sys and sched_getaffinity refused";
 	else if (!words_strided)
 		rt.lock_reason = "no memory for the shard words";
 	else if (env_disables_rseq())
@@ -285,6 +314,7 @@ static void init_once(void)
 		rt.lock_reason = "no fence: membarrier and sched_setaffinity refused";
 	if (rt.lock_reason)
 		set_disabled_bits(n);
+	set_section_constants(words_strided);
 	__atomic_store_n(&percpu_rt.nr_shards, n, __ATOMIC_RELEASE);
 	if (!rt.lock_reason)
 		__atomic_store_n(&percpu_rt.rseq_shards, n, __ATOMIC_RELEASE);

@@ -11,6 +11,14 @@
 
 /* Room for a shard word and what lease.c keeps beside it, on its own line. */
 #define WORD_SHIFT 6
+/*
+ * In per-CPU memory the words take a page of their own, on its last line:
+ * not at page offset 0, where every page-aligned object starts, since a
+ * section's load of the word behind a store at the same page offset waits
+ * (4 KiB aliasing, measured +8% on add).
+ */
+#define WORD_PAGE 4096u
+#define WORD_IN_PAGE (WORD_PAGE - (1u << WORD_SHIFT))
 #define STATIC_WORDS 1024
 
 static __thread char owner_anchor __attribute__((tls_model("initial-exec"),
@@ -217,12 +225,11 @@ static int words_fail(unsigned int level)
 int percpu_shard_words_init(unsigned int nr_shards)
 {
 	size_t dense = (size_t)nr_shards << WORD_SHIFT;
-	void *p = words_fail(1) ? NULL :
-		  percpu_pool_alloc((size_t)1 << WORD_SHIFT);
+	void *p = words_fail(1) ? NULL : percpu_pool_alloc(WORD_PAGE);
 
 	if (p) {
-		percpu_rt.shard_words = (uintptr_t)p;
-		place_words((uintptr_t)p, PERCPU_STRIDE_SHIFT, ~0u);
+		place_words((uintptr_t)p + WORD_IN_PAGE, PERCPU_STRIDE_SHIFT,
+			    ~0u);
 		return 1;
 	}
 	p = words_fail(2) ? MAP_FAILED :

@@ -14,7 +14,7 @@ enum { RSEQ_DONE, RSEQ_GIVE_UP };
 #if PERCPU_ARCH_RSEQ
 static int attempt_single(struct op *op, const struct percpu_here *h)
 {
-	intptr_t *w = percpu_fast_word(h->cpu), *p = op_at(op->p, h->cpu);
+	intptr_t *w = percpu_fast_word(h), *p = op_at(op->p, h->cpu);
 	intptr_t v = op->a;
 	int r;
 
@@ -40,7 +40,7 @@ static int attempt_single(struct op *op, const struct percpu_here *h)
 
 static int attempt_multi(struct op *op, const struct percpu_here *h)
 {
-	intptr_t *w = percpu_fast_word(h->cpu), *p = op_at(op->p, h->cpu);
+	intptr_t *w = percpu_fast_word(h), *p = op_at(op->p, h->cpu);
 	const struct op_more *m = op->more;
 	struct percpu_copy copy;
 
@@ -89,7 +89,8 @@ static int rseq_retry(struct op *op, const struct percpu_thread *t, int *shard)
 
 	while (aborts < MAX_RSEQ_ABORTS && percpu_thread_uses_rseq(t)) {
 		struct percpu_here h = { percpu_rt.rseq_offset,
-					 percpu_rt.id_offset, 0 };
+					 percpu_rt.id_offset,
+					 percpu_rt.shard_words, 0 };
 		int r;
 
 		h.cpu = percpu_arch_shard_id(h.id);
@@ -110,7 +111,7 @@ static int rseq_retry(struct op *op, const struct percpu_thread *t, int *shard)
 			continue;
 		}
 		if (r == PERCPU_CS_DIVERTED &&
-		    (__atomic_load_n(percpu_fast_word(h.cpu), __ATOMIC_RELAXED) &
+		    (__atomic_load_n(percpu_fast_word(&h), __ATOMIC_RELAXED) &
 		     (intptr_t)SHARD_DISABLED))
 			return RSEQ_GIVE_UP;
 #ifdef PERCPU_INJECT

@@ -4,7 +4,7 @@
 # thread that keeps using it (tests/seccomp_mixed.c). glibc's registration
 # is off, as glibc aborts a process when a later thread's registration
 # fails. Once with membarrier, once with the fence falling back to running
-# on each CPU.
+# on each CPU; and once in concurrency-id indexing.
 . "$(dirname "$0")/lib.sh"
 
 if [ "$(uname -m)" != x86_64 ]; then
@@ -19,4 +19,8 @@ run_binary "threads refused rseq after start, membarrier fence" \
 run_binary "threads refused rseq after start, fallback fence" \
 	$mixed "$BUILD/tests/seccomp_run" --membarrier ENOSYS -- \
 	"$BUILD/tests/seccomp_mixed"
+# In concurrency-id indexing a refused thread's area reads mm_cid -1: its
+# operations must see that it is not registered before indexing by it.
+run_binary "threads refused rseq after start, cid indexing" \
+	$mixed PERCPU_INDEX=cid "$BUILD/tests/seccomp_mixed"
 tap_done

@@ -5,10 +5,17 @@
  * without a file here builds and runs every operation on the lock path.
  *
  * The critical sections, specified once. Each runs on the calling thread's
- * shard, `cpu` being the id the caller read from its rseq area (h->cpu: the
- * CPU id, or the concurrency id in that indexing; area->id below is that
- * field); `word` is that shard's shard word; `p` is that shard's copy of the
- * caller's word. Results:
+ * shard h->cpu, read before the section from the thread's rseq area: in CPU
+ * indexing from cpu_id_start, which always holds a valid CPU (0 in a thread
+ * the kernel does not serve), so no bounds check is needed; in
+ * concurrency-id indexing from mm_cid, once cpu_id says the area is
+ * registered (the mm_cid of the library's own area reads -1 until the
+ * kernel fills it, an index that names no shard). The
+ * section compares h->cpu with area->id, the field the kernel keeps
+ * current (cpu_id, or mm_cid): a thread that is not registered reads -1 or
+ * -2 in cpu_id, fails the compare and takes the slow path. `word` is that
+ * shard's shard word; `p` is that shard's copy of the caller's word.
+ * Results:
  *   PERCPU_CS_OK        committed
  *   PERCPU_CS_ABORT     the kernel restarted the section (preemption,
  *                       migration, signal): nothing was stored
@@ -37,17 +44,22 @@
  *
  * percpu_arch_shard_id(id) reads the shard-id field outside any section:
  * a valid id when registered, a negative value (unsigned: huge) when not.
+ * percpu_arch_area_u32(off) reads the 32-bit field at `off` from the thread
+ * pointer. percpu_arch_read_stable(field, dep) loads *field with no memory
+ * dependency (see struct percpu_rt), after `dep` is known.
  */
 #ifndef PERCPU_ARCH_H
 #define PERCPU_ARCH_H
 
 /*
  * Where a thread is: its rseq area and the area's shard-id field (cpu_id,
- * or mm_cid), as offsets from the thread pointer, and the id read there.
+ * or mm_cid), as offsets from the thread pointer; shard 0's shard word;
+ * and the shard id read before the section.
  */
 struct percpu_here {
 	long area;
 	long id;
+	uintptr_t words;
 	unsigned int cpu;
 };
 

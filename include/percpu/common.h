@@ -35,20 +35,31 @@
 PERCPU_EXTERN_C_BEGIN
 
 /*
- * Private: the runtime state read by the inline fast paths. Written once by
- * initialization, before nr_shards is published with a release store; until
- * then nr_shards is 0 and every fast path takes the library's slow path,
- * which initializes. Not part of the API: use the functions.
+ * Private: the runtime state read by the inline fast paths. Not part of the
+ * API: use the functions.
+ *
+ * The first three fields are set once by initialization, which completes
+ * before percpu_alloc() returns its first object, and never change after.
+ * The fast paths read them with percpu_arch_read_stable(), an asm load with
+ * no memory operand: the compiler may keep them in registers across
+ * operations (whose sections clobber "memory"), and hoist them out of loops,
+ * even under LTO. It may not move them above the computation of the object
+ * address the load names as its input, and that address exists only after
+ * initialization, so a read never sees the values from before it.
+ *
+ * nr_shards and rseq_shards are read with acquire loads: nr_shards is 0
+ * until initialization publishes it; rseq_shards is nr_shards while rseq
+ * may be used and 0 in lock mode. The fast paths do not read them: lock
+ * mode diverts inside each section, through the shard word.
  */
 struct percpu_rt {
-	unsigned int nr_shards;
-	/* nr_shards while rseq may be used, 0 in lock mode: the fast path's
-	 * bound check then diverts at once, without entering a section. */
-	unsigned int rseq_shards;
-	long rseq_offset;	/* thread pointer to this thread's rseq area */
-	long id_offset;		/* thread pointer to its cpu_id or mm_cid */
+	long rseq_offset;	/* thread pointer to the sections' rseq area */
 	uintptr_t shard_words;	/* shard 0's shard word; shard k at + k * stride */
-};
+	long index_cid;		/* shards are concurrency ids (mm_cid) */
+	unsigned int nr_shards;
+	unsigned int rseq_shards;
+	long id_offset;		/* thread pointer to its cpu_id or mm_cid */
+} __attribute__((aligned(64)));
 PERCPU_API extern struct percpu_rt percpu_rt;
 
 static inline unsigned int percpu_rt_shards(void)

@@ -47,6 +47,9 @@ struct percpu_inject {
 	 * priority 101): 1, the per-CPU memory for the shard words is
 	 * refused; 2, any memory for them is. */
 	volatile unsigned int words_fail;
+	/* cpus_fail, set the same way: 1, /sys does not tell the possible
+	 * CPUs; 2, neither does sched_getaffinity. */
+	volatile unsigned int cpus_fail;
 	/* exit_signal: raised by a thread right after it unregistered its
 	 * own rseq area at exit, where a handler must find its shard id out
 	 * of range. */

@@ -44,9 +44,9 @@ static inline int percpu_list_push(struct percpu_list *list,
 #if PERCPU_ARCH_RSEQ
 	struct percpu_here h;
 
-	if (PERCPU_LIKELY(percpu_fast_here(&h)) &&
+	if (PERCPU_LIKELY(percpu_fast_here(&h, list)) &&
 	    PERCPU_LIKELY(percpu_cs_list_push(
-				  &h, percpu_fast_word(h.cpu),
+				  &h, percpu_fast_word(&h),
 				  percpu_fast_slot((intptr_t *)list, h.cpu),
 				  (intptr_t)node) == PERCPU_CS_OK))
 		return (int)h.cpu;
@@ -67,8 +67,8 @@ static inline struct percpu_list_node *percpu_list_pop(struct percpu_list *list,
 	intptr_t node = 0;
 	int r;
 
-	if (PERCPU_LIKELY(percpu_fast_here(&h))) {
-		r = percpu_cs_list_pop(&h, percpu_fast_word(h.cpu),
+	if (PERCPU_LIKELY(percpu_fast_here(&h, list))) {
+		r = percpu_cs_list_pop(&h, percpu_fast_word(&h),
 				       percpu_fast_slot((intptr_t *)list, h.cpu),
 				       &node);
 		if (PERCPU_LIKELY(r == PERCPU_CS_OK || r == PERCPU_CS_CHANGED)) {

@@ -33,8 +33,8 @@ static inline int percpu_lock(intptr_t *lock)
 #if PERCPU_ARCH_RSEQ
 	struct percpu_here h;
 
-	if (PERCPU_LIKELY(percpu_fast_here(&h)) &&
-	    PERCPU_LIKELY(percpu_cs_cmpeq_store(&h, percpu_fast_word(h.cpu),
+	if (PERCPU_LIKELY(percpu_fast_here(&h, lock)) &&
+	    PERCPU_LIKELY(percpu_cs_cmpeq_store(&h, percpu_fast_word(&h),
 						percpu_fast_slot(lock, h.cpu), 0,
 						1) == PERCPU_CS_OK))
 		return (int)h.cpu;

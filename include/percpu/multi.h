@@ -54,10 +54,14 @@ PERCPU_API int percpu_memcpy_store_slow(intptr_t *p, int shard,
 					void *dst, const void *src,
 					size_t len, int release);
 
-/* Private: where this thread is, if on `shard` and rseq may be tried. */
-static inline int percpu_fast_on(int shard, struct percpu_here *h)
+/*
+ * Private: where this thread is, if on `shard` and rseq may be tried, for
+ * an operation on the object at `obj`.
+ */
+static inline int percpu_fast_on(int shard, struct percpu_here *h,
+				 const void *obj)
 {
-	return percpu_fast_here(h) && (unsigned int)shard == h->cpu;
+	return percpu_fast_here(h, obj) && (unsigned int)shard == h->cpu;
 }
 
 static inline int percpu_cmp2_store(intptr_t *p, int shard, intptr_t expect,
@@ -67,8 +71,8 @@ static inline int percpu_cmp2_store(intptr_t *p, int shard, intptr_t expect,
 	struct percpu_here h;
 	int r;
 
-	if (PERCPU_LIKELY(percpu_fast_on(shard, &h))) {
-		r = percpu_cs_cmpeq_cmpeq_store(&h, percpu_fast_word(h.cpu),
+	if (PERCPU_LIKELY(percpu_fast_on(shard, &h, p))) {
+		r = percpu_cs_cmpeq_cmpeq_store(&h, percpu_fast_word(&h),
 						percpu_fast_slot(p, h.cpu), expect,
 						percpu_fast_slot(q, h.cpu), expect2,
 						v);
@@ -90,8 +94,8 @@ static inline int percpu_cas_store2_any(intptr_t *p, int shard,
 	struct percpu_here h;
 	int r;
 
-	if (PERCPU_LIKELY(percpu_fast_on(shard, &h))) {
-		r = percpu_cs_cmpeq_store_store(&h, percpu_fast_word(h.cpu),
+	if (PERCPU_LIKELY(percpu_fast_on(shard, &h, p))) {
+		r = percpu_cs_cmpeq_store_store(&h, percpu_fast_word(&h),
 						percpu_fast_slot(p, h.cpu), expect,
 						percpu_fast_slot(q, h.cpu), v2, v);
 		if (PERCPU_LIKELY(r == PERCPU_CS_OK))
@@ -127,9 +131,9 @@ static inline int percpu_memcpy_store_any(intptr_t *p, int shard,
 	struct percpu_here h;
 	int r;
 
-	if (PERCPU_LIKELY(percpu_fast_on(shard, &h)) &&
+	if (PERCPU_LIKELY(percpu_fast_on(shard, &h, p)) &&
 	    PERCPU_LIKELY(len <= PERCPU_MEMCPY_MAX)) {
-		r = percpu_cs_cmpeq_memcpy_store(&h, percpu_fast_word(h.cpu),
+		r = percpu_cs_cmpeq_memcpy_store(&h, percpu_fast_word(&h),
 						 percpu_fast_slot(p, h.cpu),
 						 expect, &copy, v);
 		if (PERCPU_LIKELY(r == PERCPU_CS_OK))

@@ -44,23 +44,45 @@ PERCPU_API int percpu_shard_id_slow(void);
 PERCPU_API intptr_t percpu_xchg_slow(intptr_t *p, intptr_t v, int *shard);
 
 /*
- * Private: where the calling thread is, if the fast path may use it: its
- * rseq area, the field holding its shard id (cpu_id, or mm_cid in
- * concurrency-id indexing) and that id.
+ * Private: where the calling thread is, for an operation on the object at
+ * `obj` (any address inside an object from percpu_alloc(): it orders the
+ * reads of the runtime's constants after initialization, see struct
+ * percpu_rt). In CPU indexing the shard is cpu_id_start, always in range;
+ * in concurrency-id indexing it is mm_cid, of a registered area only.
+ * Returns 0 if the thread must take the slow path.
  */
-static inline int percpu_fast_here(struct percpu_here *h)
+static inline int percpu_fast_here(struct percpu_here *h, const void *obj)
 {
-	unsigned int n = percpu_rt_rseq_shards();
+	int ok = 1;
 
-	h->area = percpu_rt.rseq_offset;
-	h->id = percpu_rt.id_offset;
-	h->cpu = percpu_arch_shard_id(h->id);
-	return h->cpu < n && !percpu_inject_before_section();
+	h->area = (long)percpu_arch_read_stable(&percpu_rt.rseq_offset, obj);
+	h->words = percpu_arch_read_stable(&percpu_rt.shard_words, obj);
+	if (PERCPU_LIKELY(!percpu_arch_read_stable(&percpu_rt.index_cid, obj))) {
+		h->id = h->area + 4;
+		h->cpu = percpu_arch_area_u32(h->area);
+	} else {
+		h->id = h->area + 24;
+		h->cpu = percpu_arch_area_u32(h->id);
+		ok = (int)percpu_arch_area_u32(h->area + 4) >= 0;
+	}
+#ifdef PERCPU_INJECT
+	/* A faked id is what cpu_id or mm_cid report; cpu_id_start stays a
+	 * valid CPU whatever cpu_id says (0 while not registered). */
+	if (percpu_inject.fake_shard_on) {
+		unsigned int fake = percpu_inject.fake_shard;
+		int valid = fake < percpu_rt.nr_shards;
+
+		h->cpu = valid ? fake : 0;
+		ok = ok && (valid || !percpu_rt.index_cid);
+	}
+#endif
+	return ok && !percpu_inject_before_section();
 }
 
-static inline intptr_t *percpu_fast_word(unsigned int shard)
+/* Private: this shard's shard word. */
+static inline intptr_t *percpu_fast_word(const struct percpu_here *h)
 {
-	return (intptr_t *)(percpu_rt.shard_words + percpu_shard_offset(shard));
+	return (intptr_t *)(h->words + percpu_shard_offset(h->cpu));
 }
 
 static inline intptr_t *percpu_fast_slot(intptr_t *p, unsigned int shard)
@@ -77,8 +99,8 @@ static inline int percpu_add(intptr_t *p, intptr_t v)
 #if PERCPU_ARCH_RSEQ
 	struct percpu_here h;
 
-	if (PERCPU_LIKELY(percpu_fast_here(&h)) &&
-	    PERCPU_LIKELY(percpu_cs_add(&h, percpu_fast_word(h.cpu),
+	if (PERCPU_LIKELY(percpu_fast_here(&h, p)) &&
+	    PERCPU_LIKELY(percpu_cs_add(&h, percpu_fast_word(&h),
 					percpu_fast_slot(p, h.cpu), v) ==
 			  PERCPU_CS_OK))
 		return (int)h.cpu;
@@ -96,8 +118,8 @@ static inline intptr_t percpu_fetch_add(intptr_t *p, intptr_t v, int *shard)
 	struct percpu_here h;
 	intptr_t old = v;
 
-	if (PERCPU_LIKELY(percpu_fast_here(&h)) &&
-	    PERCPU_LIKELY(percpu_cs_fetch_add(&h, percpu_fast_word(h.cpu),
+	if (PERCPU_LIKELY(percpu_fast_here(&h, p)) &&
+	    PERCPU_LIKELY(percpu_cs_fetch_add(&h, percpu_fast_word(&h),
 					      percpu_fast_slot(p, h.cpu), &old) ==
 			  PERCPU_CS_OK)) {
 		if (shard)
@@ -118,8 +140,8 @@ static inline intptr_t percpu_xchg(intptr_t *p, intptr_t v, int *shard)
 	struct percpu_here h;
 	intptr_t old = v;
 
-	if (PERCPU_LIKELY(percpu_fast_here(&h)) &&
-	    PERCPU_LIKELY(percpu_cs_xchg(&h, percpu_fast_word(h.cpu),
+	if (PERCPU_LIKELY(percpu_fast_here(&h, p)) &&
+	    PERCPU_LIKELY(percpu_cs_xchg(&h, percpu_fast_word(&h),
 					 percpu_fast_slot(p, h.cpu), &old) ==
 			  PERCPU_CS_OK)) {
 		if (shard)
@@ -137,10 +159,12 @@ static inline intptr_t percpu_xchg(intptr_t *p, intptr_t v, int *shard)
 static inline int percpu_shard_id(void)
 {
 #if PERCPU_ARCH_RSEQ
-	struct percpu_here h;
+	unsigned int n = percpu_rt_rseq_shards();
+	unsigned int id = percpu_arch_shard_id(
+		__atomic_load_n(&percpu_rt.id_offset, __ATOMIC_RELAXED));
 
-	if (PERCPU_LIKELY(percpu_fast_here(&h)))
-		return (int)h.cpu;
+	if (PERCPU_LIKELY(id < n))
+		return (int)id;
 #endif
 	return percpu_shard_id_slow();
 }
@@ -151,8 +175,18 @@ static inline int percpu_shard_id(void)
  */
 static inline intptr_t percpu_load(intptr_t *p, int *shard)
 {
-	int s = percpu_shard_id();
+	int s;
+#if PERCPU_ARCH_RSEQ
+	struct percpu_here h;
 
+	/* Registered (cpu_id >= 0): else cpu_id_start says 0 for ever, and
+	 * the lock path's CPU hint spreads the load better. */
+	if (PERCPU_LIKELY(percpu_fast_here(&h, p)) &&
+	    PERCPU_LIKELY((int)percpu_arch_area_u32(h.area + 4) >= 0))
+		s = (int)h.cpu;
+	else
+#endif
+		s = percpu_shard_id_slow();
 	if (shard)
 		*shard = s;
 	return __atomic_load_n(percpu_fast_slot(p, (unsigned int)s),
@@ -165,8 +199,8 @@ static inline int percpu_store(intptr_t *p, intptr_t v)
 #if PERCPU_ARCH_RSEQ
 	struct percpu_here h;
 
-	if (PERCPU_LIKELY(percpu_fast_here(&h)) &&
-	    PERCPU_LIKELY(percpu_cs_store(&h, percpu_fast_word(h.cpu),
+	if (PERCPU_LIKELY(percpu_fast_here(&h, p)) &&
+	    PERCPU_LIKELY(percpu_cs_store(&h, percpu_fast_word(&h),
 					  percpu_fast_slot(p, h.cpu), v) ==
 			  PERCPU_CS_OK))
 		return (int)h.cpu;
@@ -190,9 +224,9 @@ static inline int percpu_cas(intptr_t *p, int shard, intptr_t expect,
 	struct percpu_here h;
 	int r;
 
-	if (PERCPU_LIKELY(percpu_fast_here(&h)) &&
+	if (PERCPU_LIKELY(percpu_fast_here(&h, p)) &&
 	    PERCPU_LIKELY((unsigned int)shard == h.cpu)) {
-		r = percpu_cs_cmpeq_store(&h, percpu_fast_word(h.cpu),
+		r = percpu_cs_cmpeq_store(&h, percpu_fast_word(&h),
 					  percpu_fast_slot(p, h.cpu), expect, v);
 		if (PERCPU_LIKELY(r == PERCPU_CS_OK))
 			return PERCPU_OK;

@@ -98,17 +98,35 @@
 	PERCPU_X86_TWICE_TRAP						\
 	".popsection\n\t"
 
+/*
+ * Not volatile and no memory operand: the compiler may reuse the value and
+ * hoist it, but not above the computation of `dep`.
+ */
+static inline uintptr_t percpu_arch_read_stable(const void *field,
+						const void *dep)
+{
+	uintptr_t v;
+
+	__asm__("movq (%1), %0" : "=r"(v) : "r"(field), "r"(dep));
+	return v;
+}
+
+static inline unsigned int percpu_arch_area_u32(long off)
+{
+	unsigned int v;
+
+	__asm__ __volatile__("movl %%fs:(%1), %0" : "=r"(v) : "r"(off));
+	return v;
+}
+
 /* The rseq area's cpu_id or mm_cid field, at `id` from the thread pointer. */
 static inline unsigned int percpu_arch_shard_id(long id)
 {
-	unsigned int shard;
-
 #ifdef PERCPU_INJECT
 	if (percpu_inject.fake_shard_on)
 		return percpu_inject.fake_shard;
 #endif
-	__asm__ __volatile__("movl %%fs:(%1), %0" : "=r"(shard) : "r"(id));
-	return shard;
+	return percpu_arch_area_u32(id);
 }
 
 static inline int percpu_cs_add(const struct percpu_here *h,
