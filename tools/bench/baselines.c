@@ -27,7 +27,7 @@ static __thread uint64_t tls_count;
 
 /* The empty asm makes the compiler keep the counter in memory and do every
  * increment, as a real thread-local counter that others may read would. */
-uint64_t loop_tls_inc(void)
+TIMED_LOOP loop_tls_inc(void)
 {
 	struct thread_state *me = take_thread_state();
 	uint64_t ops = 0;
@@ -43,13 +43,14 @@ uint64_t loop_tls_inc(void)
 	me->count = tls_count;
 	return ops;
 }
+PLACED(loop_tls_inc);
 
 void reset_shared_word(void)
 {
 	target.shared_word = 0;
 }
 
-uint64_t loop_atomic_shared(void)
+TIMED_LOOP loop_atomic_shared(void)
 {
 	uint64_t ops = 0;
 
@@ -61,6 +62,7 @@ uint64_t loop_atomic_shared(void)
 	}
 	return ops;
 }
+PLACED(loop_atomic_shared);
 
 uint64_t total_shared_word(void)
 {
@@ -72,7 +74,7 @@ void reset_slots(void)
 	memset(target.slots, 0, target.nr_slots * sizeof(*target.slots));
 }
 
-uint64_t loop_getcpu_atomic(void)
+TIMED_LOOP loop_getcpu_atomic(void)
 {
 	struct slot *slots = target.slots;
 	unsigned int n = target.nr_slots;
@@ -89,6 +91,7 @@ uint64_t loop_getcpu_atomic(void)
 	}
 	return ops;
 }
+PLACED(loop_getcpu_atomic);
 
 uint64_t total_slots(void)
 {
@@ -104,7 +107,7 @@ void reset_mutex_word(void)
 	target.mutex_word = 0;
 }
 
-uint64_t loop_mutex(void)
+TIMED_LOOP loop_mutex(void)
 {
 	uint64_t ops = 0;
 
@@ -118,6 +121,7 @@ uint64_t loop_mutex(void)
 	}
 	return ops;
 }
+PLACED(loop_mutex);
 
 uint64_t total_mutex_word(void)
 {

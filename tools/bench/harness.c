@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * tools/bench/harness.c: percpu-bench's one harness. It runs a row's loop
- * on each thread of a run for --ms milliseconds, times the threads from a
- * common start, checks that the row recorded every operation that ran, and
- * keeps each repetition's figure; each figure printed is the median of the
- * repetitions.
+ * tools/bench/harness.c: percpu-bench's one harness. It runs one placed
+ * copy of a row's loop on each thread of a run for --ms milliseconds,
+ * times the threads from a common start, checks that the row recorded
+ * every operation that ran, and keeps the sample; each figure printed is
+ * the median of its samples, over the repetitions and the placements.
  *
- * Lock mode cannot be left once entered, so lock-mode repetitions run in
- * forked children that disable rseq first. Repetitions of all rows
- * alternate, so that noise on a shared machine hits every row alike.
+ * Lock mode cannot be left once entered, so lock-mode samples run in
+ * forked children that disable rseq first; the indexing is chosen once at
+ * start, so add_cid's samples run in children executed again with
+ * PERCPU_INDEX=cid. Rounds of all rows alternate (every row, every copy),
+ * so that noise on a shared machine hits every row alike.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -32,11 +34,13 @@ struct sample {
 	unsigned int modes;	/* bit 1 << enum percpu_mode */
 	double on_cpu;
 	double empty;		/* list: share of pairs that popped nothing */
+	int na;			/* not measured: the row cannot run here */
 };
 
 struct worker {
 	pthread_t tid;
 	const struct impl *impl;
+	unsigned int placement;	/* which copy of the loop runs */
 	uint64_t ops;
 	uint64_t ns;
 	uint64_t cpu_ns;
@@ -111,7 +115,7 @@ static void *worker_main(void *arg)
 	pthread_barrier_wait(&run.start);
 	t0 = now_ns(CLOCK_MONOTONIC);
 	c0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
-	w->ops = w->impl->loop();
+	w->ops = w->impl->loop->copy[w->placement]();
 	w->cpu_ns = now_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
 	w->ns = now_ns(CLOCK_MONOTONIC) - t0;
 	return NULL;
@@ -126,10 +130,11 @@ static void sleep_ms(unsigned int ms)
 }
 
 static void start_workers(struct worker *w, int nthreads,
-			  const struct impl *im)
+			  const struct impl *im, unsigned int placement)
 {
 	for (int i = 0; i < nthreads; i++) {
 		w[i].impl = im;
+		w[i].placement = placement;
 		errno = pthread_create(&w[i].tid, NULL, worker_main, &w[i]);
 		if (errno)
 			die("pthread_create: %s", strerror(errno));
@@ -141,7 +146,7 @@ static struct sample collect(struct worker *w, int nthreads,
 			     const struct impl *im)
 {
 	uint64_t ops = 0, ns = 0, cpu_ns = 0, seen;
-	struct sample s = { 0, 0, 0, 0 };
+	struct sample s = { 0, 0, 0, 0, 0 };
 
 	for (int i = 0; i < nthreads; i++) {
 		pthread_join(w[i].tid, NULL);
@@ -163,7 +168,8 @@ static struct sample collect(struct worker *w, int nthreads,
 	return s;
 }
 
-static struct sample measure(const struct impl *im, int nthreads)
+static struct sample measure(const struct impl *im, int nthreads,
+			     unsigned int placement)
 {
 	struct worker *w = aligned_alloc(CACHE_LINE, nthreads * sizeof(*w));
 	struct sample s;
@@ -178,7 +184,7 @@ static struct sample measure(const struct impl *im, int nthreads)
 	im->reset();
 	__atomic_store_n(&run.stop, 0, __ATOMIC_RELAXED);
 	pthread_barrier_init(&run.start, NULL, (unsigned int)nthreads + 1);
-	start_workers(w, nthreads, im);
+	start_workers(w, nthreads, im, placement);
 	pthread_barrier_wait(&run.start);
 	sleep_ms(opt.ms);
 	__atomic_store_n(&run.stop, 1, __ATOMIC_RELAXED);
@@ -189,14 +195,15 @@ static struct sample measure(const struct impl *im, int nthreads)
 }
 
 /* In the child: lock mode for good, checked, then the same measurement. */
-static int lock_child(const struct impl *im, int nthreads, int fd)
+static int lock_child(const struct impl *im, int nthreads,
+		      unsigned int placement, int fd)
 {
 	struct sample s;
 
 	percpu_disable_rseq();
 	if (percpu_mode(NULL) != PERCPU_MODE_LOCK)
 		die("still in rseq mode after percpu_disable_rseq()");
-	s = measure(im, nthreads);
+	s = measure(im, nthreads, placement);
 	if (s.modes != 1u << PERCPU_MODE_LOCK)
 		die("a thread ran in rseq mode after percpu_disable_rseq()");
 	if (write(fd, &s, sizeof(s)) != (ssize_t)sizeof(s))
@@ -204,7 +211,8 @@ static int lock_child(const struct impl *im, int nthreads, int fd)
 	return 0;
 }
 
-static struct sample measure_in_lock_child(const struct impl *im, int nthreads)
+static struct sample measure_in_lock_child(const struct impl *im, int nthreads,
+					   unsigned int placement)
 {
 	struct sample s;
 	int fd[2], status;
@@ -216,7 +224,7 @@ static struct sample measure_in_lock_child(const struct impl *im, int nthreads)
 		die("pipe or fork: %s", strerror(errno));
 	if (pid == 0) {
 		close(fd[0]);
-		exit(lock_child(im, nthreads, fd[1]));
+		exit(lock_child(im, nthreads, placement, fd[1]));
 	}
 	close(fd[1]);
 	n = read(fd[0], &s, sizeof(s));
@@ -227,11 +235,85 @@ static struct sample measure_in_lock_child(const struct impl *im, int nthreads)
 	return s;
 }
 
+/*
+ * In a child executed again with PERCPU_INDEX=cid (the indexing cannot
+ * change in a running process): --sample-child ROW,THREADS,PLACEMENT,FD
+ * measures one sample and writes it to FD. A sample marked n/a means the
+ * child did not get concurrency ids.
+ */
+int sample_child(const char *spec)
+{
+	unsigned int row, placement;
+	int nthreads, fd;
+	struct sample s = { 0, 0, 0, 0, 1 };
+
+	if (sscanf(spec, "%u,%d,%u,%d", &row, &nthreads, &placement, &fd) != 4 ||
+	    row >= NR_IMPLS || nthreads < 1 || nthreads > MAX_THREADS ||
+	    placement >= MAX_PLACEMENTS)
+		die("--sample-child %s: not ROW,THREADS,PLACEMENT,FD", spec);
+	if (cid_indexed()) {
+		setup_targets((size_t)nthreads);
+		s = measure(&impls[row], nthreads, placement);
+	}
+	if (write(fd, &s, sizeof(s)) != (ssize_t)sizeof(s))
+		die("write to parent: %s", strerror(errno));
+	return 0;
+}
+
+static void exec_cid_child(unsigned int row, int nthreads,
+			   unsigned int placement, int fd)
+{
+	char ms[16], spec[64];
+
+	snprintf(ms, sizeof(ms), "%u", opt.ms);
+	snprintf(spec, sizeof(spec), "%u,%d,%u,%d", row, nthreads, placement,
+		 fd);
+	if (setenv("PERCPU_INDEX", "cid", 1) == 0)
+		execl("/proc/self/exe", "percpu-bench", "--ms", ms,
+		      "--sample-child", spec, (char *)NULL);
+	fprintf(stderr, "percpu-bench: executing /proc/self/exe: %s\n",
+		strerror(errno));
+	_exit(127);
+}
+
+/* A child that failed makes the figure n/a, said on stderr; it is not
+ * measured again. */
+static struct sample measure_in_cid_child(unsigned int row, int nthreads,
+					  unsigned int placement)
+{
+	struct sample s = { 0, 0, 0, 0, 1 };
+	int fd[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	fflush(NULL);
+	if (pipe(fd) || (pid = fork()) < 0)
+		die("pipe or fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(fd[0]);
+		exec_cid_child(row, nthreads, placement, fd[1]);
+	}
+	close(fd[1]);
+	n = read(fd[0], &s, sizeof(s));
+	close(fd[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) || n != (ssize_t)sizeof(s)) {
+		fprintf(stderr, "percpu-bench: %s: the PERCPU_INDEX=cid child "
+			"failed: n/a\n", impls[row].name);
+		s.na = 1;
+	}
+	return s;
+}
+
 /* ---- repetitions and medians ---- */
 
-static void record(struct figure *f, unsigned int rep, struct sample s)
+static void record(struct figure *f, unsigned int at, struct sample s)
 {
-	f->samples[rep] = s.ns_per_op;
+	if (s.na) {
+		f->na = 1;
+		return;
+	}
+	f->samples[at] = s.ns_per_op;
 	f->modes |= s.modes;
 	if (s.on_cpu < BUSY_ON_CPU)
 		f->busy++;
@@ -239,24 +321,48 @@ static void record(struct figure *f, unsigned int rep, struct sample s)
 		f->empty++;
 }
 
-/* Rotating the order each repetition keeps any cost of following a given
- * row (a fork, a cold cache) from always landing on the same row. */
+static struct sample measure_row(unsigned int i, int nthreads,
+				 unsigned int placement)
+{
+	const struct impl *im = &impls[i];
+
+	switch (im->path) {
+	case PATH_LOCK:
+		return measure_in_lock_child(im, nthreads, placement);
+	case PATH_RSEQ_CID:
+		return measure_in_cid_child(i, nthreads, placement);
+	default:
+		return measure(im, nthreads, placement);
+	}
+}
+
+/*
+ * A round measures every row at every thread count with one copy of its
+ * loop; each repetition is one round per copy. Rotating the order each
+ * round keeps any cost of following a given row (a fork, a cold cache)
+ * from always landing on the same row.
+ */
+static void run_round(unsigned int rep, unsigned int placement)
+{
+	unsigned int round = rep * opt.placements + placement;
+
+	for (int t = 0; t < nr_thread_counts; t++)
+		for (unsigned int k = 0; k < NR_IMPLS; k++) {
+			unsigned int i = (k + round) % NR_IMPLS;
+			struct figure *f = &figures[i][t];
+
+			if (skipped[i] || f->na)
+				continue;
+			record(f, round,
+			       measure_row(i, thread_counts[t], placement));
+		}
+}
+
 void run_all(void)
 {
 	for (unsigned int rep = 0; rep < opt.reps; rep++)
-		for (int t = 0; t < nr_thread_counts; t++)
-			for (unsigned int k = 0; k < NR_IMPLS; k++) {
-				unsigned int i = (k + rep) % NR_IMPLS;
-				const struct impl *im = &impls[i];
-				int n = thread_counts[t];
-
-				if (skipped[i])
-					continue;
-				record(&figures[i][t], rep,
-				       im->path == PATH_LOCK ?
-					       measure_in_lock_child(im, n) :
-					       measure(im, n));
-			}
+		for (unsigned int p = 0; p < opt.placements; p++)
+			run_round(rep, p);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -266,28 +372,43 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static double median(double *v, unsigned int n)
+/* The median of v[0..n), which stays as it is. */
+double median(const double *v, unsigned int n)
 {
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	double *w = malloc(n * sizeof(*w)), m;
+
+	if (!w)
+		die("out of memory");
+	memcpy(w, v, n * sizeof(*w));
+	qsort(w, n, sizeof(*w), cmp_double);
+	m = n % 2 ? w[n / 2] : (w[n / 2 - 1] + w[n / 2]) / 2;
+	free(w);
+	return m;
 }
 
+/* Rows that cannot run here (impl.usable) are n/a at every count. */
 void setup_figures(void)
 {
-	for (unsigned int i = 0; i < NR_IMPLS; i++)
+	for (unsigned int i = 0; i < NR_IMPLS; i++) {
+		int na = !skipped[i] && impls[i].usable && !impls[i].usable();
+
 		for (int t = 0; t < nr_thread_counts; t++) {
-			double *v = calloc(opt.reps, sizeof(*v));
+			double *v = calloc(nr_samples(), sizeof(*v));
 
 			if (!v)
 				die("out of memory");
 			figures[i][t].samples = v;
+			figures[i][t].na = na;
 		}
+	}
 }
 
 void compute_medians(void)
 {
 	for (unsigned int i = 0; i < NR_IMPLS; i++)
 		for (int t = 0; t < nr_thread_counts && !skipped[i]; t++)
-			figures[i][t].median =
-				median(figures[i][t].samples, opt.reps);
+			if (!figures[i][t].na)
+				figures[i][t].median =
+					median(figures[i][t].samples,
+					       nr_samples());
 }

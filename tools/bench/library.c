@@ -66,7 +66,7 @@ uint64_t sum_counter(void)
 	return (uint64_t)sum;
 }
 
-uint64_t loop_percpu_add(void)
+TIMED_LOOP loop_percpu_add(void)
 {
 	intptr_t *p = target.counter;
 	uint64_t ops = 0;
@@ -78,10 +78,11 @@ uint64_t loop_percpu_add(void)
 	}
 	return ops;
 }
+PLACED(loop_percpu_add);
 
 /* fetch_add: a shard incremented n times returned 0, 1, ..., n - 1 once
  * each, so the values returned add up to the sum of n(n - 1)/2. */
-uint64_t loop_fetch_add(void)
+TIMED_LOOP loop_fetch_add(void)
 {
 	struct thread_state *me = take_thread_state();
 	intptr_t *p = target.counter;
@@ -96,6 +97,7 @@ uint64_t loop_fetch_add(void)
 	me->value = sum;
 	return ops;
 }
+PLACED(loop_fetch_add);
 
 uint64_t check_fetch_add(void)
 {
@@ -121,7 +123,7 @@ void reset_ones(void)
 		*shard_word(target.counter, s) = 1;
 }
 
-uint64_t loop_load(void)
+TIMED_LOOP loop_load(void)
 {
 	struct thread_state *me = take_thread_state();
 	intptr_t *p = target.counter;
@@ -136,9 +138,10 @@ uint64_t loop_load(void)
 	me->count = (uint64_t)sum;
 	return ops;
 }
+PLACED(loop_load);
 
 /* shard_id: counts the ids in range. */
-uint64_t loop_shard_id(void)
+TIMED_LOOP loop_shard_id(void)
 {
 	struct thread_state *me = take_thread_state();
 	unsigned int n = (unsigned int)percpu_nr_shards();
@@ -152,6 +155,7 @@ uint64_t loop_shard_id(void)
 	me->count = valid;
 	return ops;
 }
+PLACED(loop_shard_id);
 
 static void fence_nothing(void *arg, int shard)
 {
@@ -163,7 +167,7 @@ static void fence_nothing(void *arg, int shard)
  * fence_remote: one percpu_remote() with nothing to do, on each shard in
  * turn: the cost of holding a shard and fencing its CPU. Counts successes.
  */
-uint64_t loop_fence_remote(void)
+TIMED_LOOP loop_fence_remote(void)
 {
 	struct thread_state *me = take_thread_state();
 	int n = percpu_nr_shards();
@@ -177,9 +181,10 @@ uint64_t loop_fence_remote(void)
 	me->count = done;
 	return ops;
 }
+PLACED(loop_fence_remote);
 
 /* store: thread t stores (t + 1) << STORE_TAG_SHIFT | its op number. */
-uint64_t loop_store(void)
+TIMED_LOOP loop_store(void)
 {
 	struct thread_state *me = take_thread_state();
 	intptr_t tag = (intptr_t)(me - run.threads + 1) << STORE_TAG_SHIFT;
@@ -197,6 +202,7 @@ uint64_t loop_store(void)
 	me->shard = shard;
 	return ops;
 }
+PLACED(loop_store);
 
 /* A shard holds 0 or a value a thread stored; where a thread stored last,
  * a value of that thread must be its last one. */
@@ -233,7 +239,7 @@ void reset_tokens(void)
 		*shard_word(target.counter, s) = s + 1;
 }
 
-uint64_t loop_xchg(void)
+TIMED_LOOP loop_xchg(void)
 {
 	struct thread_state *me = take_thread_state();
 	intptr_t token = percpu_nr_shards() + (me - run.threads) + 1;
@@ -249,6 +255,7 @@ uint64_t loop_xchg(void)
 	me->value = token;
 	return ops;
 }
+PLACED(loop_xchg);
 
 static void see_token(unsigned char *seen, size_t n, intptr_t token)
 {
@@ -272,7 +279,7 @@ uint64_t check_tokens(void)
 }
 
 /* cas: load, then compare-and-store the next value, until it commits. */
-static inline void cas_increment(intptr_t *p)
+ALWAYS_INLINE void cas_increment(intptr_t *p)
 {
 	for (;;) {
 		int shard;
@@ -286,7 +293,7 @@ static inline void cas_increment(intptr_t *p)
 	}
 }
 
-uint64_t loop_cas(void)
+TIMED_LOOP loop_cas(void)
 {
 	intptr_t *p = target.counter;
 	uint64_t ops = 0;
@@ -298,10 +305,11 @@ uint64_t loop_cas(void)
 	}
 	return ops;
 }
+PLACED(loop_cas);
 
 /* lock: the counter is incremented without an atomic under the lock, so
  * a lock that let two threads in would lose increments. */
-static inline void locked_increment(intptr_t *lock, intptr_t *p)
+ALWAYS_INLINE void locked_increment(intptr_t *lock, intptr_t *p)
 {
 	int shard = percpu_lock(lock);
 
@@ -310,7 +318,7 @@ static inline void locked_increment(intptr_t *lock, intptr_t *p)
 		die("percpu_unlock: %s", strerror(errno));
 }
 
-uint64_t loop_lock(void)
+TIMED_LOOP loop_lock(void)
 {
 	intptr_t *lock = target.lock, *p = target.counter;
 	uint64_t ops = 0;
@@ -322,6 +330,7 @@ uint64_t loop_lock(void)
 	}
 	return ops;
 }
+PLACED(loop_lock);
 
 /* ---- adapters: several words (percpu/multi.h) ---- */
 
@@ -332,7 +341,7 @@ static void die_if_error(const char *what, int r)
 }
 
 /* cmp2_store: the second word stays 0, so the second compare holds. */
-static inline void cmp2_increment(intptr_t *p, intptr_t *q)
+ALWAYS_INLINE void cmp2_increment(intptr_t *p, intptr_t *q)
 {
 	for (;;) {
 		int shard;
@@ -345,7 +354,7 @@ static inline void cmp2_increment(intptr_t *p, intptr_t *q)
 	}
 }
 
-uint64_t loop_cmp2_store(void)
+TIMED_LOOP loop_cmp2_store(void)
 {
 	intptr_t *p = target.counter, *q = target.second;
 	uint64_t ops = 0;
@@ -357,6 +366,7 @@ uint64_t loop_cmp2_store(void)
 	}
 	return ops;
 }
+PLACED(loop_cmp2_store);
 
 uint64_t check_cmp2(void)
 {
@@ -378,7 +388,7 @@ static void check_beside(const char *name, int s, intptr_t w)
 		    (long)w, (long)c);
 }
 
-static inline void store2_increment(intptr_t *p, intptr_t *q)
+ALWAYS_INLINE void store2_increment(intptr_t *p, intptr_t *q)
 {
 	for (;;) {
 		int shard;
@@ -391,7 +401,7 @@ static inline void store2_increment(intptr_t *p, intptr_t *q)
 	}
 }
 
-uint64_t loop_cas_store2(void)
+TIMED_LOOP loop_cas_store2(void)
 {
 	intptr_t *p = target.counter, *q = target.second;
 	uint64_t ops = 0;
@@ -403,6 +413,7 @@ uint64_t loop_cas_store2(void)
 	}
 	return ops;
 }
+PLACED(loop_cas_store2);
 
 uint64_t check_store2(void)
 {
@@ -412,7 +423,7 @@ uint64_t check_store2(void)
 }
 
 /* memcpy_store: 16 bytes, the new count twice, into the shard's copy. */
-static inline void memcpy_increment(intptr_t *p, intptr_t *dst)
+ALWAYS_INLINE void memcpy_increment(intptr_t *p, intptr_t *dst)
 {
 	for (;;) {
 		int shard;
@@ -428,7 +439,7 @@ static inline void memcpy_increment(intptr_t *p, intptr_t *dst)
 	}
 }
 
-uint64_t loop_memcpy_store(void)
+TIMED_LOOP loop_memcpy_store(void)
 {
 	intptr_t *p = target.counter, *dst = target.copy;
 	uint64_t ops = 0;
@@ -440,6 +451,7 @@ uint64_t loop_memcpy_store(void)
 	}
 	return ops;
 }
+PLACED(loop_memcpy_store);
 
 uint64_t check_memcpy(void)
 {
@@ -480,7 +492,7 @@ static unsigned int nodes_in_play(void)
  * pops another shard's node; if that shard's list was empty it holds none,
  * and its next pair pops only: such pairs are counted as empty.
  */
-uint64_t loop_list(void)
+TIMED_LOOP loop_list(void)
 {
 	struct thread_state *me = take_thread_state();
 	struct percpu_list *l = target.list;
@@ -503,6 +515,7 @@ uint64_t loop_list(void)
 	me->node = n;
 	return ops;
 }
+PLACED(loop_list);
 
 /* Marks the node; false if it is not one in play or was seen already. */
 static int see_node(unsigned char *seen, const struct percpu_list_node *n)
@@ -576,7 +589,7 @@ static void hand_out_items(struct thread_state *me)
 	me->nr_items = STACK_BATCH;
 }
 
-uint64_t loop_stack(void)
+TIMED_LOOP loop_stack(void)
 {
 	struct thread_state *me = take_thread_state();
 	struct percpu_stack *st = target.stack;
@@ -601,6 +614,43 @@ uint64_t loop_stack(void)
 	me->count = ops;
 	return ops;
 }
+PLACED(loop_stack);
+
+/*
+ * stack_pushpop1: one pointer per push and per pop, an allocator's per-CPU
+ * cache at work. A thread cycles the last of its pointers; a pop that
+ * found its shard's stack empty (the thread moved between push and pop)
+ * leaves it without one, and its next pair pops only: counted as empty.
+ */
+TIMED_LOOP loop_stack1(void)
+{
+	struct thread_state *me = take_thread_state();
+	struct percpu_stack *st = target.stack;
+	uint64_t ops = 0, empty = 0;
+	void *item;
+
+	hand_out_items(me);
+	item = me->items[STACK_BATCH - 1];
+	while (!should_stop()) {
+		for (unsigned int i = 0; i < BATCH; i++) {
+			if (PERCPU_UNLIKELY(item == NULL))
+				empty++;
+			else if (PERCPU_UNLIKELY(percpu_stack_push(st, &item, 1,
+								   NULL) != 1))
+				die("stack_pushpop1: a push did not fit");
+			if (PERCPU_UNLIKELY(!percpu_stack_pop(st, &item, 1,
+							      NULL)))
+				item = NULL;
+		}
+		ops += BATCH;
+	}
+	me->items[STACK_BATCH - 1] = item;
+	me->nr_items = STACK_BATCH - (item == NULL);
+	me->count = ops;
+	me->empty = empty;
+	return ops;
+}
+PLACED(loop_stack1);
 
 static void see_item(unsigned char *seen, size_t n, void *item)
 {
@@ -611,11 +661,13 @@ static void see_item(unsigned char *seen, size_t n, void *item)
 		    (unsigned long)v);
 }
 
-/* Every pointer handed out in exactly one place: a stack or a thread. */
+/* Every pointer handed out in exactly one place: a stack or a thread.
+ * The share of empty pairs (stack_pushpop1) is reported with the figure. */
 uint64_t check_stack(void)
 {
 	size_t n = (size_t)run.nr_threads * STACK_BATCH, found = 0;
 	unsigned char *seen = calloc(n, 1);
+	uint64_t ops = total_counted(), empty = 0;
 
 	if (!seen)
 		die("out of memory");
@@ -635,7 +687,10 @@ uint64_t check_stack(void)
 	free(seen);
 	if (found != n)
 		die("stack_pushpop: %zu of %zu pointers found", found, n);
-	return total_counted();
+	for (unsigned int t = 0; t < run.nr_threads; t++)
+		empty += run.threads[t].empty;
+	run.empty = ops ? (double)empty / (double)ops : 0;
+	return ops;
 }
 
 static void setup_list(size_t most_threads)

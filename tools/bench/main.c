@@ -3,8 +3,9 @@
  * percpu-bench: ns per operation of the library's operations in rseq and in
  * lock mode, beside baselines measured in the same run, at 1 thread and at
  * one thread per online CPU. One harness (harness.c); each implementation
- * is an adapter (a row of `impls`): a per-thread loop, a reset, and what it
- * recorded, which must equal the operations counted. Where a cheap check
+ * is an adapter (a row of `impls`): a per-thread loop in placed copies
+ * (bench.h), a reset, what it recorded, which must equal the operations
+ * counted, and for some whether they can run here. Where a cheap check
  * exists, `recorded` runs it and stops the benchmark with exit status 1 if
  * the data is broken, so the benchmark doubles as a sanity check.
  *
@@ -18,67 +19,105 @@
 #include <unistd.h>
 #include "bench.h"
 
-struct bench_options opt = { 0, 7, 50, NULL };
+struct bench_options opt = { 0, 7, 50, 4, NULL, NULL };
+/* --sample-child: this process measures one sample for its parent. */
+static const char *child_spec;
 unsigned char skipped[NR_IMPLS];
 int thread_counts[MAX_THREAD_COUNTS];
 int nr_thread_counts;
 
-/* Each operation in rseq mode, then the same in a lock-mode child. */
+/*
+ * Each operation in rseq mode, then the same in a lock-mode child; the raw
+ * rseq baselines and add_cid beside the rows they are the measure of.
+ * `&loop_x_placed` is the loop `loop_x` in its placed copies (bench.h).
+ */
 const struct impl impls[] = {
-	{ "add", PATH_RSEQ, reset_words, loop_percpu_add, sum_counter },
-	{ "add", PATH_LOCK, reset_words, loop_percpu_add, sum_counter },
-	{ "fetch_add", PATH_RSEQ, reset_words, loop_fetch_add,
-	  check_fetch_add },
-	{ "fetch_add", PATH_LOCK, reset_words, loop_fetch_add,
-	  check_fetch_add },
-	{ "load", PATH_RSEQ, reset_ones, loop_load, total_counted },
-	{ "load", PATH_LOCK, reset_ones, loop_load, total_counted },
-	{ "store", PATH_RSEQ, reset_words, loop_store, check_store },
-	{ "store", PATH_LOCK, reset_words, loop_store, check_store },
-	{ "xchg", PATH_RSEQ, reset_tokens, loop_xchg, check_tokens },
-	{ "xchg", PATH_LOCK, reset_tokens, loop_xchg, check_tokens },
-	{ "cas", PATH_RSEQ, reset_words, loop_cas, sum_counter },
-	{ "cas", PATH_LOCK, reset_words, loop_cas, sum_counter },
-	{ "lock", PATH_RSEQ, reset_words, loop_lock, sum_counter },
-	{ "lock", PATH_LOCK, reset_words, loop_lock, sum_counter },
-	{ "shard_id", PATH_RSEQ, reset_nothing, loop_shard_id, total_counted },
-	{ "shard_id", PATH_LOCK, reset_nothing, loop_shard_id, total_counted },
-	{ "fence_remote", PATH_RSEQ, reset_nothing, loop_fence_remote,
-	  total_counted },
-	{ "fence_remote", PATH_LOCK, reset_nothing, loop_fence_remote,
-	  total_counted },
-	{ "cmp2_store", PATH_RSEQ, reset_words, loop_cmp2_store, check_cmp2 },
-	{ "cmp2_store", PATH_LOCK, reset_words, loop_cmp2_store, check_cmp2 },
-	{ "cas_store2", PATH_RSEQ, reset_words, loop_cas_store2, check_store2 },
-	{ "cas_store2", PATH_LOCK, reset_words, loop_cas_store2, check_store2 },
-	{ "memcpy_store", PATH_RSEQ, reset_words, loop_memcpy_store,
-	  check_memcpy },
-	{ "memcpy_store", PATH_LOCK, reset_words, loop_memcpy_store,
-	  check_memcpy },
-	{ "list_pushpop", PATH_RSEQ, reset_list, loop_list, check_list },
-	{ "list_pushpop", PATH_LOCK, reset_list, loop_list, check_list },
-	{ "stack_pushpop", PATH_RSEQ, reset_stack, loop_stack, check_stack },
-	{ "stack_pushpop", PATH_LOCK, reset_stack, loop_stack, check_stack },
-	{ "baseline_tls_inc", PATH_NONE, reset_nothing, loop_tls_inc,
-	  total_counted },
+	{ "add", PATH_RSEQ, reset_words, &loop_percpu_add_placed, sum_counter,
+	  NULL },
+	{ "add", PATH_LOCK, reset_words, &loop_percpu_add_placed, sum_counter,
+	  NULL },
+	{ "add_cid", PATH_RSEQ_CID, reset_words, &loop_percpu_add_placed,
+	  sum_counter, NULL },
+	{ "baseline_rseq_raw_add", PATH_NONE, reset_raw, &loop_raw_add_placed,
+	  sum_raw_add, raw_usable },
+	{ "fetch_add", PATH_RSEQ, reset_words, &loop_fetch_add_placed,
+	  check_fetch_add, NULL },
+	{ "fetch_add", PATH_LOCK, reset_words, &loop_fetch_add_placed,
+	  check_fetch_add, NULL },
+	{ "load", PATH_RSEQ, reset_ones, &loop_load_placed, total_counted,
+	  NULL },
+	{ "load", PATH_LOCK, reset_ones, &loop_load_placed, total_counted,
+	  NULL },
+	{ "store", PATH_RSEQ, reset_words, &loop_store_placed, check_store,
+	  NULL },
+	{ "store", PATH_LOCK, reset_words, &loop_store_placed, check_store,
+	  NULL },
+	{ "xchg", PATH_RSEQ, reset_tokens, &loop_xchg_placed, check_tokens,
+	  NULL },
+	{ "xchg", PATH_LOCK, reset_tokens, &loop_xchg_placed, check_tokens,
+	  NULL },
+	{ "cas", PATH_RSEQ, reset_words, &loop_cas_placed, sum_counter, NULL },
+	{ "cas", PATH_LOCK, reset_words, &loop_cas_placed, sum_counter, NULL },
+	{ "baseline_rseq_raw_loadcas", PATH_NONE, reset_raw,
+	  &loop_raw_loadcas_placed, sum_raw_loadcas, raw_usable },
+	{ "lock", PATH_RSEQ, reset_words, &loop_lock_placed, sum_counter,
+	  NULL },
+	{ "lock", PATH_LOCK, reset_words, &loop_lock_placed, sum_counter,
+	  NULL },
+	{ "shard_id", PATH_RSEQ, reset_nothing, &loop_shard_id_placed,
+	  total_counted, NULL },
+	{ "shard_id", PATH_LOCK, reset_nothing, &loop_shard_id_placed,
+	  total_counted, NULL },
+	{ "fence_remote", PATH_RSEQ, reset_nothing, &loop_fence_remote_placed,
+	  total_counted, NULL },
+	{ "fence_remote", PATH_LOCK, reset_nothing, &loop_fence_remote_placed,
+	  total_counted, NULL },
+	{ "cmp2_store", PATH_RSEQ, reset_words, &loop_cmp2_store_placed,
+	  check_cmp2, NULL },
+	{ "cmp2_store", PATH_LOCK, reset_words, &loop_cmp2_store_placed,
+	  check_cmp2, NULL },
+	{ "cas_store2", PATH_RSEQ, reset_words, &loop_cas_store2_placed,
+	  check_store2, NULL },
+	{ "cas_store2", PATH_LOCK, reset_words, &loop_cas_store2_placed,
+	  check_store2, NULL },
+	{ "memcpy_store", PATH_RSEQ, reset_words, &loop_memcpy_store_placed,
+	  check_memcpy, NULL },
+	{ "memcpy_store", PATH_LOCK, reset_words, &loop_memcpy_store_placed,
+	  check_memcpy, NULL },
+	{ "list_pushpop", PATH_RSEQ, reset_list, &loop_list_placed, check_list,
+	  NULL },
+	{ "list_pushpop", PATH_LOCK, reset_list, &loop_list_placed, check_list,
+	  NULL },
+	{ "baseline_rseq_raw_list", PATH_NONE, reset_raw_list,
+	  &loop_raw_list_placed, check_raw_list, raw_usable },
+	{ "stack_pushpop", PATH_RSEQ, reset_stack, &loop_stack_placed,
+	  check_stack, NULL },
+	{ "stack_pushpop", PATH_LOCK, reset_stack, &loop_stack_placed,
+	  check_stack, NULL },
+	{ "stack_pushpop1", PATH_RSEQ, reset_stack, &loop_stack1_placed,
+	  check_stack, NULL },
+	{ "stack_pushpop1", PATH_LOCK, reset_stack, &loop_stack1_placed,
+	  check_stack, NULL },
+	{ "baseline_tls_inc", PATH_NONE, reset_nothing, &loop_tls_inc_placed,
+	  total_counted, NULL },
 	{ "baseline_atomic_shared", PATH_NONE, reset_shared_word,
-	  loop_atomic_shared, total_shared_word },
-	{ "baseline_getcpu_atomic", PATH_NONE, reset_slots, loop_getcpu_atomic,
-	  total_slots },
-	{ "baseline_mutex", PATH_NONE, reset_mutex_word, loop_mutex,
-	  total_mutex_word },
-	{ "counter_add", PATH_RSEQ, reset_stats_counter, loop_counter_add,
-	  total_stats_counter },
-	{ "counter_add", PATH_LOCK, reset_stats_counter, loop_counter_add,
-	  total_stats_counter },
+	  &loop_atomic_shared_placed, total_shared_word, NULL },
+	{ "baseline_getcpu_atomic", PATH_NONE, reset_slots,
+	  &loop_getcpu_atomic_placed, total_slots, NULL },
+	{ "baseline_mutex", PATH_NONE, reset_mutex_word, &loop_mutex_placed,
+	  total_mutex_word, NULL },
+	{ "counter_add", PATH_RSEQ, reset_stats_counter,
+	  &loop_counter_add_placed, total_stats_counter, NULL },
+	{ "counter_add", PATH_LOCK, reset_stats_counter,
+	  &loop_counter_add_placed, total_stats_counter, NULL },
 	{ "baseline_counter_atomic", PATH_NONE, reset_shared_word,
-	  loop_atomic_shared, total_shared_word },
+	  &loop_atomic_shared_placed, total_shared_word, NULL },
 	{ "histogram_record", PATH_RSEQ, reset_histogram,
-	  loop_histogram_record, total_histogram },
+	  &loop_histogram_record_placed, total_histogram, NULL },
 	{ "histogram_record", PATH_LOCK, reset_histogram,
-	  loop_histogram_record, total_histogram },
+	  &loop_histogram_record_placed, total_histogram, NULL },
 	{ "baseline_histogram_atomic", PATH_NONE, reset_shared_histogram,
-	  loop_shared_histogram, total_shared_histogram },
+	  &loop_shared_histogram_placed, total_shared_histogram, NULL },
 };
 _Static_assert(sizeof(impls) / sizeof(impls[0]) == NR_IMPLS,
 	       "NR_IMPLS in bench.h counts the rows");
@@ -89,14 +128,19 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: percpu-bench [--csv] [--reps N] [--ms N] "
-		"[--only NAME[,NAME...]] [--threads N[,N...]] [--help]\n"
+		"[--placements N] [--only NAME[,NAME...]] [--threads N[,N...]] "
+		"[--ratios FILE] [--help]\n"
 		"  --csv     print benchmark,mode,threads,ns_per_op rows\n"
-		"  --reps N  repetitions per figure, the median is shown "
-		"(default 7)\n"
-		"  --ms N    milliseconds per repetition (default 50)\n"
+		"  --reps N  repetitions per figure, each over every placement; "
+		"the median of all samples is shown (default 7)\n"
+		"  --ms N    milliseconds per sample (default 50)\n"
+		"  --placements N  copies of each loop, placed 16 bytes apart, "
+		"to measure (1 to %d, default 4)\n"
 		"  --only    run only these benchmarks (both modes of each)\n"
 		"  --threads thread counts to measure, up to 8 "
-		"(default 1 and one per online CPU)\n");
+		"(default 1 and one per online CPU)\n"
+		"  --ratios FILE  append the ratios, as Markdown, to FILE\n",
+		MAX_PLACEMENTS);
 }
 
 static unsigned int parse_count(const char *s, const char *what,
@@ -136,8 +180,12 @@ static void parse_options(int argc, char **argv)
 		{ "csv", no_argument, NULL, 'c' },
 		{ "reps", required_argument, NULL, 'r' },
 		{ "ms", required_argument, NULL, 'm' },
+		{ "placements", required_argument, NULL, 'p' },
 		{ "only", required_argument, NULL, 'o' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "ratios", required_argument, NULL, 'R' },
+		/* not for users: how add_cid's children are run */
+		{ "sample-child", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -148,8 +196,14 @@ static void parse_options(int argc, char **argv)
 		case 'c': opt.csv = 1; break;
 		case 'r': opt.reps = parse_count(optarg, "--reps", 1000); break;
 		case 'm': opt.ms = parse_count(optarg, "--ms", 60000); break;
+		case 'p':
+			opt.placements = parse_count(optarg, "--placements",
+						     MAX_PLACEMENTS);
+			break;
 		case 'o': opt.only = optarg; break;
 		case 't': parse_threads(optarg); break;
+		case 'R': opt.ratios = optarg; break;
+		case 'S': child_spec = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
@@ -204,6 +258,15 @@ static void select_rows(void)
 	}
 }
 
+/* add_cid measures cid indexing in a child; a process already indexed by
+ * cid measures it in its own add row. */
+static void skip_redundant(void)
+{
+	for (unsigned int i = 0; i < NR_IMPLS; i++)
+		if (impls[i].path == PATH_RSEQ_CID && cid_indexed())
+			skipped[i] = 1;
+}
+
 /* ---- setup ---- */
 
 static void setup_thread_counts(void)
@@ -227,13 +290,12 @@ static size_t most_threads(void)
 	return (size_t)most;
 }
 
-static void setup_targets(void)
+void setup_targets(size_t most)
 {
-	size_t most = most_threads();
-
 	setup_library(most);
 	setup_threads(most);
 	setup_baselines();
+	setup_raw(most);
 	setup_stats();
 }
 
@@ -249,22 +311,50 @@ static void check_mode(void)
 			"mode\n", why);
 }
 
+/* --ratios FILE: opened before the run, so that a bad name stops it. */
+static FILE *open_ratios(void)
+{
+	FILE *f = opt.ratios ? fopen(opt.ratios, "ae") : NULL;
+
+	if (opt.ratios && !f)
+		die("--ratios %s: %s", opt.ratios, strerror(errno));
+	return f;
+}
+
+/* The ratios as Markdown, after what the file holds. */
+static void append_ratios(FILE *f)
+{
+	print_ratios(f, 1);
+	if (fclose(f))
+		die("--ratios %s: %s", opt.ratios, strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
+	FILE *ratios;
+
 	parse_options(argc, argv);
 	check_index();
+	if (child_spec)
+		return sample_child(child_spec);
 	select_rows();
+	skip_redundant();
 	check_mode();
+	ratios = open_ratios();
 	setup_thread_counts();
-	setup_targets();
+	setup_targets(most_threads());
 	setup_figures();
 	run_all();
 	compute_medians();
 	warn_modes();
 	warn_reps_all();
-	if (opt.csv)
+	if (opt.csv) {
 		print_csv();
-	else
+	} else {
 		print_table();
+		print_ratios(stdout, 0);
+	}
+	if (ratios)
+		append_ratios(ratios);
 	return 0;
 }

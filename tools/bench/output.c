@@ -3,26 +3,34 @@
  * tools/bench/output.c: percpu-bench's output: the medians as a table or
  * as CSV rows on stdout, each row's mode as its threads really ran, and on
  * stderr the figures that a busy machine, a mode other than the one asked
- * for, or many empty list pairs may have distorted.
+ * for, or many empty list or stack pairs may have distorted.
  */
 #include <stdio.h>
 #include <string.h>
 #include "bench.h"
 
 /* Shards are concurrency ids (PERCPU_INDEX=cid): rows say so. */
-static int cid_indexed;
+static int cid;
 
 void check_index(void)
 {
 	struct percpu_runtime_info info;
 
 	percpu_runtime_info(&info);
-	cid_indexed = info.index == PERCPU_INDEX_CID;
+	cid = info.index == PERCPU_INDEX_CID;
 }
 
-/* What the threads really ran in, never what the row hoped for. */
-static const char *mode_label(const struct impl *im, unsigned int modes)
+int cid_indexed(void)
 {
+	return cid;
+}
+
+/* What the threads really ran in, never what the row hoped for; add_cid's
+ * samples come from children indexed by concurrency id. */
+const char *mode_label(const struct impl *im, unsigned int modes)
+{
+	int cid_row = cid || im->path == PATH_RSEQ_CID;
+
 	static const char *const names[2][3] = {
 		{ "rseq", "lock", "mixed" },
 		{ "rseq_cid", "lock_cid", "mixed_cid" },
@@ -31,10 +39,10 @@ static const char *mode_label(const struct impl *im, unsigned int modes)
 	if (im->path == PATH_NONE)
 		return "-";
 	if (modes == 1u << PERCPU_MODE_RSEQ)
-		return names[cid_indexed][0];
+		return names[cid_row][0];
 	if (modes == 1u << PERCPU_MODE_LOCK)
-		return names[cid_indexed][1];
-	return names[cid_indexed][2];
+		return names[cid_row][1];
+	return names[cid_row][2];
 }
 
 static const char *row_mode(unsigned int i)
@@ -46,21 +54,29 @@ static const char *row_mode(unsigned int i)
 	return mode_label(&impls[i], modes);
 }
 
+/* A row that could not run here (no rseq from glibc) says n/a. */
 void print_csv(void)
 {
 	printf("benchmark,mode,threads,ns_per_op\n");
 	for (unsigned int i = 0; i < NR_IMPLS; i++)
-		for (int t = 0; t < nr_thread_counts && !skipped[i]; t++)
-			printf("%s,%s,%d,%.2f\n", impls[i].name,
-			       mode_label(&impls[i], figures[i][t].modes),
-			       thread_counts[t], figures[i][t].median);
+		for (int t = 0; t < nr_thread_counts && !skipped[i]; t++) {
+			const struct figure *f = &figures[i][t];
+
+			printf("%s,%s,%d,", impls[i].name,
+			       mode_label(&impls[i], f->modes),
+			       thread_counts[t]);
+			if (f->na)
+				printf("n/a\n");
+			else
+				printf("%.2f\n", f->median);
+		}
 }
 
 void print_table(void)
 {
-	printf("ns per operation per thread, median of %u x %u ms\n\n",
-	       opt.reps, opt.ms);
-	printf("%-24s %-5s", "benchmark", "mode");
+	printf("ns per operation per thread, median of %u repetitions x %u "
+	       "placements x %u ms\n\n", opt.reps, opt.placements, opt.ms);
+	printf("%-26s %-9s", "benchmark", "mode");
 	for (int t = 0; t < nr_thread_counts; t++)
 		printf(" %6d thread%s", thread_counts[t],
 		       thread_counts[t] > 1 ? "s" : " ");
@@ -68,9 +84,12 @@ void print_table(void)
 	for (unsigned int i = 0; i < NR_IMPLS; i++) {
 		if (skipped[i])
 			continue;
-		printf("%-24s %-5s", impls[i].name, row_mode(i));
+		printf("%-26s %-9s", impls[i].name, row_mode(i));
 		for (int t = 0; t < nr_thread_counts; t++)
-			printf(" %13.2f", figures[i][t].median);
+			if (figures[i][t].na)
+				printf(" %13s", "n/a");
+			else
+				printf(" %13.2f", figures[i][t].median);
 		printf("\n");
 	}
 }
@@ -83,7 +102,9 @@ void warn_modes(void)
 			const char *m = mode_label(&impls[i],
 						   figures[i][t].modes);
 
-			if (impls[i].path == PATH_RSEQ && strncmp(m, "rseq", 4))
+			if ((impls[i].path == PATH_RSEQ ||
+			     impls[i].path == PATH_RSEQ_CID) &&
+			    !figures[i][t].na && strncmp(m, "rseq", 4))
 				fprintf(stderr, "percpu-bench: %s, %d "
 					"thread(s): ran in %s mode, not rseq\n",
 					impls[i].name, thread_counts[t], m);
@@ -104,7 +125,7 @@ static void warn_reps(const char *intro,
 				continue;
 			fprintf(stderr, "%s %s/%s/%d %u of %u", sep,
 				impls[i].name, mode_label(&impls[i], f->modes),
-				thread_counts[t], flagged(f), opt.reps);
+				thread_counts[t], flagged(f), nr_samples());
 			sep = ",";
 		}
 	if (sep != intro)
@@ -122,15 +143,15 @@ static unsigned int empty_reps(const struct figure *f)
 }
 
 /* Wall time includes waiting for a CPU: say which figures other load may
- * have hit; a median is inflated only if more than half its repetitions
+ * have hit; a median is inflated only if more than half its samples
  * were. Contended mutex threads also sleep, so theirs may be legitimate.
  * Pairs that popped nothing are cheaper: say which figures have many. */
 void warn_reps_all(void)
 {
-	warn_reps("percpu-bench: repetitions whose threads were off a CPU "
+	warn_reps("percpu-bench: samples whose threads were off a CPU "
 		  "over 10% of the time (machine busy, or blocked in a mutex):",
 		  busy_reps);
-	warn_reps("percpu-bench: repetitions where over 1% of the list pairs "
-		  "popped an empty list (nodes drift when threads move "
+	warn_reps("percpu-bench: samples where over 1% of the list or stack "
+		  "pairs popped nothing (nodes drift when threads move "
 		  "between push and pop):", empty_reps);
 }

@@ -39,7 +39,7 @@ void reset_stats_counter(void)
 		die("percpu_counter_reset: %s", strerror(errno));
 }
 
-uint64_t loop_counter_add(void)
+TIMED_LOOP loop_counter_add(void)
 {
 	struct percpu_counter *c = &stats.counter;
 	uint64_t ops = 0;
@@ -51,6 +51,7 @@ uint64_t loop_counter_add(void)
 	}
 	return ops;
 }
+PLACED(loop_counter_add);
 
 uint64_t total_stats_counter(void)
 {
@@ -69,7 +70,7 @@ void reset_histogram(void)
 		die("out of memory");
 }
 
-uint64_t loop_histogram_record(void)
+TIMED_LOOP loop_histogram_record(void)
 {
 	struct percpu_histogram *h = &stats.histogram;
 	unsigned int k = start_index();
@@ -83,6 +84,7 @@ uint64_t loop_histogram_record(void)
 	}
 	return ops;
 }
+PLACED(loop_histogram_record);
 
 uint64_t total_histogram(void)
 {
@@ -101,7 +103,7 @@ void reset_shared_histogram(void)
 	memset(stats.shared, 0, sizeof(*stats.shared));
 }
 
-static void shared_raise(uint64_t *p, uint64_t v)
+ALWAYS_INLINE void shared_raise(uint64_t *p, uint64_t v)
 {
 	uint64_t cur = __atomic_load_n(p, __ATOMIC_RELAXED);
 
@@ -112,7 +114,7 @@ static void shared_raise(uint64_t *p, uint64_t v)
 }
 
 /* percpu_histogram_record() step by step, with atomics on shared words. */
-static void shared_record(struct shared_histogram *h, uint64_t v)
+ALWAYS_INLINE void shared_record(struct shared_histogram *h, uint64_t v)
 {
 	size_t i = percpu_histogram_index(v);
 	uint64_t old;
@@ -127,7 +129,7 @@ static void shared_record(struct shared_histogram *h, uint64_t v)
 	shared_raise(&h->not_min, ~v);
 }
 
-uint64_t loop_shared_histogram(void)
+TIMED_LOOP loop_shared_histogram(void)
 {
 	struct shared_histogram *h = stats.shared;
 	unsigned int k = start_index();
@@ -140,6 +142,7 @@ uint64_t loop_shared_histogram(void)
 	}
 	return ops;
 }
+PLACED(loop_shared_histogram);
 
 uint64_t total_shared_histogram(void)
 {
