@@ -126,9 +126,16 @@ check-stress: tests
 	BUILD=$(BUILD)-twice sh tests/param_matrix.sh full
 
 # The benchmark report (scripts/bench-report): $(BUILD)/bench/percpu-bench.csv,
-# .png and .md. Not part of check. BENCH_ARGS="--reps 3" etc. passes options.
+# .png and .md, the ratios of both of its runs (percpu-bench --ratios) at
+# the end of the .md, all three copied into bench/, the committed report.
+# Not part of check. BENCH_ARGS="--reps 3" etc. passes options.
+BENCH_OUT := percpu-bench.csv percpu-bench.md percpu-bench.png
 bench: $(BUILD)/percpu-bench $(BUILD)/percpu-info
-	scripts/bench-report $(BUILD) $(BENCH_ARGS)
+	rm -f $(BUILD)/bench/ratios.md
+	scripts/bench-report $(BUILD) --ratios $(BUILD)/bench/ratios.md $(BENCH_ARGS)
+	cat $(BUILD)/bench/ratios.md >>$(BUILD)/bench/percpu-bench.md
+	rm -f $(BUILD)/bench/ratios.md
+	cp $(addprefix $(BUILD)/bench/,$(BENCH_OUT)) bench/
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include/percpu/arch $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
