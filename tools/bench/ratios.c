@@ -128,7 +128,7 @@ static void print_heading(FILE *f, int markdown)
 		"of the ratio of two samples of the same round, (lowest-highest "
 		"placement median)\n\n%-50s", indexing, "ratio");
 	for (int t = 0; t < nr_thread_counts; t++)
-		fprintf(f, " %10d thread%s", thread_counts[t],
+		fprintf(f, " %12d thread%s", thread_counts[t],
 			thread_counts[t] > 1 ? "s" : " ");
 	fprintf(f, "\n");
 }
@@ -145,7 +145,7 @@ static void print_cell(FILE *f, int markdown, struct ratio_figure rf)
 	if (markdown)
 		fprintf(f, " %s |", cell);
 	else
-		fprintf(f, " %17s", cell);
+		fprintf(f, " %19s", cell);
 }
 
 /* The ratios whose two rows ran, as a table (or Markdown) on f. */
