@@ -99,8 +99,8 @@ struct shard_hold {
 	int prev_intent;
 };
 /*
- * Where the shard words are: in per-CPU memory, at the stride (the rseq
- * sections read them there), or, when that memory could not be had, in a
+ * Where the shard words are: at the stride, in a mapping of their own (the
+ * rseq sections read them there), or, when that memory could not be had, in a
  * dense table that only lock mode uses; shards beyond a static table's
  * size share words, which only excludes more.
  */

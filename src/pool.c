@@ -43,12 +43,6 @@ static struct {
 	unsigned int hint[NR_CLASSES];	/* first page index worth searching */
 } pool = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-int percpu_pool_init(unsigned int nr_shards)
-{
-	pool.nr_shards = nr_shards;
-	return 0;
-}
-
 /*
  * Room for one more chunk pointer. The table starts at one page and
  * doubles; mremap moves it without a copy. Under the pool lock, which
@@ -102,6 +96,17 @@ static struct chunk *chunk_new(void)
 	c->base = base;
 	pool.chunks[pool.nr_chunks++] = c;
 	return c;
+}
+
+/* The first chunk comes with initialization, so the first objects do not
+ * pay for its mappings. */
+int percpu_pool_init(unsigned int nr_shards)
+{
+	pool.nr_shards = nr_shards;
+	pthread_mutex_lock(&pool.lock);
+	chunk_new();
+	pthread_mutex_unlock(&pool.lock);
+	return 0;
 }
 
 static unsigned int class_of(size_t size)

@@ -254,24 +254,24 @@ int percpu_index_is_cid(void)
  * (struct percpu_rt says why they may not change after). A process that
  * starts in lock mode points its sections at a dead area: this thread's
  * own, which no thread registers in lock mode, so its cpu_id reads -1 and
- * every section fails its first compare, even where no shard word could be
- * placed in per-CPU memory; the word its cpu_id_start (0) names then is a
- * static one that reads as disabled.
+ * every section diverts at shard -1's word; where no word could be placed
+ * at the stride, that word is a static one that reads as disabled.
  */
 static void set_section_constants(int words_strided)
 {
 	static const uintptr_t disabled_word = SHARD_DISABLED;
+	long dead = (long)((char *)&self.area - (char *)thread_pointer());
 
-	percpu_rt.index_cid = rt.index_cid;
 	if (!rt.lock_reason) {
 		percpu_rt.rseq_offset = rt.area_offset;
+		percpu_rt.shard_offset = percpu_rt.id_offset;
 		percpu_rt.shard_words = percpu_words.base;
 		return;
 	}
-	percpu_rt.rseq_offset =
-		(long)((char *)&self.area - (char *)thread_pointer());
+	percpu_rt.rseq_offset = dead;
+	percpu_rt.shard_offset = dead + 4;
 	percpu_rt.shard_words = words_strided ? percpu_words.base :
-				(uintptr_t)&disabled_word;
+				(uintptr_t)&disabled_word + PERCPU_STRIDE;
 }
 
 /*

@@ -12,13 +12,16 @@
 /* Room for a shard word and what lease.c keeps beside it, on its own line. */
 #define WORD_SHIFT 6
 /*
- * In per-CPU memory the words take a page of their own, on its last line:
- * not at page offset 0, where every page-aligned object starts, since a
- * section's load of the word behind a store at the same page offset waits
- * (4 KiB aliasing, measured +8% on add).
+ * At the stride, the words have a mapping of their own: one stride per
+ * shard, and two more below shard 0's for shards -2 and -1, whose words
+ * read as disabled for ever: a section indexed by the cpu_id (or mm_cid)
+ * of an area the kernel does not serve (-1, or -2 after glibc's
+ * registration failed) diverts there. Each word is on the last line of
+ * its page: not at page offset 0, where every page-aligned object starts,
+ * since a section's load of the word behind a store at the same page
+ * offset waits (4 KiB aliasing, measured +8% on add).
  */
-#define WORD_PAGE 4096u
-#define WORD_IN_PAGE (WORD_PAGE - (1u << WORD_SHIFT))
+#define WORD_IN_PAGE (4096u - (1u << WORD_SHIFT))
 #define STATIC_WORDS 1024
 
 static __thread char owner_anchor __attribute__((tls_model("initial-exec"),
@@ -217,19 +220,28 @@ static int words_fail(unsigned int level)
 }
 
 /*
- * Returns 1 if the words are in per-CPU memory, where rseq sections can
- * read them; 0 if only lock mode may run: a dense mapping, or static
+ * Returns 1 if the words are at the stride, where rseq sections can read
+ * them; 0 if only lock mode may run: a dense mapping, or static
  * storage if even that fails (RLIMIT_AS, a container's limit), so the lock
  * path never lacks its words.
  */
 int percpu_shard_words_init(unsigned int nr_shards)
 {
 	size_t dense = (size_t)nr_shards << WORD_SHIFT;
-	void *p = words_fail(1) ? NULL : percpu_pool_alloc(WORD_PAGE);
+	size_t strided = ((size_t)nr_shards + 2) << PERCPU_STRIDE_SHIFT;
+	char *p = words_fail(1) ? MAP_FAILED :
+		  mmap(NULL, strided, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
-	if (p) {
-		place_words((uintptr_t)p + WORD_IN_PAGE, PERCPU_STRIDE_SHIFT,
-			    ~0u);
+	if (p != MAP_FAILED) {
+		/* A huge page would commit 2 MiB for one word. */
+		madvise(p, strided, MADV_NOHUGEPAGE);
+		*(uintptr_t *)(p + WORD_IN_PAGE) = SHARD_DISABLED;
+		*(uintptr_t *)(p + PERCPU_STRIDE + WORD_IN_PAGE) =
+			SHARD_DISABLED;
+		percpu_numa_place(p + 2 * PERCPU_STRIDE);
+		place_words((uintptr_t)(p + 2 * PERCPU_STRIDE + WORD_IN_PAGE),
+			    PERCPU_STRIDE_SHIFT, ~0u);
 		return 1;
 	}
 	p = words_fail(2) ? MAP_FAILED :

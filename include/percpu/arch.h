@@ -5,16 +5,15 @@
  * without a file here builds and runs every operation on the lock path.
  *
  * The critical sections, specified once. Each runs on the calling thread's
- * shard h->cpu, read before the section from the thread's rseq area: in CPU
- * indexing from cpu_id_start, which always holds a valid CPU (0 in a thread
- * the kernel does not serve), so no bounds check is needed; in
- * concurrency-id indexing from mm_cid, once cpu_id says the area is
- * registered (the mm_cid of the library's own area reads -1 until the
- * kernel fills it, an index that names no shard). The
- * section compares h->cpu with area->id, the field the kernel keeps
- * current (cpu_id, or mm_cid): a thread that is not registered reads -1 or
- * -2 in cpu_id, fails the compare and takes the slow path. `word` is that
- * shard's shard word; `p` is that shard's copy of the caller's word.
+ * shard h->cpu, read before the section from the thread's rseq area: from
+ * cpu_id (or mm_cid in concurrency-id indexing), which holds a valid id,
+ * or -1 or -2 where the kernel does not serve the area (not registered,
+ * registration failed). Shards -1 and -2 have shard words that are never
+ * 0, so no bounds check is needed: such a section diverts. The section
+ * compares h->cpu with area->id, the same field, which the kernel keeps
+ * current: a thread that moved between the read and the section fails
+ * the compare. `word` is that shard's shard word; `p` is that shard's copy
+ * of the caller's word.
  * Results:
  *   PERCPU_CS_OK        committed
  *   PERCPU_CS_ABORT     the kernel restarted the section (preemption,

@@ -45,7 +45,9 @@ PERCPU_EXTERN_C_BEGIN
  * operations (whose sections clobber "memory"), and hoist them out of loops,
  * even under LTO. It may not move them above the computation of the object
  * address the load names as its input, and that address exists only after
- * initialization, so a read never sees the values from before it.
+ * initialization (a thread that got it from another got it through some
+ * synchronization, which orders initialization before), so a read never
+ * sees the values from before it.
  *
  * nr_shards and rseq_shards are read with acquire loads: nr_shards is 0
  * until initialization publishes it; rseq_shards is nr_shards while rseq
@@ -54,11 +56,12 @@ PERCPU_EXTERN_C_BEGIN
  */
 struct percpu_rt {
 	long rseq_offset;	/* thread pointer to the sections' rseq area */
+	long shard_offset;	/* to the field a section reads its shard from,
+				   and compares it with: cpu_id, or mm_cid */
 	uintptr_t shard_words;	/* shard 0's shard word; shard k at + k * stride */
-	long index_cid;		/* shards are concurrency ids (mm_cid) */
 	unsigned int nr_shards;
 	unsigned int rseq_shards;
-	long id_offset;		/* thread pointer to its cpu_id or mm_cid */
+	long id_offset;		/* to this thread's cpu_id or mm_cid, for hints */
 } __attribute__((aligned(64)));
 PERCPU_API extern struct percpu_rt percpu_rt;
 

@@ -47,47 +47,49 @@ PERCPU_API intptr_t percpu_xchg_slow(intptr_t *p, intptr_t v, int *shard);
  * Private: where the calling thread is, for an operation on the object at
  * `obj` (any address inside an object from percpu_alloc(): it orders the
  * reads of the runtime's constants after initialization, see struct
- * percpu_rt). In CPU indexing the shard is cpu_id_start, always in range;
- * in concurrency-id indexing it is mm_cid, of a registered area only.
- * Returns 0 if the thread must take the slow path.
+ * percpu_rt). The shard is read from cpu_id (or mm_cid), which is a valid
+ * id, or -1 or -2 where the kernel does not serve the area: shards -1 and
+ * -2 have words, below shard 0's, that are never 0, so a section there
+ * always diverts. No bounds check and no branch: the section's compare and
+ * its shard-word check say it all. Returns 0 only when a test forces the
+ * slow path.
  */
 static inline int percpu_fast_here(struct percpu_here *h, const void *obj)
 {
-	int ok = 1;
-
 	h->area = (long)percpu_arch_read_stable(&percpu_rt.rseq_offset, obj);
+	h->id = (long)percpu_arch_read_stable(&percpu_rt.shard_offset, obj);
 	h->words = percpu_arch_read_stable(&percpu_rt.shard_words, obj);
-	if (PERCPU_LIKELY(!percpu_arch_read_stable(&percpu_rt.index_cid, obj))) {
-		h->id = h->area + 4;
-		h->cpu = percpu_arch_area_u32(h->area);
-	} else {
-		h->id = h->area + 24;
-		h->cpu = percpu_arch_area_u32(h->id);
-		ok = (int)percpu_arch_area_u32(h->area + 4) >= 0;
-	}
+	h->cpu = percpu_arch_area_u32(h->id);
 #ifdef PERCPU_INJECT
-	/* A faked id is what cpu_id or mm_cid report; cpu_id_start stays a
-	 * valid CPU whatever cpu_id says (0 while not registered). */
+	/* A faked id past the shards stands for one the kernel cannot
+	 * report: as if the area were not served. */
 	if (percpu_inject.fake_shard_on) {
 		unsigned int fake = percpu_inject.fake_shard;
-		int valid = fake < percpu_rt.nr_shards;
 
-		h->cpu = valid ? fake : 0;
-		ok = ok && (valid || !percpu_rt.index_cid);
+		h->cpu = fake < percpu_rt.nr_shards ? fake : ~0u;
 	}
 #endif
-	return ok && !percpu_inject_before_section();
+	return !percpu_inject_before_section();
+}
+
+/*
+ * Private: a shard's offset in the fast path, where shards ~0u and ~1u
+ * stand for -1 and -2: the offset is signed.
+ */
+static inline uintptr_t percpu_fast_offset(unsigned int shard)
+{
+	return (uintptr_t)(intptr_t)(int)shard << PERCPU_STRIDE_SHIFT;
 }
 
 /* Private: this shard's shard word. */
 static inline intptr_t *percpu_fast_word(const struct percpu_here *h)
 {
-	return (intptr_t *)(h->words + percpu_shard_offset(h->cpu));
+	return (intptr_t *)(h->words + percpu_fast_offset(h->cpu));
 }
 
 static inline intptr_t *percpu_fast_slot(intptr_t *p, unsigned int shard)
 {
-	return (intptr_t *)((char *)p + percpu_shard_offset(shard));
+	return (intptr_t *)((char *)p + percpu_fast_offset(shard));
 }
 
 /*
@@ -179,10 +181,8 @@ static inline intptr_t percpu_load(intptr_t *p, int *shard)
 #if PERCPU_ARCH_RSEQ
 	struct percpu_here h;
 
-	/* Registered (cpu_id >= 0): else cpu_id_start says 0 for ever, and
-	 * the lock path's CPU hint spreads the load better. */
 	if (PERCPU_LIKELY(percpu_fast_here(&h, p)) &&
-	    PERCPU_LIKELY((int)percpu_arch_area_u32(h.area + 4) >= 0))
+	    PERCPU_LIKELY((int)h.cpu >= 0))
 		s = (int)h.cpu;
 	else
 #endif

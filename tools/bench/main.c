@@ -40,6 +40,8 @@ const struct impl impls[] = {
 	  sum_counter, NULL },
 	{ "baseline_rseq_raw_add", PATH_NONE, reset_raw, &loop_raw_add_placed,
 	  sum_raw_add, raw_usable },
+	{ "baseline_rseq_raw_add_word", PATH_NONE, reset_raw,
+	  &loop_raw_add_word_placed, sum_raw_add, raw_usable },
 	{ "fetch_add", PATH_RSEQ, reset_words, &loop_fetch_add_placed,
 	  check_fetch_add, NULL },
 	{ "fetch_add", PATH_LOCK, reset_words, &loop_fetch_add_placed,

@@ -21,6 +21,7 @@ struct ratio {
 
 static const struct ratio ratios[] = {
 	{ "add", PATH_RSEQ, "baseline_rseq_raw_add", PATH_NONE },
+	{ "add", PATH_RSEQ, "baseline_rseq_raw_add_word", PATH_NONE },
 	{ "list_pushpop", PATH_RSEQ, "baseline_rseq_raw_list", PATH_NONE },
 	{ "cas", PATH_RSEQ, "baseline_rseq_raw_loadcas", PATH_NONE },
 	{ "add_cid", PATH_RSEQ_CID, "add", PATH_RSEQ },
