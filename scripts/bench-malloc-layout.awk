@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # Lays out the report of scripts/bench-malloc-report from its CSV
-# (allocator,workload,threads,metric,median,min,max,reps,noisy). Set by the
+# (allocator,workload,threads,metric,median,min,max,p25,p75,reps,noisy). Set by the
 # caller: cpus, order (the allocators run, space-separated, in table
 # order), missing (allocators not run: n/a rows), bars and tics (files
 # for bench-malloc-chart.gp: per thread count a block of "x ns colour"
@@ -18,7 +18,8 @@ function num(v) {
 	return v >= 100 ? sprintf("%.0f", v) : v >= 10 ? sprintf("%.1f", v) : sprintf("%.2f", v)
 }
 
-# A cell: the median, ±half the range in % of it, * when most runs were
+# A cell: the median, ±half the interquartile range in % of it (the
+# range itself is at the mercy of one disturbed run), * when most runs were
 # noisy; "fail" when every run failed, "-" when not run.
 function cell(a, w, t, m,    k, s) {
 	k = a SUBSEP w SUBSEP t
@@ -26,7 +27,7 @@ function cell(a, w, t, m,    k, s) {
 		return (k, "failed") in med ? "fail" : "-"
 	s = num(med[k, m] * scale[m])
 	if (reps[k, m] > 1 && med[k, m] > 0)
-		s = s sprintf(" ±%.0f%%", 50 * (hi[k, m] - lo[k, m]) / med[k, m])
+		s = s sprintf(" ±%.0f%%", 50 * (q3[k, m] - q1[k, m]) / med[k, m])
 	if (noisy[k, m] * 2 > reps[k, m])
 		s = s "*"
 	return s
@@ -144,10 +145,10 @@ BEGIN {
 NR > 1 {
 	k = $1 SUBSEP $2 SUBSEP $3
 	med[k, $4] = $5
-	lo[k, $4] = $6
-	hi[k, $4] = $7
-	reps[k, $4] = $8
-	noisy[k, $4] = $9
+	q1[k, $4] = $8
+	q3[k, $4] = $9
+	reps[k, $4] = $10
+	noisy[k, $4] = $11
 	if ($2 == "redis") {
 		if (!($1 in isredis)) {
 			isredis[$1] = 1

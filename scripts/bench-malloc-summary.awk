@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 # Sums up the log of scripts/bench-malloc-report (one key=value line per
 # kept run) as CSV: one row per allocator x workload x threads x metric,
-# with the median, minimum and maximum over the repetitions, their count,
-# and how many of them were kept though noisy. A cell with failed runs
+# with the median, minimum and maximum over the repetitions, the lower and
+# upper quartiles (nearest rank: the 2nd and 6th of 7), the count of
+# repetitions, and how many of them were kept though noisy. A cell with failed runs
 # gets a row of metric "failed" (median = number of failures).
 
 # Median of the n values v[1..n], sorted in place.
@@ -20,7 +21,7 @@ BEGIN {
 	OFS = ","
 	nm = split("ns_per_pair cpu_ns_per_pair maxrss_kb rss_start_kb rss_threads_kb" \
 		   " requests_per_s cpu_s_per_M foreign_pct lost_pct", metrics, " ")
-	print "allocator,workload,threads,metric,median,min,max,reps,noisy"
+	print "allocator,workload,threads,metric,median,min,max,p25,p75,reps,noisy"
 }
 
 {
@@ -58,10 +59,11 @@ END {
 			for (i = 1; i <= n; i++)
 				v[i] = val[cell, k, i]
 			med = median(v, n)
+			q = int((n + 3) / 4)
 			name = k == "maxrss_kb" ? "peak_rss_kb" : k
-			print cell, name, med, v[1], v[n], n, noisy[cell] + 0
+			print cell, name, med, v[1], v[n], v[q], v[n + 1 - q], n, noisy[cell] + 0
 		}
 		if (failed[cell])
-			print cell, "failed", failed[cell], "", "", failed[cell], 0
+			print cell, "failed", failed[cell], "", "", "", "", failed[cell], 0
 	}
 }
