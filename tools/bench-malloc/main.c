@@ -123,8 +123,11 @@ static uint64_t timed_run(struct run *run, int ms, struct sample *a, struct samp
 			exit(1);
 		}
 	}
-	pthread_barrier_wait(&run->start);
+	/* The first sample before the threads are released: a loaded
+	 * machine may run them long before this thread wakes from the
+	 * barrier, and their pairs must all fall inside the samples. */
 	take_sample(a);
+	pthread_barrier_wait(&run->start);
 	sleep_ms(ms);
 	atomic_store(&run->stop, 1);
 	for (int i = 0; i < run->threads; i++)
