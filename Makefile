@@ -37,6 +37,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/param
 # own rule below (the pattern rules take only tools/*.c and tests/*.c).
 BENCH_SRCS := $(wildcard tools/bench/*.c)
 PARAM_SRCS := $(wildcard tests/param/*.c)
+BENCH_MALLOC_SRCS := $(wildcard tools/bench-malloc/*.c)
 
 DEMOS := $(BUILD)/percpu-stats-demo
 
@@ -69,6 +70,11 @@ $(BUILD)/%: tools/%.c $(BUILD)/libpercpu.a $(HEADERS) $(wildcard tools/*.h)
 
 $(BUILD)/percpu-bench: $(BENCH_SRCS) tools/bench/bench.h $(BUILD)/libpercpu.a $(HEADERS)
 	$(CC) $(CFLAGS_ALL) $(BENCH_SRCS) -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
+
+# The allocator benchmark links libc only: LD_PRELOAD picks the allocator.
+$(BUILD)/bench-malloc: $(BENCH_MALLOC_SRCS) tools/bench-malloc/bench-malloc.h
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_ALL) $(BENCH_MALLOC_SRCS) -o $@ $(LDLIBS)
 
 $(BUILD)/examples/%: examples/%.c $(BUILD)/libpercpu.a $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -137,6 +143,14 @@ bench: $(BUILD)/percpu-bench $(BUILD)/percpu-info
 	rm -f $(BUILD)/bench/ratios.md
 	cp $(addprefix $(BUILD)/bench/,$(BENCH_OUT)) bench/
 
+# The allocator report (scripts/bench-malloc-report): every workload of
+# bench-malloc and redis under glibc, jemalloc, tcmalloc-minimal, mimalloc
+# and $(BUILD)/libpercpu-malloc.so (rseq, lock mode, cid; n/a if absent),
+# into $(BUILD)/bench/percpu-malloc.csv, .png and .md. Not part of check.
+# QUICK=1: one repetition, short runs. See the script for REPS, MS, etc.
+bench-malloc: $(BUILD)/bench-malloc
+	scripts/bench-malloc-report $(BUILD)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include/percpu/arch $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
@@ -171,5 +185,5 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps tests check check-env check-stress bench install uninstall clean
+.PHONY: all deps tests check check-env check-stress bench bench-malloc install uninstall clean
 .SECONDARY:
