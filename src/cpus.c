@@ -83,18 +83,46 @@ static int kernel_cpu_bound(void)
 	return r > 0 ? (int)(r * 8) : -1;
 }
 
+static const char *sys_says(const char *read)
+{
+#ifdef PERCPU_INJECT
+	if (percpu_inject.sys_possible)
+		return percpu_inject.sys_possible;
+#endif
+	return read;
+}
+
+/* One past the highest CPU this thread may run on now, or 0. */
+static int allowed_bound(void)
+{
+	unsigned long mask[512];
+	long bytes = syscall(SYS_sched_getaffinity, 0, sizeof(mask), mask);
+	long bits = 8 * (long)sizeof(mask[0]);
+
+	for (long i = bytes / (long)sizeof(mask[0]) - 1; i >= 0; i--)
+		if (mask[i])
+			return (int)((i + 1) * bits) - __builtin_clzl(mask[i]);
+	return 0;
+}
+
 /*
  * The possible CPUs, not the online ones: ids of CPUs brought online later
  * stay below this. Ids need not be contiguous, so count up to the highest.
- * -1 if no bound can be had: then no CPU id may index anything.
+ * A /sys that lists fewer CPUs than this thread may run on (a container's
+ * stale or faked copy) is not believed that far: the sections index shards
+ * by CPU id unchecked. -1 if no bound can be had: then no CPU id may index
+ * anything.
  */
 int percpu_possible_cpus(void)
 {
 	char buf[4096];
-	int highest = -1;
+	int highest = -1, allowed;
 
 	if (!cpus_fail(1) &&
 	    !read_line("/sys/devices/system/cpu/possible", buf, sizeof(buf)))
-		highest = highest_in_list(buf);
-	return highest >= 0 ? highest + 1 : kernel_cpu_bound();
+		highest = highest_in_list(sys_says(buf));
+	if (highest < 0)
+		return kernel_cpu_bound();
+	allowed = cpus_fail(2) ? 0 : allowed_bound();
+	return highest + 1 > allowed ? highest + 1 : allowed;
 }

@@ -48,8 +48,10 @@ struct percpu_inject {
 	 * refused; 2, any memory for them is. */
 	volatile unsigned int words_fail;
 	/* cpus_fail, set the same way: 1, /sys does not tell the possible
-	 * CPUs; 2, neither does sched_getaffinity. */
+	 * CPUs; 2, neither does sched_getaffinity. sys_possible: if set,
+	 * what /sys says instead (a container's stale copy). */
 	volatile unsigned int cpus_fail;
+	const char *volatile sys_possible;
 	/* exit_signal: raised by a thread right after it unregistered its
 	 * own rseq area at exit, where a handler must find its shard id out
 	 * of range. */

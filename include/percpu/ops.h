@@ -87,9 +87,11 @@ static inline intptr_t *percpu_fast_word(const struct percpu_here *h)
 	return (intptr_t *)(h->words + percpu_fast_offset(h->cpu));
 }
 
+/* An integer sum: for shards -1 and -2 the address lies outside the object
+ * (never dereferenced: the section diverts first). */
 static inline intptr_t *percpu_fast_slot(intptr_t *p, unsigned int shard)
 {
-	return (intptr_t *)((char *)p + percpu_fast_offset(shard));
+	return (intptr_t *)((uintptr_t)p + percpu_fast_offset(shard));
 }
 
 /*
