@@ -7,7 +7,9 @@
  * section that could still commit on that shard is restarted (membarrier
  * on that CPU; on every CPU in concurrency-id indexing; where membarrier is
  * refused, by running once on the CPU), and every later one diverts to the
- * lock path, which waits for the word. No fence is needed in lock mode.
+ * lock path, where an operation on the current shard goes to another shard
+ * and one that names this shard waits for the word. No fence is needed in
+ * lock mode.
  *
  * What `fn` is excluded from: on its shard, every operation of this
  * library, except, in lock mode with PERCPU_LEASE=0, the single-word
