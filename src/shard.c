@@ -123,7 +123,8 @@ static void unclaim(uintptr_t *w)
  * Take `shard`'s word into *h. Returns SHARD_TAKEN (release it with
  * percpu_shard_release), SHARD_NESTED if this thread already holds it (a
  * signal handler interrupted the holder, and may work beside it because
- * every lock-path update is atomic), or SHARD_BUSY if another thread holds
+ * every lock-path update is atomic; percpu_remote's fn, which need not
+ * be, runs with signals blocked), or SHARD_BUSY if another thread holds
  * it, or the fence is refused, and the caller may not wait (wait below
  * TAKE_WAIT, or this thread holds another, or is inside a lease
  * operation).

@@ -5,6 +5,9 @@
  *  - A thread pinned to a CPU whose shard another thread holds (inside
  *    percpu_remote's fn) still completes its add, on another shard, and is
  *    told which (in lock mode with PERCPU_LEASE=0, on its own: remote.h).
+ *  - A signal handler on the thread running percpu_remote's fn: its adds
+ *    and compare-and-stores on fn's shard are not lost when fn reads and
+ *    resets the shard with plain instructions.
  *  - Lock mode with leases, membarrier and sched_setaffinity refused after
  *    start: an add on a CPU whose shard is leased by a sleeping thread
  *    completes, by asking another leaseholder (one still at work) to give
@@ -123,6 +126,71 @@ static void test_pinned_beside_holder(void)
 					      "not fn's");
 	test_unpin();
 	percpu_free(pinned.c);
+}
+
+/* A signal handler interrupts fn between its read and its reset. */
+static struct {
+	intptr_t *added, *cased;
+	intptr_t reaped_added, reaped_cased;
+	unsigned long handled;
+} inside;
+
+static void add_and_cas(int sig)
+{
+	(void)sig;
+	percpu_add(inside.added, 1);
+	test_cas_increment(inside.cased);
+	inside.handled++;
+}
+
+/* Reads, then resets with plain stores: only exclusion keeps it exact. */
+static void reset_with_signal(void *arg, int shard)
+{
+	intptr_t added = read_plainly(inside.added, shard);
+	intptr_t cased = read_plainly(inside.cased, shard);
+
+	(void)arg;
+	pthread_kill(pthread_self(), SIGUSR1);
+	reset_plainly(inside.added, shard);
+	reset_plainly(inside.cased, shard);
+	inside.reaped_added += added;
+	inside.reaped_cased += cased;
+}
+
+static void *signal_inside_fn(void *arg)
+{
+	test_thread_setup((int)(intptr_t)arg);
+	test_pin_to(0);
+	percpu_add(inside.added, 0);
+	for (int i = 0; i < ROUNDS; i++)
+		percpu_remote(0, reset_with_signal, NULL);
+	return NULL;
+}
+
+static void test_signal_inside_fn(int index)
+{
+	pthread_t t;
+
+	inside.added = percpu_alloc(sizeof(intptr_t));
+	inside.cased = percpu_alloc(sizeof(intptr_t));
+	inside.reaped_added = inside.reaped_cased = 0;
+	inside.handled = 0;
+	signal(SIGUSR1, add_and_cas);
+	pthread_create(&t, NULL, signal_inside_fn, (void *)(intptr_t)index);
+	pthread_join(t, NULL);
+	ok(inside.handled == ROUNDS, "thread %d: %lu handlers ran inside fn",
+	   index, inside.handled);
+	ok(inside.reaped_added + test_sum(inside.added) == ROUNDS,
+	   "thread %d: every handler's add counted (%ld reset by fn + %ld "
+	   "left, of %d)", index, (long)inside.reaped_added,
+	   (long)test_sum(inside.added), ROUNDS);
+	ok(inside.reaped_cased + test_sum(inside.cased) == ROUNDS,
+	   "thread %d: every handler's compare-and-store counted (%ld + %ld, "
+	   "of %d)", index, (long)inside.reaped_cased,
+	   (long)test_sum(inside.cased), ROUNDS);
+	signal(SIGUSR1, SIG_DFL);
+	percpu_free(inside.added);
+	percpu_free(inside.cased);
 }
 
 /* Refuse the fences to the calling thread (and threads it creates). */
@@ -321,6 +389,8 @@ int main(void)
 		return tap_done();
 	}
 	test_pinned_beside_holder();
+	test_signal_inside_fn(0);
+	test_signal_inside_fn(1);
 	test_sleeping_leaseholder();
 	/* Last: it ends in lock mode, and with a thread that may not fence. */
 	test_fence_refused();
