@@ -10,7 +10,9 @@
  * Without either, nothing can be fenced: initialization then chooses lock
  * mode without leases, which needs no fence. If both are refused later (a
  * seccomp filter installed after start), an operation that needs a fence
- * waits until one is allowed: it never goes on unfenced.
+ * waits until one is allowed: it never goes on unfenced. The fences here
+ * are tried once; callers wait (percpu_backoff_sleep) holding nothing
+ * that other threads could need meanwhile.
  *
  * Running on a CPU changes the calling thread's affinity for a moment; a
  * pthread_setaffinity_np() that another thread makes on it meanwhile is
@@ -105,7 +107,8 @@ static int run_on_range(unsigned int first, unsigned int last)
 	return r < 0 ? -1 : 0;
 }
 
-static int fence_cpu_once(unsigned int cpu)
+/* Returns 0, or -1 if both ways are refused now. */
+int percpu_fence_cpu_try(unsigned int cpu)
 {
 	if (ok.rseq_fence &&
 	    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
@@ -114,7 +117,7 @@ static int fence_cpu_once(unsigned int cpu)
 	return run_on_range(cpu, cpu);
 }
 
-static int fence_all_once(void)
+int percpu_fence_all_try(void)
 {
 	if (ok.rseq_fence &&
 	    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0)
@@ -122,8 +125,8 @@ static int fence_all_once(void)
 	return run_on_range(0, percpu_rt.nr_shards - 1);
 }
 
-/* Both ways refused: wait, then ask again (sleeping up to 1 ms). */
-static void refused_backoff(unsigned int *tries)
+/* Sleep a little longer at each of *tries (from 1 us up to 1 ms). */
+void percpu_backoff_sleep(unsigned int *tries)
 {
 	struct timespec ts = { 0, 1000L << (*tries < 10 ? *tries : 10) };
 
@@ -132,16 +135,10 @@ static void refused_backoff(unsigned int *tries)
 	nanosleep(&ts, NULL);
 }
 
-void percpu_fence_cpu(unsigned int cpu)
-{
-	for (unsigned int tries = 0; fence_cpu_once(cpu); )
-		refused_backoff(&tries);
-}
-
 void percpu_fence_all(void)
 {
-	for (unsigned int tries = 0; fence_all_once(); )
-		refused_backoff(&tries);
+	for (unsigned int tries = 0; percpu_fence_all_try(); )
+		percpu_backoff_sleep(&tries);
 }
 
 /*

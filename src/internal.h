@@ -85,8 +85,10 @@ int percpu_possible_cpus(void);
 int percpu_fence_init(unsigned int nr_cpus);
 int percpu_fence_possible(void);
 int percpu_barrier_possible(void);
-void percpu_fence_cpu(unsigned int cpu);
+int percpu_fence_cpu_try(unsigned int cpu);
+int percpu_fence_all_try(void);
 void percpu_fence_all(void);
+void percpu_backoff_sleep(unsigned int *tries);
 int percpu_barrier_threads(void);
 
 /* shard.c */

@@ -135,26 +135,39 @@ static int apply_somehow(struct op *op, unsigned int shard, int wait)
 	return apply_holding(op, shard, wait);
 }
 
+/* Rounds of lock_path_any that yield before it sleeps between rounds. */
+#define YIELD_ROUNDS 8
+
 /*
  * An operation on the current shard applies to the first shard it can
  * hold (a lock must also be found free), starting with its CPU's, where a
  * lease is revoked: the operation belongs there. A held shard is skipped,
- * not waited on; after a full round the thread yields to the holders.
+ * not waited on. After a round that found none, the thread yields to the
+ * holders, and the next rounds revoke leases on every shard: where no
+ * barrier is possible (a seccomp filter installed after start) only a
+ * leaseholder's next operation gives its lease back, so each leaseholder
+ * must be asked, not just the one that may sleep for ever. If that goes
+ * on (fences refused, leaseholders asleep), the thread sleeps between
+ * rounds, longer and longer.
  */
 static int lock_path_any(struct op *op)
 {
 	unsigned int n = percpu_rt.nr_shards, first = percpu_cpu_hint();
+	unsigned int tries = 0;
 
-	for (;;) {
+	for (unsigned int round = 0;; round++) {
 		for (unsigned int i = 0, s = first; i < n; i++, s++) {
-			int wait = i ? TAKE_NOWAIT : TAKE_REVOKE;
+			int wait = i && !round ? TAKE_NOWAIT : TAKE_REVOKE;
 
 			if (s == n)
 				s = 0;
 			if (apply_somehow(op, s, wait) > 0)
 				return (int)s;
 		}
-		sched_yield();
+		if (round < YIELD_ROUNDS)
+			sched_yield();
+		else
+			percpu_backoff_sleep(&tries);
 	}
 }
 

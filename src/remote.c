@@ -1,13 +1,35 @@
 // SPDX-License-Identifier: MIT
 /* src/remote.c: work on another shard, holding it (see percpu/remote.h). */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include "internal.h"
 #include "percpu/remote.h"
 
+/*
+ * fn may update its shard with plain instructions, and this thread's
+ * signal handlers may run operations that the library lets work beside
+ * this thread's own holding (shard.c: SHARD_NESTED): they must wait until
+ * fn is done, or fn's next store may undo theirs. Signals a fault raises
+ * cannot wait (the kernel kills a thread that faults with them blocked):
+ * remote.h says what their handlers may not do.
+ */
+static void block_signals(sigset_t *old)
+{
+	static const int faults[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+				      SIGTRAP, SIGSYS };
+	sigset_t set;
+
+	sigfillset(&set);
+	for (unsigned int i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+		sigdelset(&set, faults[i]);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
 int percpu_remote(int shard, void (*fn)(void *arg, int shard), void *arg)
 {
 	struct shard_hold h;
+	sigset_t old;
 
 	percpu_init();
 	if ((unsigned int)shard >= percpu_rt.nr_shards || !fn) {
@@ -21,9 +43,12 @@ int percpu_remote(int shard, void (*fn)(void *arg, int shard), void *arg)
 		errno = EDEADLK;
 		return -1;
 	}
+	block_signals(&old);
 	percpu_inject_delay(PERCPU_INJECT_HOLDING);
 	fn(arg, shard);
 	percpu_shard_release(&h);
+	/* Handlers of signals that came meanwhile run now, holding nothing. */
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return 0;
 }
 

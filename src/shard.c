@@ -37,15 +37,18 @@ static uintptr_t owner_tag(void)
 	return (uintptr_t)&owner_anchor | SHARD_LOCKED;
 }
 
-/* A concurrency id may run on any CPU: fence them all. */
-static void fence_shard(unsigned int shard)
+/*
+ * Returns 0, or -1 if the fence is refused now (a seccomp filter installed
+ * after start refuses membarrier and sched_setaffinity). A concurrency id
+ * may run on any CPU: fence them all.
+ */
+static int fence_shard(unsigned int shard)
 {
 	if (percpu_lock_only() || !percpu_rseq_ever())
-		return;
+		return 0;
 	if (percpu_index_is_cid())
-		percpu_fence_all();
-	else
-		percpu_fence_cpu(shard);
+		return percpu_fence_all_try();
+	return percpu_fence_cpu_try(shard);
 }
 
 /*
@@ -77,13 +80,19 @@ void percpu_shard_thread_exit(void)
 	intent = -1;
 }
 
+/*
+ * The holding this interrupted may not have fenced yet. If the fence is
+ * refused, wait here: the word stays held meanwhile, as the interrupted
+ * take cannot let go of it before this returns.
+ */
 static int took_nested(const struct shard_hold *h, unsigned int shard)
 {
 #ifdef PERCPU_INJECT
 	__atomic_fetch_add(&percpu_inject.shard_nested, 1, __ATOMIC_RELAXED);
 #endif
 	intent = h->prev_intent;
-	fence_shard(shard);
+	for (unsigned int tries = 0; fence_shard(shard); )
+		percpu_backoff_sleep(&tries);
 	return SHARD_NESTED;
 }
 
@@ -109,15 +118,33 @@ static int claim(uintptr_t *w, uintptr_t old, uintptr_t me)
 }
 
 /*
+ * Once the disabled bit is set it stays, and no one else writes a held
+ * word: a plain release store will do. Before, the kill switch may set the
+ * bit at any moment, so only clear the owner atomically.
+ */
+static void unclaim(uintptr_t *w)
+{
+	if (__atomic_load_n(w, __ATOMIC_RELAXED) & SHARD_DISABLED)
+		__atomic_store_n(w, SHARD_DISABLED, __ATOMIC_RELEASE);
+	else
+		__atomic_fetch_and(w, SHARD_DISABLED, __ATOMIC_RELEASE);
+}
+
+/*
  * Take `shard`'s word into *h. Returns SHARD_TAKEN (release it with
  * percpu_shard_release), SHARD_NESTED if this thread already holds it (a
  * signal handler interrupted the holder, and may work beside it because
- * every lock-path update is atomic), or SHARD_BUSY if another thread holds
- * it and the caller may not wait (wait below TAKE_WAIT, or this thread
- * holds another, or is inside a lease operation).
+ * every lock-path update is atomic; percpu_remote's fn, which need not
+ * be, runs with signals blocked), or SHARD_BUSY if another thread holds
+ * it, or the fence is refused, and the caller may not wait (wait below
+ * TAKE_WAIT, or this thread holds another, or is inside a lease
+ * operation).
  * A lease (lock mode, lease.c) of this thread becomes a plain holding;
  * another thread's is revoked unless wait is TAKE_NOWAIT, once its holder
  * is outside its operations (revoking never waits).
+ * While the fence is refused, the word is not held: a caller that may wait
+ * sleeps, then takes it again, and other threads' operations on the shard
+ * go on meanwhile.
  */
 int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait)
 {
@@ -134,7 +161,7 @@ int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait)
 	    percpu_lease_busy())
 		wait = TAKE_NOWAIT;
 	intent = (int)shard;
-	for (unsigned int spins = 0;; spins++) {
+	for (unsigned int spins = 0, tries = 0;; spins++) {
 		uintptr_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
 		int mine = percpu_lease_is_mine(old);
 
@@ -163,8 +190,13 @@ int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait)
 		if (!(old & ~SHARD_DISABLED)) {
 			if (!claim(w, old, me))
 				continue;
-			fence_shard(shard);
-			return SHARD_TAKEN;
+			if (!fence_shard(shard))
+				return SHARD_TAKEN;
+			unclaim(w);
+			if (wait != TAKE_WAIT)
+				return took_busy(h);
+			percpu_backoff_sleep(&tries);
+			continue;
 		}
 		if (wait != TAKE_WAIT)
 			return took_busy(h);
@@ -188,19 +220,9 @@ int percpu_shard_lease(const struct shard_hold *h)
 	return 1;
 }
 
-/*
- * Once the disabled bit is set it stays, and no one else writes a held
- * word: a plain release store will do. Before, the kill switch may set the
- * bit at any moment, so only clear the owner atomically.
- */
 void percpu_shard_release(const struct shard_hold *h)
 {
-	uintptr_t *w = (uintptr_t *)percpu_shard_word(h->shard);
-
-	if (__atomic_load_n(w, __ATOMIC_RELAXED) & SHARD_DISABLED)
-		__atomic_store_n(w, SHARD_DISABLED, __ATOMIC_RELEASE);
-	else
-		__atomic_fetch_and(w, SHARD_DISABLED, __ATOMIC_RELEASE);
+	unclaim((uintptr_t *)percpu_shard_word(h->shard));
 	intent = h->prev_intent;
 }
 

@@ -18,11 +18,17 @@
  * the kill switch fence CPUs, by membarrier or, where it is refused, by
  * running once on the CPU. If a seccomp filter installed after start
  * refuses both, such an operation waits until one is allowed again rather
- * than go on unfenced (and a lease can then only be given back by its
- * holder's next operation). Leaving an operation by siglongjmp from a
- * signal handler that interrupted it is allowed in rseq mode only: on the
- * lock path it would leave its shard held, and that shard's remote
- * operations would wait for ever.
+ * than go on unfenced; it holds no shard word meanwhile (unless, in a
+ * signal handler, the operation it interrupted had taken one), so other
+ * threads' operations on the shard go on. A lease can then only be given
+ * back by its holder's next operation: an operation on the current shard
+ * asks every leaseholder, and waits only while every shard is held, or
+ * leased by a thread that runs no operation.
+ *
+ * Leaving an operation by siglongjmp from a signal handler that
+ * interrupted it is allowed in rseq mode only: on the lock path it would
+ * leave its shard held, and that shard's remote operations would wait for
+ * ever.
  */
 #ifndef PERCPU_MODE_H
 #define PERCPU_MODE_H

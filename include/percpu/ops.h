@@ -7,8 +7,11 @@
  * path); the operation applies to shard k's copy, p + k * PERCPU_STRIDE.
  *
  * Every operation is atomic on its shard and returns (or stores through
- * `shard`) the shard it was applied to: the CPU the thread ran on in rseq
- * mode; in lock mode normally the same CPU, possibly another.
+ * `shard`) the shard it was applied to: normally the CPU the thread ran
+ * on; another if it took the lock path (in lock mode, or in rseq mode
+ * after 32 aborts in a row, e.g. while another thread holds the CPU's
+ * shard) and found the CPU's shard held: a held shard is skipped, not
+ * waited on.
  *
  * Thread safety: all are safe from any thread, in every mode, mixed.
  * Signal safety: all functions in this header are async-signal-safe in every

@@ -7,7 +7,9 @@
  * section that could still commit on that shard is restarted (membarrier
  * on that CPU; on every CPU in concurrency-id indexing; where membarrier is
  * refused, by running once on the CPU), and every later one diverts to the
- * lock path, which waits for the word. No fence is needed in lock mode.
+ * lock path, where an operation on the current shard goes to another shard
+ * and one that names this shard waits for the word. No fence is needed in
+ * lock mode.
  *
  * What `fn` is excluded from: on its shard, every operation of this
  * library, except, in lock mode with PERCPU_LEASE=0, the single-word
@@ -17,8 +19,16 @@
  * below do). With shard leases (lock mode's default) nothing else runs on
  * the shard, as in rseq mode.
  *
+ * Signals: fn runs with the calling thread's signals blocked, except those
+ * a fault raises (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS), so a
+ * signal handler's operations on this thread come after fn, never between
+ * fn's read and its write. A handler of a fault in fn must not run
+ * operations on fn's shard: they would work beside fn. Keep fn short:
+ * signals wait for it.
+ *
  * Cost: a system call (the fence) in rseq mode, and in lock mode when it
- * revokes a lease; meant for occasional work.
+ * revokes a lease, plus two to block signals around fn; meant for
+ * occasional work.
  * Thread safety: safe from any thread, in every mode. Signal safety: not
  * async-signal-safe. Memory ordering: fn sees every operation that
  * committed on the shard before the call, and its effects are seen by
