@@ -127,6 +127,12 @@ int percpu_shard_lease(const struct shard_hold *h);
 int percpu_shard_holding(void);
 void percpu_shard_thread_exit(void);
 
+/* stack.c: batches over PERCPU_STACK_SMALL, a compare and a block copy. */
+size_t percpu_stack_push_block(struct percpu_stack *s, void *const *ptrs,
+			       size_t n, int *shard);
+size_t percpu_stack_pop_block(struct percpu_stack *s, void **out, size_t n,
+			      int *shard);
+
 /* numa.c */
 int percpu_numa_init(unsigned int nr_cpus, int cid_indexing);
 void percpu_numa_place(char *base);

@@ -86,6 +86,10 @@ static int apply_multi(struct op *op, unsigned int shard)
 		list_pop(op, w);
 		return 1;
 	}
+	if (op->kind >= OP_STACK_PUSH) {
+		op_stack_move(op, w);
+		return 1;
+	}
 	if (load(w, __ATOMIC_ACQUIRE) != op->a)
 		return op_settle(op, 0);
 	if (op->kind == OP_CMP2) {

@@ -3,14 +3,19 @@
 #ifndef PERCPU_OP_H
 #define PERCPU_OP_H
 
+#include <string.h>
 #include "internal.h"
 #include "percpu/multi.h"
+#include "percpu/stack.h"
 
 enum op_kind {
 	/* single-word: one atomic instruction on the lock path */
 	OP_ADD, OP_FETCH_ADD, OP_STORE, OP_XCHG, OP_CAS, OP_LOCK, OP_LIST_PUSH,
 	/* multi-word: always hold the shard word on the lock path */
 	OP_CMP2, OP_CAS_STORE2, OP_MEMCPY, OP_LIST_POP,
+	/* pointer stack, at most PERCPU_STACK_SMALL pointers: result is
+	 * how many moved, 0 if full or empty (not a PERCPU_ code) */
+	OP_STACK_PUSH, OP_STACK_POP,
 };
 
 /* What only the multi-word operations need, kept aside: building an op
@@ -18,9 +23,9 @@ enum op_kind {
 struct op_more {
 	intptr_t *q;		/* CMP2, CAS_STORE2: shard-0 address */
 	intptr_t c;		/* CMP2: expect2; CAS_STORE2: v2 */
-	void *dst;		/* MEMCPY */
-	const void *src;
-	size_t len;
+	void *dst;		/* MEMCPY; STACK_POP: out[] */
+	const void *src;	/* MEMCPY; STACK_PUSH: ptrs[] */
+	size_t len;		/* MEMCPY: bytes; STACK_*: pointers */
 	int release;		/* CAS_STORE2, MEMCPY: commit with release */
 };
 
@@ -48,6 +53,41 @@ static inline int op_settle(struct op *op, int stored)
 static inline intptr_t *op_at(intptr_t *p, unsigned int shard)
 {
 	return percpu_fast_slot(p, shard);
+}
+
+/* The result is a count or a node, not a PERCPU_ code. */
+static inline int op_result_is_value(const struct op *op)
+{
+	return op->kind == OP_LIST_POP || op->kind >= OP_STACK_PUSH;
+}
+
+/*
+ * A stack operation on `st`, this shard's struct percpu_stack, held by
+ * the caller (a lease, or the shard word): no section can commit there
+ * and no other thread moves its count. The count is published after the
+ * slots (release), and read before them (acquire).
+ */
+static inline void op_stack_move(struct op *op, intptr_t *st)
+{
+	struct percpu_stack *mine = (struct percpu_stack *)st;
+	const struct op_more *m = op->more;
+	intptr_t count = __atomic_load_n(&mine->count, __ATOMIC_ACQUIRE);
+	intptr_t room = op->kind == OP_STACK_PUSH ? mine->capacity - count :
+						   count;
+	size_t k = room <= 0 ? 0 : m->len < (size_t)room ? m->len :
+							    (size_t)room;
+
+	op->result = (intptr_t)k;
+	if (!k)
+		return;
+	if (op->kind == OP_STACK_PUSH) {
+		memcpy(&mine->slot[count], m->src, k * sizeof(void *));
+		count += (intptr_t)k;
+	} else {
+		count -= (intptr_t)k;
+		memcpy(m->dst, &mine->slot[count], k * sizeof(void *));
+	}
+	__atomic_store_n(&mine->count, count, __ATOMIC_RELEASE);
 }
 
 /* lockpath.c: returns the shard the operation applied to. */

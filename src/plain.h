@@ -84,6 +84,10 @@ apply_plain(struct op *op, unsigned int shard)
 	case OP_LIST_POP:
 		plain_pop(op, w);
 		return 1;
+	case OP_STACK_PUSH:
+	case OP_STACK_POP:
+		op_stack_move(op, w);
+		return 1;
 	case OP_CAS:
 	case OP_LOCK:
 		return op_settle(op, up_load(w) == op->a &&

@@ -38,6 +38,45 @@ static int attempt_single(struct op *op, const struct percpu_here *h)
 	return r;
 }
 
+/* One pointer has its own section; up to PERCPU_STACK_SMALL, a loop. */
+static int attempt_stack_push(struct op *op, const struct percpu_here *h,
+			      intptr_t *w, intptr_t *st)
+{
+	const struct op_more *m = op->more;
+	void *const *ptrs = (void *const *)m->src;
+	size_t k = m->len;
+	int r;
+
+	if (k == 1)
+		r = percpu_cs_stack_push1(h, w, st, (intptr_t)ptrs[0]);
+	else
+		r = percpu_cs_stack_push_small(h, w, st, ptrs, &k);
+	if (r == PERCPU_CS_OK)
+		op->result = (intptr_t)k;
+	return r;
+}
+
+static int attempt_stack_pop(struct op *op, const struct percpu_here *h,
+			     intptr_t *w, intptr_t *st)
+{
+	const struct op_more *m = op->more;
+	void **out = (void **)m->dst;
+	size_t k = m->len;
+	intptr_t one = 0;
+	int r;
+
+	if (k != 1) {
+		r = percpu_cs_stack_pop_small(h, w, st, out, &k);
+	} else {
+		r = percpu_cs_stack_pop1(h, w, st, &one);
+		if (r == PERCPU_CS_OK)
+			out[0] = (void *)one;
+	}
+	if (r == PERCPU_CS_OK)
+		op->result = (intptr_t)k;
+	return r;
+}
+
 static int attempt_multi(struct op *op, const struct percpu_here *h)
 {
 	intptr_t *w = percpu_fast_word(h), *p = op_at(op->p, h->cpu);
@@ -57,6 +96,10 @@ static int attempt_multi(struct op *op, const struct percpu_here *h)
 		copy = (struct percpu_copy){ m->dst, m->src, m->len };
 		return percpu_cs_cmpeq_memcpy_store(h, w, p, op->a, &copy,
 						    op->b);
+	case OP_STACK_PUSH:
+		return attempt_stack_push(op, h, w, p);
+	case OP_STACK_POP:
+		return attempt_stack_pop(op, h, w, p);
 	default: /* OP_LIST_POP: no more operands */
 		return percpu_cs_list_pop(h, w, p, &op->result);
 	}
@@ -65,7 +108,7 @@ static int attempt_multi(struct op *op, const struct percpu_here *h)
 /* A section's outcome the lock path cannot improve on; 0 if none. */
 static int final_outcome(struct op *op, int r)
 {
-	if (r == PERCPU_CS_OK && op->kind == OP_LIST_POP)
+	if (r == PERCPU_CS_OK && op_result_is_value(op))
 		return 1;
 	if (r == PERCPU_CS_OK) {
 		if (op->kind >= OP_CAS && op->kind != OP_LIST_PUSH)
@@ -74,7 +117,7 @@ static int final_outcome(struct op *op, int r)
 	}
 	if (r != PERCPU_CS_CHANGED || op->kind == OP_LOCK)
 		return 0;
-	op->result = op->kind == OP_LIST_POP ? 0 : PERCPU_CHANGED;
+	op->result = op_result_is_value(op) ? 0 : PERCPU_CHANGED;
 	return 1;
 }
 
@@ -87,6 +130,11 @@ static int rseq_retry(struct op *op, const struct percpu_thread *t, int *shard)
 {
 	unsigned int aborts = 0;
 
+#ifdef PERCPU_INJECT
+	if (percpu_thread_uses_rseq(t))
+		__atomic_fetch_add(&percpu_inject.rseq_retries, 1,
+				   __ATOMIC_RELAXED);
+#endif
 	while (aborts < MAX_RSEQ_ABORTS && percpu_thread_uses_rseq(t)) {
 		struct percpu_here h = { percpu_rt.rseq_offset,
 					 percpu_rt.id_offset,
@@ -318,4 +366,31 @@ struct percpu_list_node *percpu_list_pop_slow(struct percpu_list *list,
 
 	tell_shard(shard, run(&op));
 	return (struct percpu_list_node *)op.result;
+}
+
+/* Small batches here; larger ones copy a block (stack.c). */
+size_t percpu_stack_push_slow(struct percpu_stack *s, void *const *ptrs,
+			      size_t n, int *shard)
+{
+	struct op_more more = { .src = ptrs, .len = n };
+	struct op op = { .kind = OP_STACK_PUSH, .p = &s->count,
+			 .shard = -1, .more = &more };
+
+	if (n > PERCPU_STACK_SMALL)
+		return percpu_stack_push_block(s, ptrs, n, shard);
+	tell_shard(shard, run(&op));
+	return (size_t)op.result;
+}
+
+size_t percpu_stack_pop_slow(struct percpu_stack *s, void **out, size_t n,
+			     int *shard)
+{
+	struct op_more more = { .dst = out, .len = n };
+	struct op op = { .kind = OP_STACK_POP, .p = &s->count, .shard = -1,
+			 .more = &more };
+
+	if (n > PERCPU_STACK_SMALL)
+		return percpu_stack_pop_block(s, out, n, shard);
+	tell_shard(shard, run(&op));
+	return (size_t)op.result;
 }

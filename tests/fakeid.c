@@ -275,32 +275,97 @@ static int op_list_pop(void)
 	return s;
 }
 
-static int op_stack_push(void)
-{
-	void *ptrs[2] = { &node, region };
-	int s = -1;
-	size_t k = percpu_stack_push(stk, ptrs, 2, &s);
-	intptr_t *count;
+/* Distinct pointers to push (never dereferenced). */
+static void *const stack_ptrs[9] = { &node, &node + 1, &node + 2, &node + 3,
+				     &node + 4, &node + 5, &node + 6,
+				     &node + 7, &node + 8 };
 
-	if (!in_range(s) || k != 2)
+/*
+ * A push of n (1: percpu_stack_push1) onto the shard it reports: as many
+ * as fit there, into the slots above its count.
+ */
+static int stack_push_n(size_t n)
+{
+	int s = -1;
+	size_t k = n == 1 ? (size_t)percpu_stack_push1(stk, stack_ptrs[0], &s) :
+			    percpu_stack_push(stk, stack_ptrs, n, &s);
+	intptr_t *count;
+	size_t room;
+
+	if (!in_range(s))
 		return -1;
 	count = want_word(s, &stk->count);
-	memcpy(want(s, &stk->slot[*count]), ptrs, sizeof(ptrs));
-	*count += 2;
+	room = (size_t)(STACK_SLOTS - *count);
+	if (k != (n < room ? n : room))
+		return -1;
+	memcpy(want(s, &stk->slot[*count]), stack_ptrs, k * sizeof(void *));
+	*count += (intptr_t)k;
 	return s;
 }
 
-static int op_stack_pop(void)
+/* A pop of n (1: percpu_stack_pop1): the top ones of the shard it reports. */
+static int stack_pop_n(size_t n)
 {
-	void *out[2] = { NULL, NULL };
+	void *out[9] = { NULL };
 	int s = -1;
-	size_t k = percpu_stack_pop(stk, out, 2, &s);
+	size_t k, want_k;
+	intptr_t *count;
 
-	if (!in_range(s) || k != 2 || out[0] != &node || out[1] != region ||
-	    *want_word(s, &stk->count) != 2)
+	if (n == 1) {
+		out[0] = percpu_stack_pop1(stk, &s);
+		k = out[0] != NULL;	/* no NULL is pushed here */
+	} else {
+		k = percpu_stack_pop(stk, out, n, &s);
+	}
+	if (!in_range(s))
 		return -1;
-	*want_word(s, &stk->count) = 0;
+	count = want_word(s, &stk->count);
+	want_k = n < (size_t)*count ? n : (size_t)*count;
+	if (k != want_k || memcmp(out, want(s, &stk->slot[*count - (intptr_t)k]),
+				  k * sizeof(void *)))
+		return -1;
+	*count -= (intptr_t)k;
 	return s;
+}
+
+static int op_stack_push1(void)
+{
+	return stack_push_n(1);
+}
+
+static int op_stack_pop1(void)
+{
+	return stack_pop_n(1);
+}
+
+static int op_stack_push2(void)
+{
+	return stack_push_n(2);
+}
+
+static int op_stack_pop2(void)
+{
+	return stack_pop_n(2);
+}
+
+static int op_stack_push3(void)
+{
+	return stack_push_n(3);
+}
+
+static int op_stack_pop3(void)
+{
+	return stack_pop_n(3);
+}
+
+static int op_stack_push9(void)
+{
+	return stack_push_n(9);
+}
+
+static int op_stack_pop9(void)
+{
+	return stack_pop_n(9);
 }
 
 static int op_shard_id(void)
@@ -348,7 +413,17 @@ static const struct op {
 	{ "cmp2_store, second compare fails", op_cmp2_changed },
 	{ "cas_store2", op_cas_store2 }, { "memcpy_store", op_memcpy_store },
 	{ "list push", op_list_push }, { "list pop", op_list_pop },
-	{ "stack push", op_stack_push }, { "stack pop", op_stack_pop },
+	{ "stack push1", op_stack_push1 }, { "stack pop1", op_stack_pop1 },
+	{ "stack pop1, empty", op_stack_pop1 },
+	{ "stack push of 2", op_stack_push2 }, { "stack pop of 2", op_stack_pop2 },
+	{ "stack push of 3", op_stack_push3 }, { "stack pop of 3", op_stack_pop3 },
+	{ "stack push of 9, 6 fit (block)", op_stack_push9 },
+	{ "stack push1, full", op_stack_push1 },
+	{ "stack push of 3, full", op_stack_push3 },
+	{ "stack pop of 2", op_stack_pop2 },
+	{ "stack push of 3, 2 fit", op_stack_push3 },
+	{ "stack pop of 9, 6 there (block)", op_stack_pop9 },
+	{ "stack pop of 3, empty", op_stack_pop3 },
 	{ "shard_id", op_shard_id }, { "remote on every shard", op_remote },
 	{ "remote_xchg on every shard", op_remote_xchg },
 };

@@ -41,6 +41,51 @@
  *	*p = v;						commit
  *	return OK;
  *
+ * The pointer stack's sections (percpu/stack.h): `st` is this shard's
+ * stack, st->count, st->capacity, st->slot[]. Each reads the count and
+ * the capacity inside the section, so no load before it is needed; the
+ * stores above the count are speculative, the count's store commits.
+ * percpu_cs_stack_push1(off, cpu, word, st, ptr):
+ *	if (area->id != cpu) return MOVED;
+ *	if (*word != 0) return DIVERTED;
+ *	c = st->count;
+ *	if (c >= st->capacity) return CHANGED;		full
+ *	st->slot[c] = ptr;
+ *	st->count = c + 1;				commit
+ *	return OK;
+ * percpu_cs_stack_pop1(off, cpu, word, st, &ptr):
+ *	if (area->id != cpu) return MOVED;
+ *	if (*word != 0) return DIVERTED;
+ *	c = st->count;
+ *	if (c <= 0) return CHANGED;			empty
+ *	v = st->slot[c - 1];
+ *	st->count = c - 1;				commit
+ *	ptr = v;					after the commit
+ *	return OK;
+ * percpu_cs_stack_push_small(off, cpu, word, st, ptrs, &n):
+ *	n <= PERCPU_STACK_SMALL (8), so the copy is a few plain moves.
+ *	if (area->id != cpu) return MOVED;
+ *	if (*word != 0) return DIVERTED;
+ *	c = st->count;
+ *	k = min(n, st->capacity - c);
+ *	if (k <= 0) return CHANGED;			full, or n == 0
+ *	st->slot[c .. c + k) = ptrs[0 .. k);
+ *	st->count = c + k;				commit
+ *	n = k;						after the commit
+ *	return OK;
+ * percpu_cs_stack_pop_small(off, cpu, word, st, out, &n):
+ *	n <= PERCPU_STACK_SMALL. The copy into out[] is speculative too: it
+ *	may land although the section aborts.
+ *	if (area->id != cpu) return MOVED;
+ *	if (*word != 0) return DIVERTED;
+ *	c = st->count;
+ *	k = min(n, c);
+ *	if (k <= 0) return CHANGED;			empty, or n == 0
+ *	out[0 .. k) = st->slot[c - k .. c);
+ *	st->count = c - k;				commit
+ *	n = k;						after the commit
+ *	return OK;
+ *
  * percpu_arch_shard_id(id) reads the shard-id field outside any section:
  * a valid id when registered, a negative value (unsigned: huge) when not.
  * percpu_arch_area_u32(off) reads the 32-bit field at `off` from the thread

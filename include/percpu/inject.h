@@ -31,6 +31,7 @@ struct percpu_inject {
 	volatile unsigned int force_abort;
 	unsigned long lock_path_ops;
 	unsigned long rseq_aborts;
+	unsigned long rseq_retries;	/* slow paths that tried rseq again */
 	unsigned long shard_nested;
 	unsigned long lease_revocations;
 	/* fake_shard_on: every read of the shard id returns fake_shard, as

@@ -56,9 +56,14 @@
 #define PERCPU_X86_TWICE_REG(reg, word)				\
 	"cmpq %%" reg ", %[" word "]\n\t"				\
 	"jnz 7f\n\t"
+/* The same against the word at a base register (a stack's count). */
+#define PERCPU_X86_TWICE_AT(reg, base)					\
+	"cmpq %%" reg ", (%[" base "])\n\t"				\
+	"jnz 7f\n\t"
 #define PERCPU_X86_TWICE_TRAP "7: ud2\n\t"
 #else
 #define PERCPU_X86_TWICE_REG(reg, word)
+#define PERCPU_X86_TWICE_AT(reg, base)
 #define PERCPU_X86_TWICE_CPU
 #define PERCPU_X86_TWICE(expect, word)
 #define PERCPU_X86_TWICE_TRAP
@@ -446,6 +451,187 @@ static inline int percpu_cs_list_pop(const struct percpu_here *h,
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
 		  [word] "m"(*word), [head] "m"(*head), [node] "r"(node)
 		: "memory", "cc", "rax", "rcx", "rdx"
+		: abort, moved, diverted, changed);
+	return PERCPU_CS_OK;
+abort:
+	return PERCPU_CS_ABORT;
+moved:
+	return PERCPU_CS_MOVED;
+diverted:
+	return PERCPU_CS_DIVERTED;
+changed:
+	return PERCPU_CS_CHANGED;
+}
+
+/*
+ * The pointer stack's sections. `st` is this shard's struct percpu_stack
+ * (percpu/stack.h) seen as words: count at 0, capacity at 8, slot[] from
+ * 16. The slot stores are speculative and the count's store commits; x86
+ * stores are ordered, so a reader that sees the count sees the slots (the
+ * release that percpu/stack.h promises costs nothing here).
+ */
+static inline int percpu_cs_stack_push1(const struct percpu_here *h,
+					const intptr_t *word, intptr_t *st,
+					intptr_t ptr)
+{
+	__asm__ __volatile__ goto(
+		PERCPU_X86_CS_DESCRIPTOR
+		PERCPU_X86_CS_ENTER_AND_CHECK
+		"movq (%[st]), %%rcx\n\t"
+		"cmpq 8(%[st]), %%rcx\n\t"
+		"jge %l[changed]\n\t"
+		PERCPU_X86_DELAY(4)
+		"movq %[ptr], 16(%[st],%%rcx,8)\n\t"
+		PERCPU_X86_DELAY(5)
+		PERCPU_X86_TWICE_CPU
+		PERCPU_X86_TWICE_AT("rcx", "st")
+		"incq %%rcx\n\t"
+		"movq %%rcx, (%[st])\n\t"
+		"2:\n\t"
+		PERCPU_X86_CS_ABORT_HANDLER
+		:
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
+		  [word] "m"(*word), [st] "r"(st), [ptr] "er"(ptr)
+		: "memory", "cc", "rax", "rcx"
+		: abort, moved, diverted, changed);
+	return PERCPU_CS_OK;
+abort:
+	return PERCPU_CS_ABORT;
+moved:
+	return PERCPU_CS_MOVED;
+diverted:
+	return PERCPU_CS_DIVERTED;
+changed:
+	return PERCPU_CS_CHANGED;
+}
+
+/* The popped pointer goes through %rdx to *ptr after the commit. */
+static inline int percpu_cs_stack_pop1(const struct percpu_here *h,
+				       const intptr_t *word, intptr_t *st,
+				       intptr_t *ptr)
+{
+	__asm__ __volatile__ goto(
+		PERCPU_X86_CS_DESCRIPTOR
+		PERCPU_X86_CS_ENTER_AND_CHECK
+		"movq (%[st]), %%rcx\n\t"
+		"testq %%rcx, %%rcx\n\t"
+		"jle %l[changed]\n\t"
+		PERCPU_X86_DELAY(4)
+		"movq 8(%[st],%%rcx,8), %%rdx\n\t"
+		PERCPU_X86_DELAY(5)
+		PERCPU_X86_TWICE_CPU
+		PERCPU_X86_TWICE_AT("rcx", "st")
+		"decq %%rcx\n\t"
+		"movq %%rcx, (%[st])\n\t"
+		"2:\n\t"
+		"movq %%rdx, (%[ptr])\n\t"
+		PERCPU_X86_CS_ABORT_HANDLER
+		:
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
+		  [word] "m"(*word), [st] "r"(st), [ptr] "r"(ptr)
+		: "memory", "cc", "rax", "rcx", "rdx"
+		: abort, moved, diverted, changed);
+	return PERCPU_CS_OK;
+abort:
+	return PERCPU_CS_ABORT;
+moved:
+	return PERCPU_CS_MOVED;
+diverted:
+	return PERCPU_CS_DIVERTED;
+changed:
+	return PERCPU_CS_CHANGED;
+}
+
+/*
+ * k = min(*n, room) pointers, copied by a loop of moves from the top down
+ * (the order is invisible: nothing is seen before the commit); k goes
+ * through %rdx to *n after the commit. *n is at most PERCPU_STACK_SMALL.
+ */
+static inline int percpu_cs_stack_push_small(const struct percpu_here *h,
+					     const intptr_t *word,
+					     intptr_t *st, void *const *ptrs,
+					     size_t *n)
+{
+	__asm__ __volatile__ goto(
+		PERCPU_X86_CS_DESCRIPTOR
+		PERCPU_X86_CS_ENTER_AND_CHECK
+		"movq (%[st]), %%rcx\n\t"
+		"movq 8(%[st]), %%rdx\n\t"
+		"subq %%rcx, %%rdx\n\t"
+		"cmpq (%[n]), %%rdx\n\t"
+		"cmovgq (%[n]), %%rdx\n\t"
+		"testq %%rdx, %%rdx\n\t"
+		"jle %l[changed]\n\t"
+		PERCPU_X86_DELAY(4)
+		"leaq 16(%[st],%%rcx,8), %%rdi\n\t"
+		"movq %%rdx, %%rax\n\t"
+		"8: movq -8(%[ptrs],%%rax,8), %%rsi\n\t"
+		"movq %%rsi, -8(%%rdi,%%rax,8)\n\t"
+		"decq %%rax\n\t"
+		"jnz 8b\n\t"
+		PERCPU_X86_DELAY(5)
+		PERCPU_X86_TWICE_CPU
+		PERCPU_X86_TWICE_AT("rcx", "st")
+		"addq %%rdx, %%rcx\n\t"
+		"movq %%rcx, (%[st])\n\t"
+		"2:\n\t"
+		"movq %%rdx, (%[n])\n\t"
+		PERCPU_X86_CS_ABORT_HANDLER
+		:
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
+		  [word] "m"(*word), [st] "r"(st), [ptrs] "r"(ptrs),
+		  [n] "r"(n)
+		: "memory", "cc", "rax", "rcx", "rdx", "rsi", "rdi"
+		: abort, moved, diverted, changed);
+	return PERCPU_CS_OK;
+abort:
+	return PERCPU_CS_ABORT;
+moved:
+	return PERCPU_CS_MOVED;
+diverted:
+	return PERCPU_CS_DIVERTED;
+changed:
+	return PERCPU_CS_CHANGED;
+}
+
+/* As push_small, k = min(*n, count) pointers into out[], which the
+ * section writes before its commit. */
+static inline int percpu_cs_stack_pop_small(const struct percpu_here *h,
+					    const intptr_t *word,
+					    intptr_t *st, void **out,
+					    size_t *n)
+{
+	__asm__ __volatile__ goto(
+		PERCPU_X86_CS_DESCRIPTOR
+		PERCPU_X86_CS_ENTER_AND_CHECK
+		"movq (%[st]), %%rcx\n\t"
+		"movq (%[n]), %%rdx\n\t"
+		"cmpq %%rcx, %%rdx\n\t"
+		"cmovgq %%rcx, %%rdx\n\t"
+		"testq %%rdx, %%rdx\n\t"
+		"jle %l[changed]\n\t"
+		PERCPU_X86_DELAY(4)
+		"movq %%rcx, %%rdi\n\t"
+		"subq %%rdx, %%rdi\n\t"
+		"leaq 16(%[st],%%rdi,8), %%rdi\n\t"
+		"movq %%rdx, %%rax\n\t"
+		"8: movq -8(%%rdi,%%rax,8), %%rsi\n\t"
+		"movq %%rsi, -8(%[out],%%rax,8)\n\t"
+		"decq %%rax\n\t"
+		"jnz 8b\n\t"
+		PERCPU_X86_DELAY(5)
+		PERCPU_X86_TWICE_CPU
+		PERCPU_X86_TWICE_AT("rcx", "st")
+		"subq %%rdx, %%rcx\n\t"
+		"movq %%rcx, (%[st])\n\t"
+		"2:\n\t"
+		"movq %%rdx, (%[n])\n\t"
+		PERCPU_X86_CS_ABORT_HANDLER
+		:
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
+		  [word] "m"(*word), [st] "r"(st), [out] "r"(out),
+		  [n] "r"(n)
+		: "memory", "cc", "rax", "rcx", "rdx", "rsi", "rdi"
 		: abort, moved, diverted, changed);
 	return PERCPU_CS_OK;
 abort:
