@@ -73,7 +73,7 @@ MALLOC_HDRS := $(wildcard src/malloc/*.h)
 MALLOC_OBJS := $(MALLOC_SRCS:src/malloc/%.c=$(BUILD)/malloc/%.o)
 MALLOC_INJ_OBJS := $(MALLOC_SRCS:src/malloc/%.c=$(BUILD)/malloc-inject/%.o)
 MALLOC_CFLAGS := $(LIB_CFLAGS) -ftls-model=initial-exec -fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc -fno-builtin-free
-MALLOC_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(filter-out tests/malloc_user.c,$(wildcard tests/malloc_*.c)))
+MALLOC_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(filter-out tests/malloc_user.c tests/malloc_pairs.c,$(wildcard tests/malloc_*.c)))
 
 all: $(BUILD)/libpercpu-malloc.so
 malloc: $(BUILD)/libpercpu-malloc.so $(BUILD)/libpercpu-malloc-inject.so
