@@ -24,6 +24,8 @@ static void *(*volatile call_realloc)(void *, size_t) = realloc;
 static void *(*volatile call_reallocarray)(void *, size_t, size_t) =
 	reallocarray;
 static void (*volatile call_free)(void *) = free;
+static void *(*volatile call_aligned_alloc)(size_t, size_t) = aligned_alloc;
+static void *(*volatile call_memalign)(size_t, size_t) = memalign;
 
 #define CHECK(cond, ...)                                                       \
 	do {                                                                   \
@@ -158,9 +160,9 @@ static void bad_alignments(void)
 	ok(rc == ENOMEM && errno == 1234,
 	   "posix_memalign of SIZE_MAX - 100: ENOMEM returned, errno untouched");
 	errno = 0;
-	p = aligned_alloc(24, 48);
+	p = call_aligned_alloc(24, 48);
 	ok(!p && errno == EINVAL, "aligned_alloc alignment 24: NULL, EINVAL");
-	p = memalign(24, 48);
+	p = call_memalign(24, 48);
 	ok(p && (uintptr_t)p % 32 == 0,
 	   "memalign alignment 24 rounds up to 32 (as glibc)");
 	free(p);
