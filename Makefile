@@ -92,6 +92,10 @@ $(BUILD)/libpercpu-malloc.so: $(MALLOC_OBJS) $(LIB_OBJS) src/malloc/malloc.map
 $(BUILD)/libpercpu-malloc-inject.so: $(MALLOC_INJ_OBJS) $(INJ_OBJS) src/malloc/malloc-test.map
 	$(CC) $(SAN) -shared -Wl,-soname,libpercpu-malloc-inject.so -Wl,--version-script=src/malloc/malloc-test.map -Wl,-z,nodelete -o $@ $(MALLOC_INJ_OBJS) $(INJ_OBJS) $(LDLIBS)
 
+# A quick measurement of the allocator against glibc (tests/malloc_pairs.sh).
+malloc-pairs: $(BUILD)/tests/malloc_pairs $(BUILD)/libpercpu-malloc.so
+	BUILD=$(BUILD) sh tests/malloc_pairs.sh
+
 # The allocator's tests (tests/malloc_*.c but malloc_user.c, which brings
 # its own malloc) link its test build, so every allocation of theirs is its.
 $(MALLOC_TESTS): $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libpercpu-malloc-inject.so $(BUILD)/libpercpu-malloc.so $(HEADERS) $(MALLOC_HDRS)
@@ -198,5 +202,5 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps tests check check-env check-stress bench install uninstall clean malloc
+.PHONY: all deps tests check check-env check-stress bench install uninstall clean malloc malloc-pairs
 .SECONDARY:
