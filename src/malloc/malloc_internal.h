@@ -122,17 +122,30 @@ static inline char *span_start(const struct span *sp)
 	return (char *)range_base + ((size_t)(sp - spans) << SPAN_SHIFT);
 }
 
+/*
+ * The range's length is published after its base (release), and read
+ * before it (acquire): a reader that sees a length sees the base that goes
+ * with it, so while the range is being set up nothing is taken for ours.
+ */
+static inline size_t range_length(void)
+{
+	return __atomic_load_n(&range_len, __ATOMIC_ACQUIRE);
+}
+
 /* The class of a pointer in the range, 0 if its span is not carved. */
 static inline unsigned int range_class(const void *p)
 {
+	size_t len = range_length();
 	uintptr_t off = (uintptr_t)p - range_base;
 
-	return off < range_len ? span_class[off >> SPAN_SHIFT] : 0;
+	return off < len ? span_class[off >> SPAN_SHIFT] : 0;
 }
 
 static inline int in_range(const void *p)
 {
-	return (uintptr_t)p - range_base < range_len;
+	size_t len = range_length();
+
+	return (uintptr_t)p - range_base < len;
 }
 
 /* Non-zero if p is the start of an object of its span's class. */

@@ -60,8 +60,8 @@ int range_init(void)
 		return -1;
 	}
 	spans = meta;
-	range_len = len;
-	__atomic_store_n(&range_base, (uintptr_t)base, __ATOMIC_RELEASE);
+	range_base = (uintptr_t)base;
+	__atomic_store_n(&range_len, len, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -74,7 +74,7 @@ static struct span *span_new(void)
 		free_spans = sp->next;
 		return sp;
 	}
-	if (frontier >= (range_len >> SPAN_SHIFT))
+	if (frontier >= (range_length() >> SPAN_SHIFT))
 		return NULL;
 	sp = &spans[frontier];
 	if (mprotect(span_start(sp), SPAN_SIZE, PROT_READ | PROT_WRITE))
