@@ -14,6 +14,9 @@
 #include "tap.h"
 #include "percpu_malloc.h"
 
+/* Set by the allocator's test build (src/malloc/init.c). */
+extern int percpu_malloc_preinit_ok;
+
 static int failures;
 
 /* Called through these, the compiler cannot reason about the calls that
@@ -387,6 +390,10 @@ int main(void)
 	   "the allocator is the process's malloc (%llu spans, range %llu "
 	   "GiB)", (unsigned long long)st.spans_live,
 	   (unsigned long long)(st.range_bytes >> 30));
+	ok(percpu_malloc_preinit_ok && st.preinit_allocs >= 3,
+	   "allocations while setting up served from the bump area, freed, "
+	   "resized, zeroed (%llu of them)",
+	   (unsigned long long)st.preinit_allocs);
 	everything();
 	if (test_mode() == TEST_MIXED) {
 		pthread_create(&t, NULL, lock_path_thread, NULL);

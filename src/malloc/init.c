@@ -20,6 +20,7 @@
  * so ours run before its prepare and after its parent/child handlers.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,8 @@ static __thread int initializing __attribute__((tls_model("initial-exec")));
 
 static char bump_area[BUMP_SIZE] __attribute__((aligned(4096)));
 static size_t bump_used;
+/* Counted apart: the counters may not exist yet. */
+uint64_t bump_allocs;
 
 void die(const char *what)
 {
@@ -87,7 +90,7 @@ void *bump_alloc(size_t size, size_t align)
 					      __ATOMIC_RELAXED,
 					      __ATOMIC_RELAXED));
 	((size_t *)(bump_area + start))[-1] = end - start;
-	gstat_add(G_BUMP_ALLOC, 1);
+	__atomic_fetch_add(&bump_allocs, 1, __ATOMIC_RELAXED);
 	return bump_area + start;
 }
 
@@ -111,8 +114,41 @@ static void fork_release(void)
 
 /* ---- setting up ---- */
 
+#ifdef PERCPU_INJECT
+/*
+ * Test builds: allocate from inside the set-up, as glibc's pthread_atfork()
+ * or the library might, so that the bump area serves, is freed, resized and
+ * zeroed. tests/malloc_conform.c checks the result (percpu_malloc_preinit_ok:
+ * 1 if every step gave what it should).
+ */
+EXPORT int percpu_malloc_preinit_ok;
+
+static void allocate_while_setting_up(void)
+{
+	unsigned char *p = malloc(100), *q, *z = calloc(10, 10);
+	int good = p && z && in_bump(p) && in_bump(z) &&
+		   malloc_usable_size(p) >= 100;
+
+	if (p)
+		memset(p, 0x7e, 100);
+	for (int i = 0; good && i < 100; i++)
+		good = z[i] == 0;
+	q = realloc(p, 300);
+	good = good && q && in_bump(q) && q[99] == 0x7e;
+	free(q);
+	free(z);
+	free(p == q ? NULL : p);
+	percpu_malloc_preinit_ok = good;
+}
+#else
+static void allocate_while_setting_up(void)
+{
+}
+#endif
+
 static void set_up(void)
 {
+	allocate_while_setting_up();
 	classes_init();
 	if (range_init())
 		return;		/* every object a mapping of its own */

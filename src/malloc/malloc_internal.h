@@ -198,7 +198,6 @@ enum gstat {
 	G_LARGE_ALLOC,
 	G_LARGE_FREE,
 	G_FOREIGN_FREE,		/* free() of a pointer not ours: ignored */
-	G_BUMP_ALLOC,		/* served by the pre-init area */
 	G_SPANS_CARVED,
 	G_SPANS_RELEASED,
 	G_DRAINS,		/* percpu_remote() calls that drained */
@@ -234,5 +233,6 @@ HIDDEN int malloc_init(void);
 HIDDEN int in_bump(const void *p);
 HIDDEN size_t bump_usable(const void *p);
 HIDDEN void *bump_alloc(size_t size, size_t align);
+HIDDEN extern uint64_t bump_allocs;
 
 #endif

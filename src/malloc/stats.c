@@ -77,7 +77,7 @@ EXPORT int percpu_malloc_stats(struct percpu_malloc_stats *st)
 	st->large_allocs = sum(&stat_global[G_LARGE_ALLOC]);
 	st->large_frees = sum(&stat_global[G_LARGE_FREE]);
 	st->foreign_frees = sum(&stat_global[G_FOREIGN_FREE]);
-	st->preinit_allocs = sum(&stat_global[G_BUMP_ALLOC]);
+	st->preinit_allocs = __atomic_load_n(&bump_allocs, __ATOMIC_RELAXED);
 	st->spans_carved = sum(&stat_global[G_SPANS_CARVED]);
 	st->spans_released = sum(&stat_global[G_SPANS_RELEASED]);
 	st->spans_live = st->spans_carved - st->spans_released;
