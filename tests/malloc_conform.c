@@ -236,7 +236,17 @@ static void zeroing(void)
 		for (int i = 0; i < 64; i++)
 			free(d[i]);
 	}
-	ok(!bad, "calloc zeroes reused objects of every size (%d not)", bad);
+	for (size_t n = 40000; n <= ((size_t)4 << 20); n *= 2) {
+		unsigned char *d = malloc(n), *z;
+
+		memset(d, 0xff, n);
+		free(d);
+		z = calloc(n, 1);
+		bad += !z || !same_byte(z, n, 0);
+		free(z);
+	}
+	ok(!bad, "calloc zeroes reused objects of every size, large ones "
+	   "(kept mappings) to 4 MiB (%d not)", bad);
 	{
 		void *p = calloc(0, 16), *q = calloc(16, 0);
 

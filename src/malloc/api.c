@@ -93,7 +93,7 @@ static void *alloc_slow(size_t size, size_t align)
 
 	if (!malloc_init()) {
 		p = bump_alloc(size, align);
-		return p ? p : large_alloc(size, align);
+		return p ? p : large_alloc(size, align, 0);
 	}
 	if (size <= MAX_SMALL && align <= MIN_ALIGN)
 		cls = class_of(size);
@@ -101,7 +101,7 @@ static void *alloc_slow(size_t size, size_t align)
 		cls = class_aligned(size, align);
 	if (cls && central_ok)
 		return small_alloc(cls);
-	return large_alloc(size, align);
+	return large_alloc(size, align, 0);
 }
 
 static void free_small_slow(unsigned int cls, void *p)
@@ -196,9 +196,11 @@ EXPORT void *calloc(size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
+	if (total > MAX_SMALL && malloc_init())
+		return large_alloc(total, MIN_ALIGN, 1);	/* zeroes reuse */
 	p = malloc(total);
-	/* Large objects are fresh mappings, bump objects never reused. */
-	if (p && total <= MAX_SMALL && !in_bump(p))
+	/* Bump objects are never reused: still zero. */
+	if (p && !in_bump(p))
 		memset(p, 0, total);
 	return p;
 }
@@ -326,5 +328,6 @@ EXPORT int malloc_trim(size_t pad)
 	(void)pad;
 	if (!malloc_ready())
 		return 0;
+	large_trim();
 	return drain_all() > 0 || spans_carved() > 0;
 }

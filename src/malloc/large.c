@@ -8,8 +8,16 @@
  * neither in the range nor in the registry is known not to be ours without
  * reading memory around it. realloc() of a page-aligned one moves it with
  * mremap(): no copy.
+ *
+ * Freed mappings up to 4 MiB are kept for reuse (16 of them, 16 MiB at
+ * most), so that a program that allocates and frees buffers of 64 KiB or
+ * 1 MiB in a loop does not map, fault in and unmap them each time. A kept
+ * mapping serves a request it fits within a quarter of its length, at the
+ * alignment asked; calloc() then zeroes it (a fresh mapping is already
+ * zero). malloc_trim() unmaps them.
  */
 #include <errno.h>
+#include <string.h>
 #include <sys/mman.h>
 #include "malloc_internal.h"
 
@@ -26,6 +34,13 @@ static struct large *table;
 static size_t table_cap;	/* a power of two */
 static size_t table_count;
 static uint64_t table_bytes;
+
+#define KEEP_MAX 16
+#define KEEP_LEN ((size_t)4 << 20)
+#define KEEP_BYTES ((size_t)16 << 20)
+
+static struct large kept[KEEP_MAX];	/* freed mappings, not in the table */
+static size_t nr_kept, kept_bytes;
 
 static size_t slot_of(uintptr_t p, size_t cap)
 {
@@ -121,8 +136,27 @@ static void *map_aligned(size_t len, size_t align)
 	return p;
 }
 
-/* size bytes aligned to align (a power of two), zeroed; NULL with ENOMEM. */
-void *large_alloc(size_t size, size_t align)
+/* A kept mapping for len bytes at align, registered; NULL if none fits.
+ * Lock held. */
+static void *reuse(size_t len, size_t align)
+{
+	for (size_t i = 0; i < nr_kept; i++) {
+		struct large k = kept[i];
+
+		if (k.len < len || k.len - len > len / 4 || k.p % align)
+			continue;
+		if (insert(k.p, k.len))
+			return NULL;
+		kept[i] = kept[--nr_kept];
+		kept_bytes -= k.len;
+		return (void *)k.p;
+	}
+	return NULL;
+}
+
+/* size bytes aligned to align (a power of two); zeroed if `zero` (or
+ * fresh); NULL with ENOMEM. */
+void *large_alloc(size_t size, size_t align, int zero)
 {
 	size_t len;
 	void *p;
@@ -136,6 +170,15 @@ void *large_alloc(size_t size, size_t align)
 	len = (size + PAGE - 1) & ~(PAGE - 1);
 	if (!len)
 		len = PAGE;
+	pthread_mutex_lock(&large_mu);
+	p = nr_kept ? reuse(len, align) : NULL;
+	pthread_mutex_unlock(&large_mu);
+	if (p) {
+		if (zero)
+			memset(p, 0, size);
+		gstat_add(G_LARGE_ALLOC, 1);
+		return p;
+	}
 	p = map_aligned(len, align);
 	if (!p) {
 		errno = ENOMEM;
@@ -153,6 +196,33 @@ void *large_alloc(size_t size, size_t align)
 	return p;
 }
 
+/* Keep a freed mapping if there is room. Lock held. */
+static int keep(uintptr_t p, size_t len)
+{
+	if (len > KEEP_LEN || nr_kept == KEEP_MAX ||
+	    kept_bytes + len > KEEP_BYTES)
+		return 0;
+	kept[nr_kept++] = (struct large){ p, len };
+	kept_bytes += len;
+	return 1;
+}
+
+/* Unmap every kept mapping (malloc_trim). */
+void large_trim(void)
+{
+	struct large out[KEEP_MAX];
+	size_t n;
+
+	pthread_mutex_lock(&large_mu);
+	n = nr_kept;
+	memcpy(out, kept, n * sizeof(out[0]));
+	nr_kept = 0;
+	kept_bytes = 0;
+	pthread_mutex_unlock(&large_mu);
+	for (size_t i = 0; i < n; i++)
+		munmap((void *)out[i].p, out[i].len);
+}
+
 int large_free(void *p)
 {
 	struct large *e;
@@ -167,6 +237,11 @@ int large_free(void *p)
 	len = e->len;
 	table_bytes -= len;
 	erase(e);
+	if (keep((uintptr_t)p, len)) {
+		pthread_mutex_unlock(&large_mu);
+		gstat_add(G_LARGE_FREE, 1);
+		return 1;
+	}
 	pthread_mutex_unlock(&large_mu);
 	munmap(p, len);
 	gstat_add(G_LARGE_FREE, 1);

@@ -167,7 +167,8 @@ HIDDEN void central_walk(unsigned int cls,
 
 /* ---- large objects (large.c) ---- */
 
-HIDDEN void *large_alloc(size_t size, size_t align);
+HIDDEN void *large_alloc(size_t size, size_t align, int zero);
+HIDDEN void large_trim(void);	/* unmap the kept mappings */
 HIDDEN int large_free(void *p);		/* 0 if not a large object */
 HIDDEN size_t large_usable(const void *p);	/* 0 if not one */
 HIDDEN void *large_realloc(void *p, size_t size);	/* NULL: cannot */
