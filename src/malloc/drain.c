@@ -29,8 +29,14 @@ static void drain_on(void *arg, int shard)
 
 	(void)arg;
 	for (unsigned int cls = 1; cls <= NR_CLASSES; cls++) {
-		struct percpu_stack *s = percpu_ptr(caches[cls], shard);
-		size_t n = (size_t)s->count;
+		struct percpu_stack *s;
+		size_t n;
+
+		drain_n[cls] = 0;
+		if (!caches[cls])
+			continue;	/* refused at set-up: no cache */
+		s = percpu_ptr(caches[cls], shard);
+		n = (size_t)s->count;
 
 		for (size_t i = 0; i < n; i++)
 			drain_buf[at + i] = s->slot[i];
@@ -80,10 +86,12 @@ static intptr_t shard_cached(int shard)
 	intptr_t sum = 0;
 
 	for (unsigned int cls = 1; cls <= NR_CLASSES; cls++)
-		sum += __atomic_load_n(
-			&((struct percpu_stack *)percpu_ptr(caches[cls], shard))
-				 ->count,
-			__ATOMIC_RELAXED);
+		if (caches[cls])
+			sum += __atomic_load_n(
+				&((struct percpu_stack *)percpu_ptr(caches[cls],
+								    shard))
+					 ->count,
+				__ATOMIC_RELAXED);
 	return sum;
 }
 
