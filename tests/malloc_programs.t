@@ -92,6 +92,23 @@ if command -v gcc >/dev/null 2>&1; then
 		"gcc -O2 -o '$dir/prog' '$dir/prog.c' && '$dir/prog'"
 fi
 
+# Address space limited: a smaller range (2 GiB of 3), or none at all (600
+# MB), when every object is a mapping of its own.
+if command -v sqlite3 >/dev/null 2>&1; then
+	q="WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT count(*), sum(length(printf('%d-%d', x, x * x))) FROM c;"
+	want=$(sqlite3 :memory: "$q" 2>&1)
+	for kb in 3000000 600000; do
+		got=$(ulimit -v $kb && PERCPU_MALLOC_STATS="$dir/limit.prom" \
+			LD_PRELOAD="$lib" sqlite3 :memory: "$q" 2>&1)
+		range=$(sed -n 's/^percpu_malloc_range_bytes //p' "$dir/limit.prom" 2>/dev/null)
+		if [ "$got" = "$want" ] && [ -n "$want" ]; then
+			tap_line OK "sqlite3 with ulimit -v $kb: same output (range $range bytes)"
+		else
+			tap_line NOTOK "sqlite3 with ulimit -v $kb: output differs"
+		fi
+	done
+fi
+
 # Statistics at exit.
 PERCPU_MALLOC_STATS="$dir/stats.prom" LD_PRELOAD="$lib" sh -c 'ls / >/dev/null'
 if grep -q '^percpu_malloc_in_use_bytes{class="64"} ' "$dir/stats.prom" 2>/dev/null &&

@@ -150,11 +150,11 @@ static void set_up(void)
 {
 	allocate_while_setting_up();
 	classes_init();
+	stats_init();
+	pthread_atfork(fork_prepare, fork_release, fork_release);
 	if (range_init())
 		return;		/* every object a mapping of its own */
 	__atomic_store_n(&central_ok, 1, __ATOMIC_RELEASE);
-	stats_init();
-	pthread_atfork(fork_prepare, fork_release, fork_release);
 	for (unsigned int c = 1; c <= NR_CLASSES; c++)
 		__atomic_store_n(&caches[c],
 				 percpu_stack_alloc(classes[c].capacity),
