@@ -86,7 +86,7 @@ static void *small_alloc(unsigned int cls)
 }
 
 /* Any allocation: size bytes aligned to align (a power of two). */
-static void *alloc_slow(size_t size, size_t align)
+static __attribute__((noinline)) void *alloc_slow(size_t size, size_t align)
 {
 	unsigned int cls = 0;
 	void *p;
@@ -104,7 +104,8 @@ static void *alloc_slow(size_t size, size_t align)
 	return large_alloc(size, align, 0);
 }
 
-static void free_small_slow(unsigned int cls, void *p)
+static __attribute__((noinline)) void free_small_slow(unsigned int cls,
+						    void *p)
 {
 	struct percpu_stack *s = caches[cls];
 	void *buf[MAX_BATCH + 1];
@@ -122,7 +123,7 @@ static void free_small_slow(unsigned int cls, void *p)
 	errno = saved;
 }
 
-static void free_slow(void *p)
+static __attribute__((noinline)) void free_slow(void *p)
 {
 	int saved = errno;
 
@@ -137,6 +138,13 @@ static void free_slow(void *p)
 
 /* ---- the fast paths ---- */
 
+/* Out of line, so that the fast paths keep few registers. */
+static __attribute__((noinline)) void count_hit(unsigned int cls,
+						 enum cstat s)
+{
+	stat_add(cls, s, 1);
+}
+
 EXPORT void *malloc(size_t size)
 {
 	if (LIKELY(size <= MAX_SMALL)) {
@@ -146,7 +154,7 @@ EXPORT void *malloc(size_t size)
 
 		if (LIKELY(s != NULL) && LIKELY(cache_pop(s, &p))) {
 			if (UNLIKELY(stats_hits))
-				stat_add(cls, ST_MALLOC_HIT, 1);
+				count_hit(cls, ST_MALLOC_HIT);
 			return p;
 		}
 	}
@@ -162,7 +170,7 @@ EXPORT void free(void *p)
 
 		if (LIKELY(s != NULL) && LIKELY(cache_push(s, p))) {
 			if (UNLIKELY(stats_hits))
-				stat_add(cls, ST_FREE_HIT, 1);
+				count_hit(cls, ST_FREE_HIT);
 			return;
 		}
 		free_small_slow(cls, p);
