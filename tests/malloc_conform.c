@@ -355,6 +355,66 @@ static void distinct(void)
 	   "(%d overwritten)", N, bad);
 }
 
+/*
+ * Idle shards drained: a thread on CPU 1 (or, with concurrency ids, while
+ * the main thread spins, on another cid) leaves objects in its cache and
+ * exits; the main thread, on CPU 0, then goes through slow paths (misses
+ * and overflows) for 2.5 seconds: a slow path looks at the shards at most
+ * once a second and drains one whose cache has not changed since.
+ */
+static int idle_done;
+
+static void *leave_objects(void *arg)
+{
+	void *v[8];
+
+	(void)arg;
+	test_pin_to(1);
+	for (int i = 0; i < 8; i++)
+		v[i] = malloc(400);
+	for (int i = 0; i < 8; i++)
+		free(v[i]);
+	__atomic_store_n(&idle_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void idle_drain(void)
+{
+	struct percpu_malloc_stats a, b;
+	struct timespec t0, t;
+	pthread_t tid;
+	void *v[600];
+
+	if (percpu_nr_shards() < 2) {
+		ok(1, "# SKIP idle drain: one shard");
+		return;
+	}
+	test_pin_to(0);
+	percpu_malloc_stats(&a);
+	pthread_create(&tid, NULL, leave_objects, NULL);
+	while (!__atomic_load_n(&idle_done, __ATOMIC_ACQUIRE))
+		;	/* running, so the thread gets another cid */
+	pthread_join(tid, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		for (int i = 0; i < 600; i++)
+			v[i] = malloc(64);
+		for (int i = 0; i < 600; i++)
+			free(v[i]);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000 +
+			 (t.tv_nsec - t0.tv_nsec) / 1000000 < 2500);
+	test_unpin();
+	percpu_malloc_stats(&b);
+	ok(b.drains > a.drains && b.cls[14].drained > a.cls[14].drained,
+	   "an idle shard's cache drained by a slow path (drains %llu -> "
+	   "%llu, %llu B objects drained %llu -> %llu)",
+	   (unsigned long long)a.drains, (unsigned long long)b.drains,
+	   (unsigned long long)b.cls[14].size,
+	   (unsigned long long)a.cls[14].drained,
+	   (unsigned long long)b.cls[14].drained);
+}
+
 static void everything(void)
 {
 	sizes();
@@ -409,6 +469,7 @@ int main(void)
 		pthread_create(&t, NULL, lock_path_thread, NULL);
 		pthread_join(t, NULL);
 	}
+	idle_drain();
 	check_walk("after the run");
 	ok(malloc_trim(0) >= 0, "malloc_trim");
 	check_walk("after malloc_trim");
