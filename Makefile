@@ -96,6 +96,8 @@ $(BUILD)/libpercpu-malloc-inject.so: $(MALLOC_INJ_OBJS) $(INJ_OBJS) src/malloc/m
 malloc-pairs: $(BUILD)/tests/malloc_pairs $(BUILD)/libpercpu-malloc.so
 	BUILD=$(BUILD) sh tests/malloc_pairs.sh
 
+.PHONY: malloc malloc-pairs
+
 # The allocator's tests (tests/malloc_*.c but malloc_user.c, which brings
 # its own malloc) link its test build, so every allocation of theirs is its.
 $(MALLOC_TESTS): $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libpercpu-malloc-inject.so $(BUILD)/libpercpu-malloc.so $(HEADERS) $(MALLOC_HDRS)
@@ -202,5 +204,5 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps tests check check-env check-stress bench install uninstall clean malloc malloc-pairs
+.PHONY: all deps tests check check-env check-stress bench install uninstall clean
 .SECONDARY:
