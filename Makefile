@@ -65,6 +65,46 @@ $(BUILD)/libpercpu.so: $(LIB_OBJS) src/libpercpu.map
 	ln -sf libpercpu.so.$(VERSION) $(BUILD)/$(SONAME)
 	ln -sf libpercpu.so.$(VERSION) $@
 
+# libpercpu-malloc (src/malloc/, percpu_malloc(3)): a drop-in malloc on the
+# public API, with its own private copy of the library inside (the version
+# script exports the malloc family and percpu_malloc_* only). The -inject
+# build exports the library too, fault injection included, for the tests.
+MALLOC_SRCS := $(wildcard src/malloc/*.c)
+MALLOC_HDRS := $(wildcard src/malloc/*.h)
+MALLOC_OBJS := $(MALLOC_SRCS:src/malloc/%.c=$(BUILD)/malloc/%.o)
+MALLOC_INJ_OBJS := $(MALLOC_SRCS:src/malloc/%.c=$(BUILD)/malloc-inject/%.o)
+MALLOC_CFLAGS := $(LIB_CFLAGS) -ftls-model=initial-exec -fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc -fno-builtin-free
+MALLOC_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(filter-out tests/malloc_user.c tests/malloc_pairs.c,$(wildcard tests/malloc_*.c)))
+
+all: $(BUILD)/libpercpu-malloc.so
+malloc: $(BUILD)/libpercpu-malloc.so $(BUILD)/libpercpu-malloc-inject.so
+
+$(BUILD)/malloc/%.o: src/malloc/%.c $(HEADERS) $(MALLOC_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(MALLOC_CFLAGS) -c $< -o $@
+
+$(BUILD)/malloc-inject/%.o: src/malloc/%.c $(HEADERS) $(MALLOC_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(MALLOC_CFLAGS) -DPERCPU_INJECT -c $< -o $@
+
+$(BUILD)/libpercpu-malloc.so: $(MALLOC_OBJS) $(LIB_OBJS) src/malloc/malloc.map
+	$(CC) $(SAN) -shared -Wl,-soname,libpercpu-malloc.so -Wl,--version-script=src/malloc/malloc.map -Wl,-z,nodelete -o $@ $(MALLOC_OBJS) $(LIB_OBJS) $(LDLIBS)
+
+$(BUILD)/libpercpu-malloc-inject.so: $(MALLOC_INJ_OBJS) $(INJ_OBJS) src/malloc/malloc-test.map
+	$(CC) $(SAN) -shared -Wl,-soname,libpercpu-malloc-inject.so -Wl,--version-script=src/malloc/malloc-test.map -Wl,-z,nodelete -o $@ $(MALLOC_INJ_OBJS) $(INJ_OBJS) $(LDLIBS)
+
+# A quick measurement of the allocator against glibc (tests/malloc_pairs.sh).
+malloc-pairs: $(BUILD)/tests/malloc_pairs $(BUILD)/libpercpu-malloc.so
+	BUILD=$(BUILD) sh tests/malloc_pairs.sh
+
+.PHONY: malloc malloc-pairs
+
+# The allocator's tests (tests/malloc_*.c but malloc_user.c, which brings
+# its own malloc) link its test build, so every allocation of theirs is its.
+$(MALLOC_TESTS): $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libpercpu-malloc-inject.so $(BUILD)/libpercpu-malloc.so $(HEADERS) $(MALLOC_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc/malloc -DPERCPU_INJECT $< -o $@ -L$(BUILD) -l:libpercpu-malloc-inject.so -Wl,-rpath,$(abspath $(BUILD)) $(LDLIBS)
+
 $(BUILD)/%: tools/%.c $(BUILD)/libpercpu.a $(HEADERS) $(wildcard tools/*.h)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
 

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: MIT
+/*
+ * src/malloc/api.c: the malloc family. The fast paths: malloc pops an
+ * object from this CPU's cache of its class; free finds the class from
+ * the span's class byte and pushes the object on this CPU's cache. All
+ * else (a miss, an overflow, large or aligned objects, the first call) is
+ * on the slow paths below.
+ *
+ * Pointers: free() of NULL does nothing; of an object from the pre-init
+ * area, nothing (it is never recycled); of a pointer inside the range that
+ * is not an object handed out (a span not carved, or, when it reaches the
+ * central list, not at an object boundary), the program stops with
+ * "percpu-malloc: free(): invalid pointer", as glibc does; of a pointer
+ * neither in the range nor a large object (memory another allocator handed
+ * out), nothing: it is counted (foreign_frees) and never put on any list.
+ * free() preserves errno.
+ */
+#include <errno.h>
+#include <string.h>
+#include "malloc_internal.h"
+
+#define PAGE ((size_t)4096)
+
+size_t cache_push_batch(struct percpu_stack *s, void **p, size_t n)
+{
+	size_t done = 0, k;
+
+	while (done < n) {
+		k = percpu_stack_push(s, p + done, n - done, NULL);
+		if (!k)
+			break;
+		done += k;
+	}
+	return done;
+}
+
+size_t cache_pop_batch(struct percpu_stack *s, void **p, size_t n)
+{
+	size_t done = 0, k;
+
+	while (done < n) {
+		k = percpu_stack_pop(s, p + done, n - done, NULL);
+		if (!k)
+			break;
+		done += k;
+	}
+	return done;
+}
+
+/* ---- slow paths ---- */
+
+/* One object of cls from the central list, refilling the cache. */
+static void *refill(unsigned int cls, struct percpu_stack *s)
+{
+	void *buf[MAX_BATCH];
+	size_t n = s ? classes[cls].batch : 1, k, pushed;
+
+	k = central_take(cls, buf, n);
+	if (!k) {
+		drain_all();	/* memory pressure: other CPUs' caches */
+		k = central_take(cls, buf, n);
+		if (!k) {
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	if (s && k > 1) {
+		pushed = cache_push_batch(s, buf, k - 1);
+		if (pushed < k - 1)
+			central_give(cls, buf + pushed, k - 1 - pushed);
+	}
+	stat_add(cls, ST_MISS, 1);
+	if (s)
+		drain_idle(-1);
+	return buf[k - 1];
+}
+
+static void *small_alloc(unsigned int cls)
+{
+	struct percpu_stack *s = caches[cls];
+	void *p = NULL;
+
+	if (s && cache_pop(s, &p))
+		return p;
+	return refill(cls, s);
+}
+
+/* Any allocation: size bytes aligned to align (a power of two). */
+static __attribute__((noinline)) void *alloc_slow(size_t size, size_t align)
+{
+	unsigned int cls = 0;
+	void *p;
+
+	if (!malloc_init()) {
+		p = bump_alloc(size, align);
+		return p ? p : large_alloc(size, align, 0);
+	}
+	if (size <= MAX_SMALL && align <= MIN_ALIGN)
+		cls = class_of(size);
+	else if (size <= MAX_SMALL && align <= MAX_SMALL)
+		cls = class_aligned(size, align);
+	if (cls && central_ok)
+		return small_alloc(cls);
+	return large_alloc(size, align, 0);
+}
+
+static __attribute__((noinline)) void free_small_slow(unsigned int cls,
+						    void *p)
+{
+	struct percpu_stack *s = caches[cls];
+	void *buf[MAX_BATCH + 1];
+	size_t k = 1;
+	int saved = errno;
+
+	buf[0] = p;
+	if (s) {
+		k += cache_pop_batch(s, buf + 1, classes[cls].batch);
+		stat_add(cls, ST_OVERFLOW, 1);
+	}
+	central_give(cls, buf, k);
+	if (s)
+		drain_idle(-1);
+	errno = saved;
+}
+
+static __attribute__((noinline)) void free_slow(void *p)
+{
+	int saved = errno;
+
+	if (!p || in_bump(p))
+		return;
+	if (in_range(p))
+		die("free(): invalid pointer");
+	if (!large_free(p))
+		gstat_add(G_FOREIGN_FREE, 1);
+	errno = saved;
+}
+
+/* ---- the fast paths ---- */
+
+/* Out of line, so that the fast paths keep few registers. */
+static __attribute__((noinline)) void count_hit(unsigned int cls,
+						 enum cstat s)
+{
+	stat_add(cls, s, 1);
+}
+
+EXPORT void *malloc(size_t size)
+{
+	if (LIKELY(size <= MAX_SMALL)) {
+		unsigned int cls = class_of(size);
+		struct percpu_stack *s = caches[cls];
+		void *p = NULL;
+
+		if (LIKELY(s != NULL) && LIKELY(cache_pop(s, &p))) {
+			if (UNLIKELY(stats_hits))
+				count_hit(cls, ST_MALLOC_HIT);
+			return p;
+		}
+	}
+	return alloc_slow(size, MIN_ALIGN);
+}
+
+EXPORT void free(void *p)
+{
+	unsigned int cls = range_class(p);
+
+	if (LIKELY(cls != 0)) {
+		struct percpu_stack *s = caches[cls];
+
+		if (LIKELY(s != NULL) && LIKELY(cache_push(s, p))) {
+			if (UNLIKELY(stats_hits))
+				count_hit(cls, ST_FREE_HIT);
+			return;
+		}
+		free_small_slow(cls, p);
+		return;
+	}
+	free_slow(p);
+}
+
+/* ---- the rest of the family ---- */
+
+EXPORT size_t malloc_usable_size(void *p)
+{
+	unsigned int cls;
+
+	if (!p)
+		return 0;
+	cls = range_class(p);
+	if (cls)
+		return classes[cls].size;
+	if (in_bump(p))
+		return bump_usable(p);
+	return large_usable(p);
+}
+
+EXPORT void *calloc(size_t n, size_t size)
+{
+	size_t total;
+	void *p;
+
+	if (__builtin_mul_overflow(n, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (total > MAX_SMALL && malloc_init())
+		return large_alloc(total, MIN_ALIGN, 1);	/* zeroes reuse */
+	p = malloc(total);
+	/* Bump objects are never reused: still zero. */
+	if (p && !in_bump(p))
+		memset(p, 0, total);
+	return p;
+}
+
+/* Move p (usable bytes `have`) to a new object of size bytes. */
+static void *realloc_move(void *p, size_t have, size_t size, int keep)
+{
+	void *q = malloc(size);
+
+	if (!q)
+		return NULL;
+	memcpy(q, p, have < size ? have : size);
+	if (!keep)
+		free(p);
+	return q;
+}
+
+EXPORT void *realloc(void *p, size_t size)
+{
+	unsigned int cls;
+	size_t have;
+
+	if (!p)
+		return malloc(size);
+	if (!size) {
+		free(p);
+		return NULL;
+	}
+	cls = range_class(p);
+	if (cls) {
+		have = classes[cls].size;
+		if (size <= have && (size >= have / 2 || size <= MIN_ALIGN))
+			return p;
+		return realloc_move(p, have, size, 0);
+	}
+	if (in_bump(p))
+		return realloc_move(p, bump_usable(p), size, 1);
+	if (in_range(p))
+		die("realloc(): invalid pointer");
+	have = large_usable(p);
+	if (!have)
+		die("realloc(): invalid pointer");
+	if (size > MAX_SMALL)
+		return size <= have && size >= have / 2 ? p :
+							  large_realloc(p, size);
+	return realloc_move(p, have, size, 0);
+}
+
+EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+	size_t total;
+
+	if (__builtin_mul_overflow(n, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(p, total);
+}
+
+static void *aligned(size_t align, size_t size)
+{
+	if (align <= MIN_ALIGN)
+		return malloc(size);
+	return alloc_slow(size, align);
+}
+
+static int power_of_two(size_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+	int saved = errno;
+	void *p;
+
+	if (align < sizeof(void *) || !power_of_two(align))
+		return EINVAL;
+	p = aligned(align, size);
+	errno = saved;
+	if (!p)
+		return ENOMEM;
+	*out = p;
+	return 0;
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+	if (!power_of_two(align)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return aligned(align, size);
+}
+
+/* As glibc: an alignment that is not a power of two is rounded up. */
+EXPORT void *memalign(size_t align, size_t size)
+{
+	if (align > SIZE_MAX / 2 + 1) {
+		errno = EINVAL;
+		return NULL;
+	}
+	while (!power_of_two(align))
+		align = align ? (align | (align - 1)) + 1 : 1;
+	return aligned(align, size);
+}
+
+EXPORT void *valloc(size_t size)
+{
+	return aligned(PAGE, size);
+}
+
+EXPORT void *pvalloc(size_t size)
+{
+	if (size > SIZE_MAX - PAGE) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	size = (size + PAGE - 1) & ~(PAGE - 1);
+	return aligned(PAGE, size ? size : PAGE);
+}
+
+EXPORT int malloc_trim(size_t pad)
+{
+	(void)pad;
+	if (!malloc_ready())
+		return 0;
+	large_trim();
+	return drain_all() > 0 || spans_carved() > 0;
+}

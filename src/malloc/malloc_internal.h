@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/malloc/malloc_internal.h: what the allocator's files share. The
+ * allocator is built on the public API only (<percpu.h>).
+ *
+ * Layers, top down:
+ *   api.c      the malloc family, initialization, the pre-init bump area
+ *   cache      (inline below) per class a per-CPU pointer stack
+ *   central.c  per class a mutex, a transfer cache and the spans with room
+ *   span.c     the reserved range, carved into spans of one class each
+ *   large.c    objects above the largest class: one mapping each
+ *   drain.c    per-CPU caches given back (malloc_trim, idle shards)
+ *   stats.c    counters and their Prometheus text; check.c the walk
+ * Lock order: drain, then a class's central lock, then the span lock;
+ * the large registry's lock alone. No percpu operation runs while one of
+ * these is held, except drain's percpu_remote() under the drain lock, and
+ * no lock of ours is taken inside a percpu_remote() function.
+ */
+#ifndef PERCPU_MALLOC_INTERNAL_H
+#define PERCPU_MALLOC_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <percpu.h>
+#include "percpu_malloc.h"
+
+#define HIDDEN __attribute__((visibility("hidden")))
+#define EXPORT __attribute__((visibility("default")))
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- size classes (classes.c) ---- */
+
+#define NR_CLASSES PERCPU_MALLOC_CLASSES	/* 1..NR_CLASSES; 0: none */
+#define MAX_SMALL ((size_t)32768)
+#define MIN_ALIGN 16u
+#define MAX_BATCH 32u
+
+struct class_info {
+	uint32_t size;		/* object size, a multiple of 16 */
+	uint32_t batch;		/* objects moved per refill or overflow */
+	uint32_t capacity;	/* per-CPU cache slots */
+	uint32_t per_span;	/* objects in one span */
+	uint32_t xfer_cap;	/* transfer cache slots */
+	uint64_t inverse;	/* 2^40 / size, rounded up: offset -> index */
+};
+
+HIDDEN extern struct class_info classes[NR_CLASSES + 1];
+HIDDEN extern uint8_t class_small[1024 / 16 + 1];	/* (n + 15) >> 4 */
+HIDDEN extern uint8_t class_large[32768 / 128 + 1];	/* (n + 127) >> 7 */
+
+HIDDEN void classes_init(void);
+HIDDEN unsigned int class_aligned(size_t size, size_t align);
+
+/* The class of n bytes, n <= MAX_SMALL; 0 before classes_init(). */
+static inline unsigned int class_of(size_t n)
+{
+	if (n <= 1024)
+		return class_small[(n + 15) >> 4];
+	return class_large[(n + 127) >> 7];
+}
+
+/* ---- the per-CPU caches ---- */
+
+/* Per class its stack; NULL before initialization (and if refused). */
+HIDDEN extern struct percpu_stack *caches[NR_CLASSES + 1];
+/* Non-zero: count cache hits (PERCPU_MALLOC_STATS set at start). */
+HIDDEN extern int stats_hits;
+
+/* The one place a single object enters or leaves a cache. */
+static inline int cache_pop(struct percpu_stack *s, void **p)
+{
+	return percpu_stack_pop(s, p, 1, NULL) == 1;
+}
+
+static inline int cache_push(struct percpu_stack *s, void *p)
+{
+	return percpu_stack_push(s, &p, 1, NULL) == 1;
+}
+
+/* Batches; both loop over the section's length limit. */
+HIDDEN size_t cache_push_batch(struct percpu_stack *s, void **p, size_t n);
+HIDDEN size_t cache_pop_batch(struct percpu_stack *s, void **p, size_t n);
+
+/* ---- spans and the range (span.c) ---- */
+
+#define SPAN_SHIFT 18
+#define SPAN_SIZE ((size_t)1 << SPAN_SHIFT)
+#define RANGE_MAX ((size_t)64 << 30)
+#define RANGE_MIN ((size_t)1 << 30)
+#define MAX_SPANS (RANGE_MAX >> SPAN_SHIFT)
+
+struct span {
+	void *free;		/* freed objects, linked through word 0 */
+	struct span *next;	/* in its class's list, or the free spans */
+	struct span *prev;
+	uint32_t nfree;		/* objects on `free` */
+	uint32_t bump;		/* objects [0, bump) handed out at least once */
+	uint8_t cls;		/* as span_class[], under the class lock */
+	uint8_t listed;		/* on its class's list of spans with room */
+};
+
+HIDDEN extern uintptr_t range_base;	/* 0 until reserved */
+HIDDEN extern size_t range_len;
+HIDDEN extern uint8_t span_class[MAX_SPANS];
+HIDDEN extern struct span *spans;
+HIDDEN extern pthread_mutex_t span_lock;
+
+HIDDEN int range_init(void);
+HIDDEN struct span *span_carve(unsigned int cls);
+HIDDEN void span_release(struct span *sp);
+HIDDEN size_t spans_carved(void);
+
+static inline size_t span_index(const void *p)
+{
+	return ((uintptr_t)p - range_base) >> SPAN_SHIFT;
+}
+
+static inline char *span_start(const struct span *sp)
+{
+	return (char *)range_base + ((size_t)(sp - spans) << SPAN_SHIFT);
+}
+
+/*
+ * The range's length is published after its base (release), and read
+ * before it (acquire): a reader that sees a length sees the base that goes
+ * with it, so while the range is being set up nothing is taken for ours.
+ */
+static inline size_t range_length(void)
+{
+	return __atomic_load_n(&range_len, __ATOMIC_ACQUIRE);
+}
+
+/* The class of a pointer in the range, 0 if its span is not carved. */
+static inline unsigned int range_class(const void *p)
+{
+	size_t len = range_length();
+	uintptr_t off = (uintptr_t)p - range_base;
+
+	return off < len ? span_class[off >> SPAN_SHIFT] : 0;
+}
+
+static inline int in_range(const void *p)
+{
+	size_t len = range_length();
+
+	return (uintptr_t)p - range_base < len;
+}
+
+/* Non-zero if p is the start of an object of its span's class. */
+HIDDEN int object_valid(const void *p, unsigned int cls);
+
+/* ---- central lists (central.c) ---- */
+
+HIDDEN size_t central_take(unsigned int cls, void **out, size_t n);
+HIDDEN void central_give(unsigned int cls, void **p, size_t n);
+HIDDEN void central_flush(void);	/* transfer caches, empty spans */
+HIDDEN void central_lock_all(void);
+HIDDEN void central_unlock_all(void);
+HIDDEN void central_counts(unsigned int cls, uint64_t *fetched,
+			   uint64_t *returned, uint64_t *xfer);
+/* For check.c: fn(arg, transfer cache, length) under the class lock. */
+HIDDEN void central_walk(unsigned int cls,
+			 void (*fn)(void *arg, void *const *p, size_t n),
+			 void *arg);
+
+/* ---- large objects (large.c) ---- */
+
+HIDDEN void *large_alloc(size_t size, size_t align, int zero);
+HIDDEN void large_trim(void);	/* unmap the kept mappings */
+HIDDEN int large_free(void *p);		/* 0 if not a large object */
+HIDDEN size_t large_usable(const void *p);	/* 0 if not one */
+HIDDEN void *large_realloc(void *p, size_t size);	/* NULL: cannot */
+HIDDEN void large_lock(void);
+HIDDEN void large_unlock(void);
+HIDDEN void large_counts(uint64_t *objects, uint64_t *bytes);
+
+/* ---- drains (drain.c) ---- */
+
+HIDDEN int drain_all(void);		/* objects given back */
+HIDDEN void drain_idle(int shard);	/* rarely: shards gone quiet */
+HIDDEN void drain_lock(void);
+HIDDEN void drain_unlock(void);
+HIDDEN uint64_t cached_objects(unsigned int cls);
+
+/* ---- statistics (stats.c) ---- */
+
+enum cstat {
+	ST_MALLOC_HIT,		/* popped from the cache (if stats_hits) */
+	ST_FREE_HIT,		/* pushed on the cache (if stats_hits) */
+	ST_MISS,		/* malloc found the cache empty */
+	ST_OVERFLOW,		/* free found the cache full */
+	ST_DRAINED,		/* objects taken from caches by drains */
+	NR_STATS
+};
+
+enum gstat {
+	G_LARGE_ALLOC,
+	G_LARGE_FREE,
+	G_FOREIGN_FREE,		/* free() of a pointer not ours: ignored */
+	G_SPANS_CARVED,
+	G_SPANS_RELEASED,
+	G_DRAINS,		/* percpu_remote() calls that drained */
+	NR_GSTATS
+};
+
+HIDDEN extern struct percpu_counter stat_class[NR_CLASSES + 1][NR_STATS];
+HIDDEN extern struct percpu_counter stat_global[NR_GSTATS];
+HIDDEN extern int stats_ready;
+
+HIDDEN int stats_init(void);
+HIDDEN void stats_lock(void);
+HIDDEN void stats_unlock(void);
+
+static inline void stat_add(unsigned int cls, enum cstat s, intptr_t v)
+{
+	if (stats_ready)
+		percpu_counter_add(&stat_class[cls][s], v);
+}
+
+static inline void gstat_add(enum gstat s, intptr_t v)
+{
+	if (stats_ready)
+		percpu_counter_add(&stat_global[s], v);
+}
+
+/* ---- init.c ---- */
+
+HIDDEN extern int central_ok;	/* the range is reserved */
+HIDDEN void die(const char *what);
+HIDDEN int malloc_ready(void);
+HIDDEN int malloc_init(void);
+HIDDEN int in_bump(const void *p);
+HIDDEN size_t bump_usable(const void *p);
+HIDDEN void *bump_alloc(size_t size, size_t align);
+HIDDEN extern uint64_t bump_allocs;
+
+#endif

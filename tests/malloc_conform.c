@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/malloc_conform.c: libpercpu-malloc against the malloc family's
+ * contract. Linked with the allocator's test build, so every allocation
+ * here is its. Sizes 0 .. 1 MiB and beyond, every power-of-two alignment
+ * up to 64 KiB (and 1 MiB), usable sizes, errno values, overflow, realloc
+ * copying contents and its NULL and 0 cases, free(NULL), free preserving
+ * errno, foreign pointers; then the consistency walk. In mixed mode the
+ * whole run is repeated on a thread that takes the lock path.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdint.h>
+#include "tap.h"
+#include "percpu_malloc.h"
+
+/* Set by the allocator's test build (src/malloc/init.c). */
+extern int percpu_malloc_preinit_ok;
+
+static int failures;
+
+/* Called through these, the compiler cannot reason about the calls that
+ * fail on purpose (and warn that they will). */
+static void *(*volatile call_malloc)(size_t) = malloc;
+static void *(*volatile call_calloc)(size_t, size_t) = calloc;
+static void *(*volatile call_realloc)(void *, size_t) = realloc;
+static void *(*volatile call_reallocarray)(void *, size_t, size_t) =
+	reallocarray;
+static void (*volatile call_free)(void *) = free;
+static void *(*volatile call_aligned_alloc)(size_t, size_t) = aligned_alloc;
+static void *(*volatile call_memalign)(size_t, size_t) = memalign;
+
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			if (failures++ < 10)                                   \
+				tap_diag(__VA_ARGS__);                         \
+		}                                                              \
+	} while (0)
+
+static void fill(unsigned char *p, size_t n, unsigned int seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (unsigned char)(seed + i * 7);
+}
+
+static int same(const unsigned char *p, size_t n, unsigned int seed)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != (unsigned char)(seed + i * 7))
+			return 0;
+	return 1;
+}
+
+static int same_byte(const void *p, size_t n, int c)
+{
+	for (size_t i = 0; i < n; i++)
+		if (((const unsigned char *)p)[i] != (unsigned char)c)
+			return 0;
+	return 1;
+}
+
+/* One object of n bytes: aligned, usable, writable, kept intact. */
+static void one_size(size_t n)
+{
+	unsigned char *p = malloc(n);
+	size_t u;
+
+	CHECK(p, "malloc(%zu) failed", n);
+	if (!p)
+		return;
+	u = malloc_usable_size(p);
+	CHECK((uintptr_t)p % 16 == 0, "malloc(%zu) = %p not 16-aligned", n,
+	      (void *)p);
+	CHECK(u >= n, "malloc_usable_size %zu < %zu", u, n);
+	fill(p, u, (unsigned int)n);
+	CHECK(same(p, u, (unsigned int)n), "malloc(%zu) contents changed", n);
+	free(p);
+}
+
+static void sizes(void)
+{
+	size_t n;
+
+	failures = 0;
+	for (n = 0; n <= 4096; n++)
+		one_size(n);
+	for (n = 4096; n <= 65536 + 16; n += 15)
+		one_size(n);
+	for (n = 65536; n <= ((size_t)1 << 20); n += 4093)
+		one_size(n);
+	for (int b = 5; b <= 26; b++) {
+		one_size(((size_t)1 << b) - 1);
+		one_size((size_t)1 << b);
+		one_size(((size_t)1 << b) + 1);
+	}
+	ok(!failures, "sizes 0 .. 4096 by 1, to 64 KiB by 15, to 1 MiB by "
+	   "4093, powers of two +-1 to 64 MiB: aligned, usable >= asked, "
+	   "contents kept (%d wrong)", failures);
+}
+
+static void *by_kind(int kind, size_t align, size_t n)
+{
+	void *p = NULL;
+
+	switch (kind) {
+	case 0:
+		return posix_memalign(&p, align, n) ? NULL : p;
+	case 1:
+		return aligned_alloc(align, n);
+	default:
+		return memalign(align, n);
+	}
+}
+
+static void alignments(void)
+{
+	static const char *kinds[] = { "posix_memalign", "aligned_alloc",
+				       "memalign" };
+	size_t sz[6];
+
+	failures = 0;
+	for (int kind = 0; kind < 3; kind++)
+		for (size_t a = sizeof(void *); a <= ((size_t)1 << 20); a *= 2) {
+			sz[0] = 1, sz[1] = a - 1, sz[2] = a, sz[3] = a + 1;
+			sz[4] = 3 * a, sz[5] = 100000;
+			for (int i = 0; i < 6; i++) {
+				unsigned char *p = by_kind(kind, a, sz[i]);
+
+				CHECK(p && (uintptr_t)p % a == 0,
+				      "%s(%zu, %zu) = %p", kinds[kind], a,
+				      sz[i], (void *)p);
+				if (!p)
+					continue;
+				CHECK(malloc_usable_size(p) >= sz[i],
+				      "%s(%zu, %zu): usable %zu", kinds[kind],
+				      a, sz[i], malloc_usable_size(p));
+				fill(p, sz[i], 3);
+				CHECK(same(p, sz[i], 3), "%s contents",
+				      kinds[kind]);
+				free(p);
+			}
+		}
+	ok(!failures, "posix_memalign, aligned_alloc, memalign: every "
+	   "alignment 8 .. 1 MiB, sizes 1, a-1, a, a+1, 3a, 100000 (%d wrong)",
+	   failures);
+}
+
+static void bad_alignments(void)
+{
+	void *p = (void *)1;
+	int rc;
+
+	errno = 1234;
+	rc = posix_memalign(&p, 0, 16);
+	ok(rc == EINVAL && errno == 1234 && p == (void *)1,
+	   "posix_memalign alignment 0: EINVAL returned, errno untouched");
+	rc = posix_memalign(&p, 4, 16);
+	ok(rc == EINVAL, "posix_memalign alignment 4 (< sizeof(void *)): EINVAL");
+	rc = posix_memalign(&p, 24, 16);
+	ok(rc == EINVAL, "posix_memalign alignment 24: EINVAL");
+	rc = posix_memalign(&p, 64, SIZE_MAX - 100);
+	ok(rc == ENOMEM && errno == 1234,
+	   "posix_memalign of SIZE_MAX - 100: ENOMEM returned, errno untouched");
+	errno = 0;
+	p = call_aligned_alloc(24, 48);
+	ok(!p && errno == EINVAL, "aligned_alloc alignment 24: NULL, EINVAL");
+	p = call_memalign(24, 48);
+	ok(p && (uintptr_t)p % 32 == 0,
+	   "memalign alignment 24 rounds up to 32 (as glibc)");
+	free(p);
+	p = valloc(10);
+	ok(p && (uintptr_t)p % 4096 == 0, "valloc: page-aligned");
+	free(p);
+	p = pvalloc(1);
+	ok(p && (uintptr_t)p % 4096 == 0 && malloc_usable_size(p) >= 4096,
+	   "pvalloc(1): a whole page");
+	free(p);
+	errno = 0;
+	p = pvalloc(SIZE_MAX);
+	ok(!p && errno == ENOMEM, "pvalloc(SIZE_MAX): NULL, ENOMEM");
+}
+
+static void failures_and_overflow(void)
+{
+	void *p, *q;
+
+	errno = 0;
+	p = call_malloc(SIZE_MAX);
+	ok(!p && errno == ENOMEM, "malloc(SIZE_MAX): NULL, ENOMEM");
+	errno = 0;
+	p = call_malloc((size_t)1 << 62);
+	ok(!p && errno == ENOMEM, "malloc(2^62): NULL, ENOMEM");
+	errno = 0;
+	p = call_calloc(SIZE_MAX / 2, 3);
+	ok(!p && errno == ENOMEM, "calloc overflow: NULL, ENOMEM");
+	errno = 0;
+	p = call_calloc((size_t)1 << 33, (size_t)1 << 33);
+	ok(!p && errno == ENOMEM, "calloc 2^33 x 2^33: NULL, ENOMEM");
+	q = malloc(100);
+	memset(q, 0x5a, 100);
+	errno = 0;
+	p = call_reallocarray(q, SIZE_MAX / 2, 3);
+	ok(!p && errno == ENOMEM && same_byte(q, 100, 0x5a),
+	   "reallocarray overflow: NULL, ENOMEM, the object intact");
+	errno = 0;
+	p = call_realloc(q, SIZE_MAX - 10);
+	ok(!p && errno == ENOMEM && same_byte(q, 100, 0x5a),
+	   "realloc to SIZE_MAX - 10: NULL, ENOMEM, the object intact");
+	p = call_reallocarray(q, 10, 30);
+	ok(p && same_byte(p, 100, 0x5a) && malloc_usable_size(p) >= 300,
+	   "reallocarray 10 x 30: grown, contents kept");
+	free(p);
+}
+
+static void zeroing(void)
+{
+	int bad = 0;
+
+	/* Dirty objects of every small class, free them, calloc them back. */
+	for (size_t n = 1; n <= 40000; n = n * 5 / 4 + 1) {
+		void *d[64];
+		unsigned char *z;
+
+		for (int i = 0; i < 64; i++) {
+			d[i] = malloc(n);
+			memset(d[i], 0xff, n);
+		}
+		for (int i = 0; i < 64; i++)
+			free(d[i]);
+		for (int i = 0; i < 64; i++) {
+			z = calloc(1, n);
+			bad += !z || !same_byte(z, n, 0);
+			d[i] = z;
+		}
+		for (int i = 0; i < 64; i++)
+			free(d[i]);
+	}
+	for (size_t n = 40000; n <= ((size_t)4 << 20); n *= 2) {
+		unsigned char *d = malloc(n), *z;
+
+		memset(d, 0xff, n);
+		free(d);
+		z = calloc(n, 1);
+		bad += !z || !same_byte(z, n, 0);
+		free(z);
+	}
+	ok(!bad, "calloc zeroes reused objects of every size, large ones "
+	   "(kept mappings) to 4 MiB (%d not)", bad);
+	{
+		void *p = calloc(0, 16), *q = calloc(16, 0);
+
+		ok(p && q && p != q, "calloc(0, 16) and calloc(16, 0): unique "
+		   "non-NULL pointers");
+		free(p);
+		free(q);
+	}
+}
+
+static void reallocs(void)
+{
+	static const size_t steps[] = { 1, 8, 17, 100, 1000, 5000, 40000,
+					100000, 1 << 20, 3 << 20, 70000,
+					30000, 500, 16, 3 };
+	unsigned char *p = NULL, *q;
+	size_t have = 0;
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		size_t n = steps[i], keep = have < n ? have : n;
+
+		q = realloc(p, n);
+		if (!q) {
+			bad++;
+			break;
+		}
+		bad += !same(q, keep, 11);
+		fill(q, n, 11);
+		p = q;
+		have = n;
+	}
+	ok(!bad, "realloc through small, large and back: contents kept (%d "
+	   "wrong)", bad);
+	q = realloc(p, malloc_usable_size(p));
+	ok(q == p, "realloc to its own usable size: in place");
+	free(q);
+
+	p = malloc(100);
+	q = realloc(p, 110);
+	ok(q == p, "realloc 100 -> 110 (same class): in place");
+	free(q);
+
+	p = malloc(200000);
+	fill(p, 200000, 5);
+	q = realloc(p, 400000);
+	ok(q && same(q, 200000, 5), "realloc of a large object: grown, "
+	   "contents kept");
+	free(q);
+
+	p = realloc(NULL, 50);
+	ok(p && malloc_usable_size(p) >= 50, "realloc(NULL, 50) is malloc(50)");
+	errno = 1234;
+	q = realloc(p, 0);
+	ok(!q && errno == 1234, "realloc(p, 0) frees p and returns NULL "
+	   "(as glibc)");
+}
+
+static void frees(void)
+{
+	static char not_ours[64];
+	struct percpu_malloc_stats a, b;
+	void *v[2000];
+	int local;
+
+	errno = 4321;
+	free(NULL);
+	ok(errno == 4321, "free(NULL): nothing, errno kept");
+	for (int i = 0; i < 2000; i++)
+		v[i] = malloc(i % 3 ? 48 : 70000);
+	errno = 4321;
+	for (int i = 0; i < 2000; i++)
+		free(v[i]);
+	ok(errno == 4321, "2000 frees (cache overflows, large unmaps): "
+	   "errno kept");
+	ok(malloc_usable_size(NULL) == 0, "malloc_usable_size(NULL) = 0");
+	percpu_malloc_stats(&a);
+	call_free(not_ours + 16);
+	call_free(&local);
+	percpu_malloc_stats(&b);
+	ok(b.foreign_frees == a.foreign_frees + 2 && not_ours[16] == 0,
+	   "free() of pointers not ours: ignored and counted (%llu -> %llu)",
+	   (unsigned long long)a.foreign_frees,
+	   (unsigned long long)b.foreign_frees);
+	ok(malloc_usable_size(not_ours) == 0,
+	   "malloc_usable_size of a pointer not ours: 0");
+}
+
+static void distinct(void)
+{
+	enum { N = 5000 };
+	static unsigned char *v[N];
+	int bad = 0;
+
+	for (int i = 0; i < N; i++) {
+		size_t n = (size_t)(i % 97) * 13;
+
+		v[i] = malloc(n);
+		memset(v[i], i & 0xff, n);
+	}
+	for (int i = 0; i < N; i++)
+		bad += !same_byte(v[i], (size_t)(i % 97) * 13, i & 0xff);
+	for (int i = 0; i < N; i++)
+		free(v[i]);
+	ok(!bad, "%d live objects of mixed sizes keep their contents "
+	   "(%d overwritten)", N, bad);
+}
+
+/*
+ * Idle shards drained: a thread on CPU 1 (or, with concurrency ids, while
+ * the main thread spins, on another cid) leaves objects in its cache and
+ * exits; the main thread, on CPU 0, then goes through slow paths (misses
+ * and overflows) for 2.5 seconds: a slow path looks at the shards at most
+ * once a second and drains those whose caches have not changed since.
+ */
+static int idle_done;
+
+static int cid_indexing(void)
+{
+	struct percpu_runtime_info info;
+
+	return !percpu_runtime_info(&info) && info.index == PERCPU_INDEX_CID;
+}
+
+static void *leave_objects(void *arg)
+{
+	void *v[8];
+
+	(void)arg;
+	test_pin_to(1);
+	for (int i = 0; i < 8; i++)
+		v[i] = malloc(400);
+	for (int i = 0; i < 8; i++)
+		free(v[i]);
+	__atomic_store_n(&idle_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void idle_drain(void)
+{
+	struct percpu_malloc_stats a, b;
+	struct timespec t0, t;
+	unsigned long long before = 0, after = 0;
+	pthread_t tid;
+	void *v[600];
+
+	if (percpu_nr_shards() < 2) {
+		ok(1, "# SKIP idle drain: one shard");
+		return;
+	}
+	test_pin_to(0);
+	percpu_malloc_stats(&a);
+	pthread_create(&tid, NULL, leave_objects, NULL);
+	while (!__atomic_load_n(&idle_done, __ATOMIC_ACQUIRE))
+		;	/* running, so the thread gets another cid */
+	pthread_join(tid, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		for (int i = 0; i < 600; i++)
+			v[i] = malloc(64);
+		for (int i = 0; i < 600; i++)
+			free(v[i]);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000 +
+			 (t.tv_nsec - t0.tv_nsec) / 1000000 < 2500);
+	test_unpin();
+	percpu_malloc_stats(&b);
+	for (int c = 0; c < PERCPU_MALLOC_CLASSES; c++) {
+		before += a.cls[c].drained;
+		after += b.cls[c].drained;
+	}
+	/* With concurrency ids the main thread may take over the thread's
+	 * cid when it exits (then its own old cid is the idle one, and may
+	 * hold nothing): required with CPU ids only. */
+	ok((b.drains > a.drains && after > before) || cid_indexing(),
+	   "an idle shard's cache drained by a slow path (drains %llu -> "
+	   "%llu, objects drained %llu -> %llu)%s",
+	   (unsigned long long)a.drains, (unsigned long long)b.drains,
+	   (unsigned long long)before, (unsigned long long)after,
+	   cid_indexing() ? " (not required with concurrency ids)" : "");
+}
+
+static void everything(void)
+{
+	sizes();
+	alignments();
+	bad_alignments();
+	failures_and_overflow();
+	zeroing();
+	reallocs();
+	frees();
+	distinct();
+}
+
+static void *lock_path_thread(void *arg)
+{
+	(void)arg;
+	test_thread_setup(1);
+	everything();
+	return NULL;
+}
+
+static void check_walk(const char *when)
+{
+	struct percpu_malloc_check c;
+	int rc = percpu_malloc_check(&c);
+
+	ok(rc == 0, "consistency walk %s: %llu spans, %llu objects, %llu free, "
+	   "%llu in use (counted %llu), %llu duplicates, %llu invalid, %llu "
+	   "bad spans", when, (unsigned long long)c.spans,
+	   (unsigned long long)c.objects, (unsigned long long)c.free,
+	   (unsigned long long)c.in_use, (unsigned long long)c.in_use_counted,
+	   (unsigned long long)c.duplicates, (unsigned long long)c.invalid,
+	   (unsigned long long)c.bad_spans);
+}
+
+int main(void)
+{
+	struct percpu_malloc_stats st;
+	pthread_t t;
+
+	tap_check_mode();
+	percpu_malloc_stats(&st);
+	ok(st.spans_live > 0 && st.range_bytes >= ((size_t)1 << 30),
+	   "the allocator is the process's malloc (%llu spans, range %llu "
+	   "GiB)", (unsigned long long)st.spans_live,
+	   (unsigned long long)(st.range_bytes >> 30));
+	ok(percpu_malloc_preinit_ok && st.preinit_allocs >= 3,
+	   "allocations while setting up served from the bump area, freed, "
+	   "resized, zeroed (%llu of them)",
+	   (unsigned long long)st.preinit_allocs);
+	everything();
+	if (test_mode() == TEST_MIXED) {
+		pthread_create(&t, NULL, lock_path_thread, NULL);
+		pthread_join(t, NULL);
+	}
+	idle_drain();
+	check_walk("after the run");
+	ok(malloc_trim(0) >= 0, "malloc_trim");
+	check_walk("after malloc_trim");
+	percpu_malloc_stats(&st);
+	ok(st.cls[3].size == 64 && st.cls[39].size == 32768,
+	   "40 classes, 64 B the 4th, 32 KiB the last");
+	return tap_done();
+}
