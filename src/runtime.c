@@ -18,7 +18,11 @@
 #ifndef AT_RSEQ_FEATURE_SIZE
 #define AT_RSEQ_FEATURE_SIZE 27
 #endif
-#ifndef RSEQ_SIG
+/* The signature before every abort handler: the architecture's own. */
+#ifdef PERCPU_RSEQ_SIG
+#undef RSEQ_SIG
+#define RSEQ_SIG PERCPU_RSEQ_SIG
+#elif !defined(RSEQ_SIG)
 #define RSEQ_SIG 0x53053053
 #endif
 #define RSEQ_UNREGISTER 1

@@ -118,6 +118,8 @@ enum percpu_cs_result {
 #define PERCPU_ARCH_INCLUDE_OK
 #if defined(__x86_64__)
 #include "arch/x86_64.h"
+#elif defined(__aarch64__) && defined(__AARCH64EL__)
+#include "arch/aarch64.h"
 #else
 #include "arch/none.h"
 #endif
