@@ -2,6 +2,8 @@
 # percpu: plain GNU make. `make` builds into $(BUILD); `make check` runs the
 # tests; `make install PREFIX=...` installs, `make uninstall` removes it;
 # `make bench` writes the benchmark report. CC=clang works as well as gcc.
+# `make check-qemu` runs the tests in emulated guests: aarch64 (the rseq
+# sections for real) and x86-64 with many CPUs (see tests/qemu/).
 
 CC ?= cc
 ifeq ($(CC),cc)
@@ -20,6 +22,8 @@ WARN := -Wall -Wextra -Werror
 CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) $(SAN) -Iinclude -D_GNU_SOURCE
 LIB_CFLAGS := $(CFLAGS_ALL) -fPIC -fvisibility=hidden
 LDLIBS := -lpthread
+# LDFLAGS=-static links the tools and tests statically (make check-qemu).
+LDFLAGS ?=
 
 LIB_SRCS := $(wildcard src/*.c)
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
@@ -106,10 +110,10 @@ $(MALLOC_TESTS): $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libp
 	$(CC) $(CFLAGS_ALL) -Isrc/malloc -DPERCPU_INJECT $< -o $@ -L$(BUILD) -l:libpercpu-malloc-inject.so -Wl,-rpath,$(abspath $(BUILD)) $(LDLIBS)
 
 $(BUILD)/%: tools/%.c $(BUILD)/libpercpu.a $(HEADERS) $(wildcard tools/*.h)
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) $< -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
 
 $(BUILD)/percpu-bench: $(BENCH_SRCS) tools/bench/bench.h $(BUILD)/libpercpu.a $(HEADERS)
-	$(CC) $(CFLAGS_ALL) $(BENCH_SRCS) -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) $(BENCH_SRCS) -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
 
 # The allocator benchmark links libc only: LD_PRELOAD picks the allocator.
 $(BUILD)/bench-malloc: $(BENCH_MALLOC_SRCS) tools/bench-malloc/bench-malloc.h
@@ -122,15 +126,15 @@ $(BUILD)/examples/%: examples/%.c $(BUILD)/libpercpu.a $(HEADERS)
 
 $(BUILD)/tests/seccomp_run: tests/seccomp_run.c $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $< -o $@
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) $< -o $@
 
 $(BUILD)/tests/param: $(PARAM_SRCS) tests/param/param.h $(wildcard tests/*.h) $(BUILD)/libpercpu-inject.a $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -DPERCPU_INJECT $(PARAM_SRCS) -o $@ $(BUILD)/libpercpu-inject.a $(LDLIBS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -DPERCPU_INJECT $(PARAM_SRCS) -o $@ $(BUILD)/libpercpu-inject.a $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libpercpu-inject.a $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -DPERCPU_INJECT $< -o $@ $(BUILD)/libpercpu-inject.a $(LDLIBS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -DPERCPU_INJECT $< -o $@ $(BUILD)/libpercpu-inject.a $(LDLIBS)
 
 # Fully static variants of the tests, for the environment suite.
 $(BUILD)/tests/static/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libpercpu-inject.a $(HEADERS)
@@ -170,6 +174,29 @@ check-stress: tests
 	$(MAKE) BUILD=$(BUILD)-twice OPT="$(OPT) -DPERCPU_COMPARE_TWICE" tests
 	BUILD=$(BUILD) sh tests/param_matrix.sh full
 	BUILD=$(BUILD)-twice sh tests/param_matrix.sh full
+
+# The tests in emulated guests (tests/qemu/*.t): scripts/install-deps qemu
+# installs qemu, the aarch64 cross compiler and busybox; scripts/qemu/fetch
+# unpacks Debian's kernels into $(QEMU_BUILD)/fetch; the tests and tools are
+# built statically for each guest (aarch64 with aarch64-linux-gnu-gcc, the
+# same -Wall -Wextra -Werror) and packed into an initramfs whose /init runs
+# them (scripts/qemu/init). One guest at a time, each under a timeout.
+QEMU_BUILD ?= $(BUILD)-qemu
+QEMU_CC_aarch64 := aarch64-linux-gnu-gcc
+QEMU_CC_x86_64 := gcc
+qemu-bins-%:
+	$(MAKE) BUILD=$(QEMU_BUILD)/$*/build CC=$(QEMU_CC_$*) LDFLAGS=-static \
+		QEMU_GUEST_BINS=1 qemu-guest-bins
+
+ifdef QEMU_GUEST_BINS
+qemu-guest-bins: $(TEST_BINS) $(TOOLS)
+endif
+
+check-qemu:
+	scripts/install-deps qemu
+	scripts/qemu/fetch $(QEMU_BUILD)/fetch
+	$(MAKE) qemu-bins-aarch64 qemu-bins-x86_64
+	QEMU_BUILD=$(QEMU_BUILD) prove --exec /bin/sh tests/qemu/*.t
 
 # The benchmark report (scripts/bench-report): $(BUILD)/bench/percpu-bench.csv,
 # .png and .md, the ratios of both of its runs (percpu-bench --ratios) at
@@ -225,5 +252,5 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps tests check check-env check-stress bench bench-malloc install uninstall clean
+.PHONY: all deps tests check check-env check-stress check-qemu bench bench-malloc install uninstall clean
 .SECONDARY:
