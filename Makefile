@@ -189,8 +189,12 @@ qemu-bins-%:
 		QEMU_GUEST_BINS=1 qemu-guest-bins
 
 ifdef QEMU_GUEST_BINS
-qemu-guest-bins: $(TEST_BINS) $(TOOLS)
+qemu-guest-bins: $(TEST_BINS) $(TOOLS) $(BUILD)/tests/qemu_rss
 endif
+
+$(BUILD)/tests/qemu_rss: tests/qemu/rss.c $(BUILD)/libpercpu.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) $< -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
 
 check-qemu:
 	scripts/install-deps qemu

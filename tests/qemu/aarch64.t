@@ -2,10 +2,26 @@
 # SPDX-License-Identifier: MIT
 # aarch64 under full-system emulation (qemu-system-aarch64 -M virt, 4 CPUs,
 # Debian's arm64 kernel): the rseq sections of include/percpu/arch/aarch64.h
-# for real, then the lock path and mixed mode.
+# for real, in rseq, lock and mixed mode, with CPU and concurrency-id
+# indexing; the param stress test, the kill switch and signal handlers,
+# each reduced to fit emulation; percpu-bench as a smoke test (emulated
+# timings are not performance).
 . "$(dirname "$0")/lib.sh"
 list=$QEMU_BUILD/aarch64.list
 cat >"$list" <<'LIST'
 tests/unit.t
+tests/unit_multi.t
+tests/abort.t
+tests/signal.t
+tests/fakeid.t
+tests/lock_handoff.t
+tests/longjmp.t
+tests/edges.t
+tests/drain.t
+tests/stats.t
+tests/qemu/guest_killswitch.sh
+tests/qemu/guest_param.sh
+tests/qemu/guest_bench.sh
 LIST
-guest aarch64 aarch64 600 "$list"
+guest aarch64 aarch64 1200 "$list"
+guest_done

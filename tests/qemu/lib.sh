@@ -5,6 +5,7 @@
 # if it exited 0, printed a plan and no "not ok"), the guest's own TAP
 # shown as diagnostics. QEMU_BUILD is where make check-qemu built things.
 : "${QEMU_BUILD:=build-qemu}"
+guest_n=0
 top=$(cd "$(dirname "$0")/../.." && pwd)
 
 # guest NAME ARCH TIMEOUT LIST [QEMU OPTIONS...] [-- KERNEL ARGS]: LIST is
@@ -24,7 +25,8 @@ guest() {
 	"$top/scripts/qemu/boot" "$g_arch" "$g_kernel" "$QEMU_BUILD/$g_name.cpio.gz" \
 		"$g_limit" "$@" 2>&1 | tr -d '\r' >"$g_log"
 	g_secs=$(($(date +%s) - g_t0))
-	awk -v name="$g_name" -v secs="$g_secs" -v limit="$g_limit" '
+	awk -v n="$guest_n" -v count="$QEMU_BUILD/$g_name.count" \
+		-v name="$g_name" -v secs="$g_secs" -v limit="$g_limit" '
 	function verdict() {
 		if (rc == 0 && !bad && plan) {
 			printf "ok %d - %s: %s (%d ok lines, %.1f s)%s\n", ++n, name,
@@ -87,6 +89,12 @@ guest() {
 		if (!done || !booted)
 			for (i = t > 30 ? t - 30 : 1; i <= t; i++)
 				print "    # console: " tail[i]
-		print "1.." n
+		print n >count
 	}' "$g_log"
+	guest_n=$(cat "$QEMU_BUILD/$g_name.count")
+}
+
+# guest_done: the plan, after the last guest.
+guest_done() {
+	echo "1..$guest_n"
 }
