@@ -10,6 +10,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 
 # guest NAME ARCH TIMEOUT LIST [QEMU OPTIONS...] [-- KERNEL ARGS]: LIST is
 # a file of scripts to run in the guest, one per line with its arguments.
+# GUEST_KERNEL=amd64-6.1 boots the 6.1 kernel instead (x86-64).
 guest() {
 	g_name=$1 g_arch=$2 g_limit=$3 g_list=$4
 	shift 4
@@ -17,7 +18,7 @@ guest() {
 	aarch64) g_deb=arm64 g_busybox=$QEMU_BUILD/fetch/arm64/bin/busybox ;;
 	*) g_deb=amd64 g_busybox=/bin/busybox ;;
 	esac
-	g_kernel=$(ls "$QEMU_BUILD/fetch/$g_deb/boot/"vmlinuz-* | head -n1)
+	g_kernel=$(ls "$QEMU_BUILD/fetch/${GUEST_KERNEL:-$g_deb}/boot/"vmlinuz-* | head -n1)
 	g_log=$QEMU_BUILD/$g_name.log
 	"$top/scripts/qemu/mkinitrd" "$QEMU_BUILD/$g_arch" "$g_busybox" \
 		"$QEMU_BUILD/$g_name.cpio.gz" "$g_list" || return 1

@@ -1,10 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Many CPUs under full-system emulation (qemu-system-x86_64, Debian's amd64
-# kernel), where this 2-CPU machine cannot go: 64 CPUs online; 255
-# possible with 4 online (ids far above the online ones, as in VMs and
-# containers); CPU hotplug. In each, the unit tests and the resident
-# memory of 8 threads' counters with CPU ids and with concurrency ids.
+# kernels), where this 2-CPU machine cannot go: 64 CPUs online (6.12: unit
+# tests with CPU and concurrency ids, drains, the resident memory of 8
+# threads' counters with CPU ids and with concurrency ids, CPUs 1-3 going
+# offline and online under stress); 255 possible CPUs with 4 online (6.1,
+# which, unlike 6.12 under qemu 7.2, counts the hot-pluggable CPUs).
 # tests/memory.t is left out: in both guests its "memory cid lock" run
 # found VmRSS one page (4 KiB) above its bound, an open finding.
 . "$(dirname "$0")/lib.sh"
@@ -13,16 +14,14 @@ cat >"$list" <<'LIST'
 tests/unit.t
 tests/unit_multi.t
 tests/fakeid.t
-tests/drain.t
+tests/qemu/guest_drain.sh
 tests/qemu/guest_rss.sh
+tests/qemu/guest_hotplug.sh
 LIST
 guest x86_64-smp64 x86_64 900 "$list" -smp 64
 list=$QEMU_BUILD/x86_64-sparse.list
 cat >"$list" <<'LIST'
-tests/unit.t
-tests/drain.t
-tests/qemu/guest_rss.sh
-tests/qemu/guest_hotplug.sh
+tests/qemu/guest_sparse.sh
 LIST
-guest x86_64-sparse x86_64 900 "$list" -smp 4,maxcpus=255 -- possible_cpus=255
+GUEST_KERNEL=amd64-6.1 guest x86_64-sparse x86_64 600 "$list" -smp 4,maxcpus=255
 guest_done
