@@ -517,4 +517,170 @@ changed:
 	return PERCPU_CS_CHANGED;
 }
 
+/*
+ * The pointer stack's sections. `st` is this shard's struct percpu_stack
+ * (percpu/stack.h) seen as words: count at 0, capacity at 8, slot[] from
+ * 16, reached through x14 (dependent on the shard word). The slot stores
+ * are speculative; the pushes commit the count with stlr, so a reader that
+ * sees the count with an acquire load sees the slots (the release that
+ * percpu/stack.h promises, free on x86).
+ */
+#define PERCPU_A64_STACK_RESULTS					\
+	return PERCPU_CS_OK;						\
+abort:									\
+	return PERCPU_CS_ABORT;						\
+moved:									\
+	return PERCPU_CS_MOVED;						\
+diverted:								\
+	return PERCPU_CS_DIVERTED;					\
+changed:								\
+	return PERCPU_CS_CHANGED;
+
+static inline int percpu_cs_stack_push1(const struct percpu_here *h,
+					const intptr_t *word, intptr_t *st,
+					intptr_t ptr)
+{
+	__asm__ __volatile__ goto(
+		PERCPU_A64_CS_DESCRIPTOR
+		PERCPU_A64_CS_ENTER_AND_CHECK
+		"ldr x10, [x14]\n\t"
+		"ldr x11, [x14, #8]\n\t"
+		"cmp x10, x11\n\t"
+		"b.ge %l[changed]\n\t"
+		PERCPU_A64_DELAY(4)
+		"add x12, x14, #16\n\t"
+		"str %[ptr], [x12, x10, lsl #3]\n\t"
+		PERCPU_A64_DELAY(5)
+		PERCPU_A64_TWICE_CPU
+		PERCPU_A64_TWICE("x10", "x14")
+		"add x10, x10, #1\n\t"
+		"stlr x10, [x14]\n\t"
+		"2:\n\t"
+		PERCPU_A64_CS_ABORT_HANDLER
+		:
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
+		  [word] "r"(word), [p] "r"(st), [ptr] "r"(ptr)
+		: PERCPU_A64_CLOBBERS
+		: abort, moved, diverted, changed);
+	PERCPU_A64_STACK_RESULTS
+}
+
+/* The popped pointer goes through x11 to *ptr after the commit. */
+static inline int percpu_cs_stack_pop1(const struct percpu_here *h,
+				       const intptr_t *word, intptr_t *st,
+				       intptr_t *ptr)
+{
+	__asm__ __volatile__ goto(
+		PERCPU_A64_CS_DESCRIPTOR
+		PERCPU_A64_CS_ENTER_AND_CHECK
+		"ldr x10, [x14]\n\t"
+		"cmp x10, #0\n\t"
+		"b.le %l[changed]\n\t"
+		PERCPU_A64_DELAY(4)
+		"add x12, x14, #8\n\t"
+		"ldr x11, [x12, x10, lsl #3]\n\t"
+		PERCPU_A64_DELAY(5)
+		PERCPU_A64_TWICE_CPU
+		PERCPU_A64_TWICE("x10", "x14")
+		"sub x10, x10, #1\n\t"
+		"str x10, [x14]\n\t"
+		"2:\n\t"
+		"str x11, [%[ptr]]\n\t"
+		PERCPU_A64_CS_ABORT_HANDLER
+		:
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
+		  [word] "r"(word), [p] "r"(st), [ptr] "r"(ptr)
+		: PERCPU_A64_CLOBBERS
+		: abort, moved, diverted, changed);
+	PERCPU_A64_STACK_RESULTS
+}
+
+/*
+ * k = min(*n, room) pointers (x11), copied by a loop (x13 the index, x12
+ * the first free slot); k goes to *n after the commit. *n is at most
+ * PERCPU_STACK_SMALL.
+ */
+static inline int percpu_cs_stack_push_small(const struct percpu_here *h,
+					     const intptr_t *word,
+					     intptr_t *st, void *const *ptrs,
+					     size_t *n)
+{
+	__asm__ __volatile__ goto(
+		PERCPU_A64_CS_DESCRIPTOR
+		PERCPU_A64_CS_ENTER_AND_CHECK
+		"ldr x10, [x14]\n\t"
+		"ldr x11, [x14, #8]\n\t"
+		"sub x11, x11, x10\n\t"
+		"ldr x12, [%[n]]\n\t"
+		"cmp x11, x12\n\t"
+		"csel x11, x12, x11, gt\n\t"
+		"cmp x11, #0\n\t"
+		"b.le %l[changed]\n\t"
+		PERCPU_A64_DELAY(4)
+		"add x12, x14, #16\n\t"
+		"add x12, x12, x10, lsl #3\n\t"
+		"mov x13, #0\n\t"
+		"8: ldr x15, [%[ptrs], x13, lsl #3]\n\t"
+		"str x15, [x12, x13, lsl #3]\n\t"
+		"add x13, x13, #1\n\t"
+		"cmp x13, x11\n\t"
+		"b.lo 8b\n\t"
+		PERCPU_A64_DELAY(5)
+		PERCPU_A64_TWICE_CPU
+		PERCPU_A64_TWICE("x10", "x14")
+		"add x10, x10, x11\n\t"
+		"stlr x10, [x14]\n\t"
+		"2:\n\t"
+		"str x11, [%[n]]\n\t"
+		PERCPU_A64_CS_ABORT_HANDLER
+		:
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
+		  [word] "r"(word), [p] "r"(st), [ptrs] "r"(ptrs), [n] "r"(n)
+		: PERCPU_A64_CLOBBERS
+		: abort, moved, diverted, changed);
+	PERCPU_A64_STACK_RESULTS
+}
+
+/* As push_small, k = min(*n, count) pointers into out[], which the
+ * section writes before its commit (x12 the first slot taken). */
+static inline int percpu_cs_stack_pop_small(const struct percpu_here *h,
+					    const intptr_t *word,
+					    intptr_t *st, void **out,
+					    size_t *n)
+{
+	__asm__ __volatile__ goto(
+		PERCPU_A64_CS_DESCRIPTOR
+		PERCPU_A64_CS_ENTER_AND_CHECK
+		"ldr x10, [x14]\n\t"
+		"ldr x11, [%[n]]\n\t"
+		"cmp x11, x10\n\t"
+		"csel x11, x10, x11, gt\n\t"
+		"cmp x11, #0\n\t"
+		"b.le %l[changed]\n\t"
+		PERCPU_A64_DELAY(4)
+		"sub x12, x10, x11\n\t"
+		"add x12, x14, x12, lsl #3\n\t"
+		"add x12, x12, #16\n\t"
+		"mov x13, #0\n\t"
+		"8: ldr x15, [x12, x13, lsl #3]\n\t"
+		"str x15, [%[out], x13, lsl #3]\n\t"
+		"add x13, x13, #1\n\t"
+		"cmp x13, x11\n\t"
+		"b.lo 8b\n\t"
+		PERCPU_A64_DELAY(5)
+		PERCPU_A64_TWICE_CPU
+		PERCPU_A64_TWICE("x10", "x14")
+		"sub x10, x10, x11\n\t"
+		"str x10, [x14]\n\t"
+		"2:\n\t"
+		"str x11, [%[n]]\n\t"
+		PERCPU_A64_CS_ABORT_HANDLER
+		:
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
+		  [word] "r"(word), [p] "r"(st), [out] "r"(out), [n] "r"(n)
+		: PERCPU_A64_CLOBBERS
+		: abort, moved, diverted, changed);
+	PERCPU_A64_STACK_RESULTS
+}
+
 #endif
