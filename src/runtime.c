@@ -166,13 +166,19 @@ static void exit_key_init(void)
 #endif
 }
 
-/* Have thread_exit run for this thread. */
+/*
+ * Have thread_exit run for this thread. The key is set before the flag:
+ * a handler may leave by siglongjmp in between, and a flag set with no
+ * key behind it would keep the thread from arming again, so what
+ * siglongjmp left held would outlive the thread.
+ */
 void percpu_exit_arm(void)
 {
 	if (exit_armed || !rt.exit_key_ok)
 		return;
-	exit_armed = 1;
 	pthread_setspecific(rt.exit_key, &self);
+	percpu_inject_arming();
+	exit_armed = 1;
 }
 
 static void set_disabled_bits(unsigned int nr_shards)

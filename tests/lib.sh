@@ -23,6 +23,9 @@ run_binary() {
 		tap_line OK "$name"
 	else
 		tap_line NOTOK "$name (exit $rc)"
+		# On stderr, which prove shows without -v: CI logs keep it.
+		echo "$out" | grep '^not ok' | sed "s|^|$name: |" >&2
+		echo "$out" | tail -n 3 | sed "s|^|$name, last lines: |" >&2
 	fi
 }
 

@@ -359,10 +359,11 @@ static void distinct(void)
  * Idle shards drained: a thread on CPU 1 (or, with concurrency ids, while
  * the main thread spins, on another cid) leaves objects in its cache and
  * exits; the main thread, on CPU 0, then goes through slow paths (misses
- * and overflows) for 2.5 seconds: a slow path looks at the shards at most
- * once a second and drains those whose caches have not changed since.
+ * and overflows) until it sees a drain, for at most 10 s: a slow path
+ * looks at the shards at most once a second and drains those whose caches
+ * have not changed since.
  */
-static int idle_done;
+static int idle_done, idle_pinned = -1;
 
 static int cid_indexing(void)
 {
@@ -376,7 +377,7 @@ static void *leave_objects(void *arg)
 	void *v[8];
 
 	(void)arg;
-	test_pin_to(1);
+	idle_pinned = test_pin_to(1);
 	for (int i = 0; i < 8; i++)
 		v[i] = malloc(400);
 	for (int i = 0; i < 8; i++)
@@ -385,24 +386,31 @@ static void *leave_objects(void *arg)
 	return NULL;
 }
 
-static void idle_drain(void)
+static unsigned long long drained_objects(const struct percpu_malloc_stats *st)
 {
-	struct percpu_malloc_stats a, b;
+	unsigned long long n = 0;
+
+	for (int c = 0; c < PERCPU_MALLOC_CLASSES; c++)
+		n += st->cls[c].drained;
+	return n;
+}
+
+static int drained_since(const struct percpu_malloc_stats *a)
+{
+	struct percpu_malloc_stats b;
+
+	percpu_malloc_stats(&b);
+	return b.drains > a->drains && drained_objects(&b) > drained_objects(a);
+}
+
+/* Slow paths on this CPU until a drain is seen, for at most 10 s (a
+ * drain needs two looks a second apart: about 2 s). */
+static double slow_paths_until_drained(const struct percpu_malloc_stats *a)
+{
 	struct timespec t0, t;
-	unsigned long long before = 0, after = 0;
-	pthread_t tid;
+	double s;
 	void *v[600];
 
-	if (percpu_nr_shards() < 2) {
-		ok(1, "# SKIP idle drain: one shard");
-		return;
-	}
-	test_pin_to(0);
-	percpu_malloc_stats(&a);
-	pthread_create(&tid, NULL, leave_objects, NULL);
-	while (!__atomic_load_n(&idle_done, __ATOMIC_ACQUIRE))
-		;	/* running, so the thread gets another cid */
-	pthread_join(tid, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		for (int i = 0; i < 600; i++)
@@ -410,22 +418,40 @@ static void idle_drain(void)
 		for (int i = 0; i < 600; i++)
 			free(v[i]);
 		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while ((t.tv_sec - t0.tv_sec) * 1000 +
-			 (t.tv_nsec - t0.tv_nsec) / 1000000 < 2500);
+		s = (double)(t.tv_sec - t0.tv_sec) +
+		    (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+	} while (s < 10 && !drained_since(a));
+	return s;
+}
+
+static void idle_drain(void)
+{
+	struct percpu_malloc_stats a, b;
+	pthread_t tid;
+	double took;
+
+	if (percpu_nr_shards() < 2 || test_pin_to(0)) {
+		ok(1, "# SKIP idle drain: needs CPUs 0 and 1");
+		return;
+	}
+	percpu_malloc_stats(&a);
+	pthread_create(&tid, NULL, leave_objects, NULL);
+	while (!__atomic_load_n(&idle_done, __ATOMIC_ACQUIRE))
+		;	/* running, so the thread gets another cid */
+	pthread_join(tid, NULL);
+	took = slow_paths_until_drained(&a);
 	test_unpin();
 	percpu_malloc_stats(&b);
-	for (int c = 0; c < PERCPU_MALLOC_CLASSES; c++) {
-		before += a.cls[c].drained;
-		after += b.cls[c].drained;
-	}
 	/* With concurrency ids the main thread may take over the thread's
 	 * cid when it exits (then its own old cid is the idle one, and may
 	 * hold nothing): required with CPU ids only. */
-	ok((b.drains > a.drains && after > before) || cid_indexing(),
-	   "an idle shard's cache drained by a slow path (drains %llu -> "
-	   "%llu, objects drained %llu -> %llu)%s",
+	ok((drained_since(&a) && idle_pinned == 0) || cid_indexing(),
+	   "an idle shard's cache drained by a slow path within %.1f s "
+	   "(drains %llu -> %llu, objects drained %llu -> %llu; the idle "
+	   "thread pinned: %s)%s", took,
 	   (unsigned long long)a.drains, (unsigned long long)b.drains,
-	   (unsigned long long)before, (unsigned long long)after,
+	   drained_objects(&a), drained_objects(&b),
+	   idle_pinned ? "no" : "yes",
 	   cid_indexing() ? " (not required with concurrency ids)" : "");
 }
 

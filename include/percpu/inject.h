@@ -57,6 +57,10 @@ struct percpu_inject {
 	 * own rseq area at exit, where a handler must find its shard id out
 	 * of range. */
 	volatile int exit_signal;
+	/* arming: spin this many loops, once, while a thread arms its
+	 * clean-up at exit (at its first lock-path operation), where a
+	 * handler that leaves by siglongjmp must not leave it unarmed. */
+	volatile unsigned int arming;
 };
 PERCPU_API extern struct percpu_inject percpu_inject;
 /* Non-zero: this thread never uses rseq (mixed-mode tests). */
@@ -78,6 +82,15 @@ static inline void percpu_inject_unregistered(void)
 {
 	if (percpu_inject.exit_signal)
 		pthread_kill(pthread_self(), percpu_inject.exit_signal);
+}
+
+static inline void percpu_inject_arming(void)
+{
+	unsigned int n = __atomic_exchange_n(&percpu_inject.arming, 0,
+					     __ATOMIC_RELAXED);
+
+	while (n--)
+		__asm__ __volatile__("" ::: "memory");
 }
 
 /* Around a lock-path update of `shard`: see `inside`. */
@@ -107,6 +120,10 @@ static inline int percpu_inject_before_section(void)
 }
 
 static inline void percpu_inject_unregistered(void)
+{
+}
+
+static inline void percpu_inject_arming(void)
 {
 }
 #endif
