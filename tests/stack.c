@@ -36,6 +36,7 @@
 #define RUN_US 200000
 #define MAX_WAIT_MS 20000
 #define DISTURB_US 200
+#define WATCHDOG_S 120
 #define SECTION_DELAY 3000	/* spins at inject points 4 and 5 */
 
 static int nr;
@@ -488,8 +489,22 @@ static void run_all(const char *when, int rseq_on)
 	test_unpin();
 }
 
+/* A broken stack can make a call loop for ever: fail instead of hang. */
+static void on_watchdog(int sig)
+{
+	static const char msg[] = "not ok - watchdog: the test did not end "
+				  "in time\n";
+
+	(void)sig;
+	if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0)
+		_exit(2);
+	_exit(1);
+}
+
 int main(void)
 {
+	signal(SIGALRM, on_watchdog);
+	alarm(WATCHDOG_S);
 	nr = percpu_nr_shards();
 	tap_check_mode();
 	test_thread_setup(1);

@@ -556,11 +556,13 @@ static inline int percpu_cs_stack_push_small(const struct percpu_here *h,
 		PERCPU_X86_CS_DESCRIPTOR
 		PERCPU_X86_CS_ENTER_AND_CHECK
 		"movq (%[st]), %%rcx\n\t"
+		"movq (%[n]), %%rdx\n\t"
+		"leaq (%%rcx,%%rdx), %%rsi\n\t"
+		"cmpq 8(%[st]), %%rsi\n\t"
+		"jle 9f\n\t"
 		"movq 8(%[st]), %%rdx\n\t"
 		"subq %%rcx, %%rdx\n\t"
-		"cmpq (%[n]), %%rdx\n\t"
-		"cmovgq (%[n]), %%rdx\n\t"
-		"testq %%rdx, %%rdx\n\t"
+		"9: testq %%rdx, %%rdx\n\t"
 		"jle %l[changed]\n\t"
 		PERCPU_X86_DELAY(4)
 		"leaq 16(%[st],%%rcx,8), %%rdi\n\t"
@@ -606,9 +608,10 @@ static inline int percpu_cs_stack_pop_small(const struct percpu_here *h,
 		PERCPU_X86_CS_ENTER_AND_CHECK
 		"movq (%[st]), %%rcx\n\t"
 		"movq (%[n]), %%rdx\n\t"
-		"cmpq %%rcx, %%rdx\n\t"
-		"cmovgq %%rcx, %%rdx\n\t"
-		"testq %%rdx, %%rdx\n\t"
+		"cmpq %%rdx, %%rcx\n\t"
+		"jge 9f\n\t"
+		"movq %%rcx, %%rdx\n\t"
+		"9: testq %%rdx, %%rdx\n\t"
 		"jle %l[changed]\n\t"
 		PERCPU_X86_DELAY(4)
 		"movq %%rcx, %%rdi\n\t"
