@@ -44,8 +44,10 @@ PARAM_SRCS := $(wildcard tests/param/*.c)
 BENCH_MALLOC_SRCS := $(wildcard tools/bench-malloc/*.c)
 
 DEMOS := $(BUILD)/percpu-stats-demo
+# Microbenchmarks: built with everything (so they build), not installed.
+MICROBENCH := $(patsubst tools/microbench/%.c,$(BUILD)/%,$(wildcard tools/microbench/*.c))
 
-all: $(BUILD)/libpercpu.a $(BUILD)/libpercpu.so $(TOOLS) $(DEMOS) $(EXAMPLES)
+all: $(BUILD)/libpercpu.a $(BUILD)/libpercpu.so $(TOOLS) $(DEMOS) $(EXAMPLES) $(MICROBENCH)
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
@@ -110,6 +112,9 @@ $(MALLOC_TESTS): $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libp
 	$(CC) $(CFLAGS_ALL) -Isrc/malloc -DPERCPU_INJECT $< -o $@ -L$(BUILD) -l:libpercpu-malloc-inject.so -Wl,-rpath,$(abspath $(BUILD)) $(LDLIBS)
 
 $(BUILD)/%: tools/%.c $(BUILD)/libpercpu.a $(HEADERS) $(wildcard tools/*.h)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) $< -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
+
+$(BUILD)/%: tools/microbench/%.c $(BUILD)/libpercpu.a $(HEADERS)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS) $< -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
 
 $(BUILD)/percpu-bench: $(BENCH_SRCS) tools/bench/bench.h $(BUILD)/libpercpu.a $(HEADERS)

@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * tools/microbench/stack_pushpop.c: ns per push+pop pair of the pointer
- * stack's paths beside the list's, one thread, in one run. Not built by
- * make; build it against an optimized build and run it pinned:
+ * stack's paths beside the list's, one thread, in one run. `make` builds
+ * it; run it pinned:
  *
- *   make && cc -O2 -Iinclude -D_GNU_SOURCE \
- *      tools/microbench/stack_pushpop.c -o build/stack_pushpop \
- *      build/libpercpu.a -lpthread
  *   taskset -c 1 build/stack_pushpop [rounds [pairs]]
  *
  * A hot loop's speed here moves by up to 2x with its code placement alone,
