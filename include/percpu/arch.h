@@ -115,6 +115,24 @@ enum percpu_cs_result {
 	PERCPU_CS_CHANGED,
 };
 
+/*
+ * The end of a section function: its own commit, then the labels its asm
+ * goto jumps to, each returning its result. _CHANGED for the sections
+ * that compare a value (they have a fourth label).
+ */
+#define PERCPU_CS_RETURN						\
+	return PERCPU_CS_OK;						\
+abort:									\
+	return PERCPU_CS_ABORT;						\
+moved:									\
+	return PERCPU_CS_MOVED;						\
+diverted:								\
+	return PERCPU_CS_DIVERTED
+#define PERCPU_CS_RETURN_CHANGED					\
+	PERCPU_CS_RETURN;						\
+changed:								\
+	return PERCPU_CS_CHANGED
+
 #define PERCPU_ARCH_INCLUDE_OK
 #if defined(__x86_64__)
 #include "arch/x86_64.h"

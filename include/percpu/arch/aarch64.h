@@ -182,13 +182,7 @@ static inline int percpu_cs_add(const struct percpu_here *h,
 		  [word] "r"(word), [p] "r"(p), [v] "r"(v)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
+	PERCPU_CS_RETURN;
 }
 
 /* The old value goes through x10 to *v after the commit. */
@@ -212,13 +206,7 @@ static inline int percpu_cs_fetch_add(const struct percpu_here *h,
 		  [word] "r"(word), [p] "r"(p), [v] "r"(v)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
+	PERCPU_CS_RETURN;
 }
 
 static inline int percpu_cs_store(const struct percpu_here *h,
@@ -236,13 +224,7 @@ static inline int percpu_cs_store(const struct percpu_here *h,
 		  [word] "r"(word), [p] "r"(p), [v] "r"(v)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
+	PERCPU_CS_RETURN;
 }
 
 /* ldar: percpu_lock() takes its lock here and must acquire (see above). */
@@ -267,15 +249,7 @@ static inline int percpu_cs_cmpeq_store(const struct percpu_here *h,
 		  [word] "r"(word), [p] "r"(p), [expect] "r"(expect), [v] "r"(v)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted, changed);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
-changed:
-	return PERCPU_CS_CHANGED;
+	PERCPU_CS_RETURN_CHANGED;
 }
 
 static inline int percpu_cs_xchg(const struct percpu_here *h,
@@ -299,13 +273,7 @@ static inline int percpu_cs_xchg(const struct percpu_here *h,
 		  [word] "r"(word), [p] "r"(p), [v] "r"(v)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
+	PERCPU_CS_RETURN;
 }
 
 /* *q's address is made dependent on the shard word too (x12). */
@@ -339,15 +307,7 @@ static inline int percpu_cs_cmpeq_cmpeq_store(const struct percpu_here *h,
 		  [q] "r"(q), [expect2] "r"(expect2), [v] "r"(v)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted, changed);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
-changed:
-	return PERCPU_CS_CHANGED;
+	PERCPU_CS_RETURN_CHANGED;
 }
 
 /* stlr commits: the store to *q is visible before the commit (release). */
@@ -376,15 +336,7 @@ static inline int percpu_cs_cmpeq_store_store(const struct percpu_here *h,
 		  [q] "r"(q), [v2] "r"(v2), [v] "r"(v)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted, changed);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
-changed:
-	return PERCPU_CS_CHANGED;
+	PERCPU_CS_RETURN_CHANGED;
 }
 
 /* The copy's operands, in memory, as on x86-64. */
@@ -438,15 +390,7 @@ static inline int percpu_cs_cmpeq_memcpy_store(const struct percpu_here *h,
 		  [copy] "r"(copy), [v] "r"(v)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted, changed);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
-changed:
-	return PERCPU_CS_CHANGED;
+	PERCPU_CS_RETURN_CHANGED;
 }
 
 /*
@@ -473,13 +417,7 @@ static inline int percpu_cs_list_push(const struct percpu_here *h,
 		  [word] "r"(word), [p] "r"(head), [node] "r"(node)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
+	PERCPU_CS_RETURN;
 }
 
 /* The popped node goes through x10 to *node after the commit. */
@@ -506,15 +444,7 @@ static inline int percpu_cs_list_pop(const struct percpu_here *h,
 		  [word] "r"(word), [p] "r"(head), [node] "r"(node)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted, changed);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
-changed:
-	return PERCPU_CS_CHANGED;
+	PERCPU_CS_RETURN_CHANGED;
 }
 
 /*

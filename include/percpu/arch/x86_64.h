@@ -149,13 +149,7 @@ static inline int percpu_cs_add(const struct percpu_here *h,
 		  [p] "m"(*p), [v] "er"(v)
 		: "memory", "cc", "rax"
 		: abort, moved, diverted);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
+	PERCPU_CS_RETURN;
 }
 
 static inline int percpu_cs_fetch_add(const struct percpu_here *h,
@@ -182,13 +176,7 @@ static inline int percpu_cs_fetch_add(const struct percpu_here *h,
 		  [word] "m"(*word), [p] "m"(*p), [v] "r"(v)
 		: "memory", "cc", "rax", "rcx"
 		: abort, moved, diverted);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
+	PERCPU_CS_RETURN;
 }
 
 static inline int percpu_cs_store(const struct percpu_here *h,
@@ -206,13 +194,7 @@ static inline int percpu_cs_store(const struct percpu_here *h,
 		  [p] "m"(*p), [v] "er"(v)
 		: "memory", "cc", "rax"
 		: abort, moved, diverted);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
+	PERCPU_CS_RETURN;
 }
 
 static inline int percpu_cs_cmpeq_store(const struct percpu_here *h,
@@ -235,15 +217,7 @@ static inline int percpu_cs_cmpeq_store(const struct percpu_here *h,
 		  [p] "m"(*p), [expect] "r"(expect), [v] "r"(v)
 		: "memory", "cc", "rax"
 		: abort, moved, diverted, changed);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
-changed:
-	return PERCPU_CS_CHANGED;
+	PERCPU_CS_RETURN_CHANGED;
 }
 
 static inline int percpu_cs_xchg(const struct percpu_here *h,
@@ -267,13 +241,7 @@ static inline int percpu_cs_xchg(const struct percpu_here *h,
 		  [word] "m"(*word), [p] "m"(*p), [v] "r"(v)
 		: "memory", "cc", "rax", "rcx", "rdx"
 		: abort, moved, diverted);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
+	PERCPU_CS_RETURN;
 }
 
 static inline int percpu_cs_cmpeq_cmpeq_store(const struct percpu_here *h,
@@ -303,15 +271,7 @@ static inline int percpu_cs_cmpeq_cmpeq_store(const struct percpu_here *h,
 		  [expect2] "r"(expect2), [v] "r"(v)
 		: "memory", "cc", "rax"
 		: abort, moved, diverted, changed);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
-changed:
-	return PERCPU_CS_CHANGED;
+	PERCPU_CS_RETURN_CHANGED;
 }
 
 /* x86 stores are ordered: the release form is the same sequence. */
@@ -339,15 +299,7 @@ static inline int percpu_cs_cmpeq_store_store(const struct percpu_here *h,
 		  [v2] "r"(v2), [v] "r"(v)
 		: "memory", "cc", "rax"
 		: abort, moved, diverted, changed);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
-changed:
-	return PERCPU_CS_CHANGED;
+	PERCPU_CS_RETURN_CHANGED;
 }
 
 /* The copy's operands, in memory: registers are short in this section. */
@@ -386,15 +338,7 @@ static inline int percpu_cs_cmpeq_memcpy_store(const struct percpu_here *h,
 		  [v] "r"(v)
 		: "memory", "cc", "rax", "rdi", "rsi", "rcx"
 		: abort, moved, diverted, changed);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
-changed:
-	return PERCPU_CS_CHANGED;
+	PERCPU_CS_RETURN_CHANGED;
 }
 
 /* The list's links are the first word of a node. */
@@ -418,13 +362,7 @@ static inline int percpu_cs_list_push(const struct percpu_here *h,
 		  [word] "m"(*word), [head] "m"(*head), [node] "r"(node)
 		: "memory", "cc", "rax", "rcx"
 		: abort, moved, diverted);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
+	PERCPU_CS_RETURN;
 }
 
 /* The popped node goes through %rcx to *node after the commit. */
@@ -452,15 +390,7 @@ static inline int percpu_cs_list_pop(const struct percpu_here *h,
 		  [word] "m"(*word), [head] "m"(*head), [node] "r"(node)
 		: "memory", "cc", "rax", "rcx", "rdx"
 		: abort, moved, diverted, changed);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
-changed:
-	return PERCPU_CS_CHANGED;
+	PERCPU_CS_RETURN_CHANGED;
 }
 
 /*
@@ -494,15 +424,7 @@ static inline int percpu_cs_stack_push1(const struct percpu_here *h,
 		  [word] "m"(*word), [st] "r"(st), [ptr] "er"(ptr)
 		: "memory", "cc", "rax", "rcx"
 		: abort, moved, diverted, changed);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
-changed:
-	return PERCPU_CS_CHANGED;
+	PERCPU_CS_RETURN_CHANGED;
 }
 
 /* The popped pointer goes through %rdx to *ptr after the commit. */
@@ -531,15 +453,7 @@ static inline int percpu_cs_stack_pop1(const struct percpu_here *h,
 		  [word] "m"(*word), [st] "r"(st), [ptr] "r"(ptr)
 		: "memory", "cc", "rax", "rcx", "rdx"
 		: abort, moved, diverted, changed);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
-changed:
-	return PERCPU_CS_CHANGED;
+	PERCPU_CS_RETURN_CHANGED;
 }
 
 /*
@@ -585,15 +499,7 @@ static inline int percpu_cs_stack_push_small(const struct percpu_here *h,
 		  [n] "r"(n)
 		: "memory", "cc", "rax", "rcx", "rdx", "rsi", "rdi"
 		: abort, moved, diverted, changed);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
-changed:
-	return PERCPU_CS_CHANGED;
+	PERCPU_CS_RETURN_CHANGED;
 }
 
 /* As push_small, k = min(*n, count) pointers into out[], which the
@@ -636,15 +542,7 @@ static inline int percpu_cs_stack_pop_small(const struct percpu_here *h,
 		  [n] "r"(n)
 		: "memory", "cc", "rax", "rcx", "rdx", "rsi", "rdi"
 		: abort, moved, diverted, changed);
-	return PERCPU_CS_OK;
-abort:
-	return PERCPU_CS_ABORT;
-moved:
-	return PERCPU_CS_MOVED;
-diverted:
-	return PERCPU_CS_DIVERTED;
-changed:
-	return PERCPU_CS_CHANGED;
+	PERCPU_CS_RETURN_CHANGED;
 }
 
 #endif
