@@ -15,6 +15,7 @@
 #include <sched.h>
 #include "tap.h"
 #include "env_sanitizer.h"
+#include "proc_mem.h"
 
 #define NR_OBJECTS 100000L
 #define OBJECT_SIZE 8L
@@ -24,59 +25,10 @@
 /* src/pool.c keeps a struct page_meta (72 bytes) per 4 KiB stride page. */
 #define META_PER_PAGE 72L
 
-struct usage {
-	long pool_rss;		/* bytes resident in the pool's mappings */
-	long pool_size;		/* address space of those mappings */
-	long vm_rss;		/* the whole process */
-};
-
 static intptr_t **objs;
 static long nr_objs;
 static pthread_barrier_t step;
 static int nr, arrived;
-
-static long vm_rss(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kb = -1;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kb * 1024;
-}
-
-static int is_pool_mapping(const char *vmflags)
-{
-	return strstr(vmflags, " nr ") && strstr(vmflags, " nh ");
-}
-
-/* VmFlags closes each mapping's entry, after its Size and Rss. */
-static struct usage measure(void)
-{
-	FILE *f = fopen("/proc/self/smaps", "r");
-	struct usage u = { 0, 0, 0 };
-	long size = 0, rss = 0, kb;
-	char line[512];
-
-	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Size: %ld kB", &kb) == 1)
-			size = kb * 1024;
-		else if (sscanf(line, "Rss: %ld kB", &kb) == 1)
-			rss = kb * 1024;
-		else if (!strncmp(line, "VmFlags:", 8) && is_pool_mapping(line)) {
-			u.pool_size += size;
-			u.pool_rss += rss;
-		}
-	}
-	if (f)
-		fclose(f);
-	u.vm_rss = vm_rss();
-	return u;
-}
 
 /* The pages `bytes` of contiguous objects can span, at any alignment. */
 static long span_pages(long bytes)
@@ -161,27 +113,27 @@ static int shards_touched(void)
 }
 
 /* Growth from just before allocating to just after the adds. */
-static struct usage grow_by_adds(void)
+static struct proc_mem grow_by_adds(void)
 {
 	pthread_t t[WORKERS];
-	struct usage before, after;
+	struct proc_mem before, after;
 	int allocated;
 
 	pthread_barrier_init(&step, NULL, WORKERS + 1);
 	for (int i = 0; i < WORKERS; i++)
 		pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i);
 	pthread_barrier_wait(&step);
-	before = measure();
+	before = proc_mem_read();
 	allocated = alloc_all(NR_OBJECTS);
 	pthread_barrier_wait(&step);
 	pthread_barrier_wait(&step);
-	after = measure();
+	after = proc_mem_read();
 	pthread_barrier_wait(&step);
 	for (int i = 0; i < WORKERS; i++)
 		pthread_join(t[i], NULL);
 	ok(allocated, "%ld objects of %ld bytes allocated", NR_OBJECTS,
 	   OBJECT_SIZE);
-	return (struct usage){ after.pool_rss - before.pool_rss,
+	return (struct proc_mem){ after.pool_rss - before.pool_rss,
 			       after.pool_size - before.pool_size,
 			       after.vm_rss - before.vm_rss };
 }
@@ -200,7 +152,7 @@ static int index_is_cid(void)
  * copy for all shards, allocated with its chunk (the first chunk, which
  * holds these objects, is made at start, before the baseline).
  */
-static void report(const struct usage *g, int shards, long bound)
+static void report(const struct proc_mem *g, int shards, long bound)
 {
 	long pages = span_pages(NR_OBJECTS * OBJECT_SIZE);
 	long meta = (pages - 1) * META_PER_PAGE;
@@ -224,7 +176,7 @@ static void test_growth(void)
 	long per_shard = span_pages(NR_OBJECTS * OBJECT_SIZE) * PAGE;
 	int cid = index_is_cid();
 	long bound = (cid ? WORKERS : nr) * per_shard;
-	struct usage g = grow_by_adds();
+	struct proc_mem g = grow_by_adds();
 	int shards = shards_touched();
 
 	report(&g, shards, bound);
@@ -245,23 +197,23 @@ static void test_growth(void)
 }
 
 /* Allocate twice the objects (a second chunk), write two shards, free. */
-static struct usage cycle(int *ok_all)
+static struct proc_mem cycle(int *ok_all)
 {
-	struct usage u;
+	struct proc_mem u;
 
 	*ok_all = alloc_all(2 * NR_OBJECTS);
 	for (long i = 0; i < nr_objs; i++) {
 		*(intptr_t *)percpu_ptr(objs[i], 0) = 1;
 		*(intptr_t *)percpu_ptr(objs[i], nr - 1) = 1;
 	}
-	u = measure();
+	u = proc_mem_read();
 	*ok_all &= free_all();
 	return u;
 }
 
 static void test_reuse(void)
 {
-	struct usage start = measure(), first, again;
+	struct proc_mem start = proc_mem_read(), first, again;
 	int done;
 
 	first = cycle(&done);
@@ -295,7 +247,7 @@ int main(void)
 	tap_check_mode();
 	objs = calloc(2 * NR_OBJECTS, sizeof(*objs));
 	memset(objs, 0xff, 2 * NR_OBJECTS * sizeof(*objs));
-	measure();		/* stdio's buffers exist before the baseline */
+	proc_mem_read();		/* stdio's buffers exist before the baseline */
 	test_growth();
 	test_reuse();
 	return tap_done();

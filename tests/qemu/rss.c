@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <percpu.h>
+#include "../proc_mem.h"
 
 #define THREADS 8
 #define ROUNDS 8
@@ -61,38 +62,6 @@ static void *worker(void *arg)
 		pthread_barrier_wait(&step);
 	}
 	return NULL;
-}
-
-static long smaps_pool_kib(void)
-{
-	FILE *f = fopen("/proc/self/smaps", "r");
-	long rss = 0, total = 0, kb;
-	char line[512];
-
-	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Rss: %ld kB", &kb) == 1)
-			rss = kb;
-		else if (!strncmp(line, "VmFlags:", 8) && strstr(line, " nr ") &&
-			 strstr(line, " nh "))
-			total += rss;
-	}
-	if (f)
-		fclose(f);
-	return total;
-}
-
-static long vm_rss_kib(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kb = -1;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kb;
 }
 
 /*
@@ -145,7 +114,7 @@ int main(void)
 	for (long i = 0; i < NR_OBJECTS; i++)
 		objs[i] = percpu_alloc(sizeof(intptr_t));
 	percpu_runtime_info(&info);
-	before = smaps_pool_kib();
+	before = proc_mem_read().pool_rss / 1024;
 	pthread_barrier_init(&step, NULL, THREADS);
 	for (int t = 0; t < THREADS; t++)
 		pthread_create(&th[t], NULL, worker, (void *)(intptr_t)t);
@@ -167,7 +136,7 @@ int main(void)
 	       "vm_rss_kib=%ld counters=%ld\n",
 	       idx ? idx : "cpu", percpu_nr_shards(), nr_allowed,
 	       info.mode == PERCPU_MODE_RSEQ ? "rseq" : "lock",
-	       touched, smaps_pool_kib(), before, vm_rss_kib(),
+	       touched, proc_mem_read().pool_rss / 1024, before, proc_vm_rss() / 1024,
 	       NR_OBJECTS);
 	ok(sum_bad == 0, "every counter exact (%ld wrong)", sum_bad);
 	ok(info.mode == PERCPU_MODE_RSEQ, "rseq mode (%ld)", info.mode);
