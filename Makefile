@@ -197,7 +197,7 @@ ifdef QEMU_GUEST_BINS
 qemu-guest-bins: $(TEST_BINS) $(TOOLS) $(BUILD)/tests/qemu_rss
 endif
 
-$(BUILD)/tests/qemu_rss: tests/qemu/rss.c $(BUILD)/libpercpu.a $(HEADERS)
+$(BUILD)/tests/qemu_rss: tests/qemu/rss.c tests/proc_mem.h $(BUILD)/libpercpu.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS) $< -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
 
