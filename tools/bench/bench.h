@@ -23,7 +23,7 @@
 /* stack_pushpop: pointers per push and per pop. */
 #define STACK_BATCH 8
 /* The rows of main.c's table; it checks the count. */
-#define NR_IMPLS 45
+#define NR_IMPLS 46
 /* Copies of each timed loop, each placed differently (PLACED below). */
 #define MAX_PLACEMENTS 8
 
@@ -231,6 +231,7 @@ extern const struct placed loop_raw_loadcas_placed;
 uint64_t sum_raw_loadcas(void);
 void reset_raw_list(void);
 extern const struct placed loop_raw_list_placed;
+extern const struct placed loop_raw_list_word_placed;
 uint64_t check_raw_list(void);
 
 /* stats.c: percpu/stats.h, and its baseline on shared memory. */

@@ -92,6 +92,8 @@ const struct impl impls[] = {
 	  NULL },
 	{ "baseline_rseq_raw_list", PATH_NONE, reset_raw_list,
 	  &loop_raw_list_placed, check_raw_list, raw_usable },
+	{ "baseline_rseq_raw_list_word", PATH_NONE, reset_raw_list,
+	  &loop_raw_list_word_placed, check_raw_list, raw_usable },
 	{ "stack_pushpop", PATH_RSEQ, reset_stack, &loop_stack_placed,
 	  check_stack, NULL },
 	{ "stack_pushpop", PATH_LOCK, reset_stack, &loop_stack_placed,

@@ -179,71 +179,90 @@ again:;
 }
 
 /*
- * list push, the library's section without the shard word: compare
- * cpu_id with the CPU read before, link the node to the head, store the
- * node as the head (the commit).
+ * list push and pop, the library's sections without the shard word, and
+ * (the _word variants) with it: WORD_CHECK loads this CPU's shard word
+ * (`word` is CPU 0's) and leaves unless it is 0, as for add.
+ * push: compare cpu_id with the CPU read before, link the node to the
+ * head, store the node as the head (the commit).
+ * pop: compare cpu_id, load the head (NULL: empty), load its next, store
+ * that as the head (the commit); the node popped goes out through memory
+ * after the commit.
  */
-ALWAYS_INLINE void raw_push(long area, char *first,
-			   struct percpu_list_node *node)
-{
-	for (;;) {
-		unsigned int cpu = raw_cpu_start(area);
-		struct percpu_list_node **head = &raw_at(first, cpu)->head;
+#define RAW_LIST_WORD_CHECK						\
+	"cmpq $0, %[word]\n\t"					\
+	"jnz %l[again]\n\t"
 
-		__asm__ __volatile__ goto(
-			RAW_ENTER
-			"cmpl %[cpu], %%fs:4(%[area])\n\t"
-			"jnz %l[again]\n\t"
-			"movq %[head], %%rcx\n\t"
-			"movq %%rcx, (%[node])\n\t"
-			"movq %[node], %[head]\n"
-			"2:\n\t"
-			RAW_ABORT("again")
-			:
-			: [area] "r"(area), [cpu] "r"(cpu), [head] "m"(*head),
-			  [node] "r"(node)
-			: "memory", "cc", "rax", "rcx"
-			: again);
-		return;
-again:;
-	}
-}
+#define RAW_PUSH_SECTION(WORD_CHECK)					\
+	__asm__ __volatile__ goto(					\
+		RAW_ENTER						\
+		"cmpl %[cpu], %%fs:4(%[area])\n\t"			\
+		"jnz %l[again]\n\t"					\
+		WORD_CHECK						\
+		"movq %[head], %%rcx\n\t"				\
+		"movq %%rcx, (%[node])\n\t"				\
+		"movq %[node], %[head]\n"				\
+		"2:\n\t"						\
+		RAW_ABORT("again")					\
+		:							\
+		: [area] "r"(area), [cpu] "r"(cpu), [head] "m"(*head),	\
+		  [node] "r"(node), [word] "m"(*(intptr_t *)(word + at)) \
+		: "memory", "cc", "rax", "rcx"				\
+		: again)
 
-/*
- * list pop, the library's section without the shard word: compare cpu_id,
- * load the head (NULL: empty), load its next, store that as the head (the
- * commit); the node popped goes out through memory after the commit.
- */
-ALWAYS_INLINE struct percpu_list_node *raw_pop(long area, char *first)
-{
-	for (;;) {
-		unsigned int cpu = raw_cpu_start(area);
-		struct percpu_list_node **head = &raw_at(first, cpu)->head;
-		struct percpu_list_node *node;
+#define RAW_POP_SECTION(WORD_CHECK)					\
+	__asm__ __volatile__ goto(					\
+		RAW_ENTER						\
+		"cmpl %[cpu], %%fs:4(%[area])\n\t"			\
+		"jnz %l[again]\n\t"					\
+		WORD_CHECK						\
+		"movq %[head], %%rcx\n\t"				\
+		"testq %%rcx, %%rcx\n\t"				\
+		"jz %l[empty]\n\t"					\
+		"movq (%%rcx), %%rdx\n\t"				\
+		"movq %%rdx, %[head]\n"				\
+		"2:\n\t"						\
+		"movq %%rcx, (%[out])\n\t"				\
+		RAW_ABORT("again")					\
+		:							\
+		: [area] "r"(area), [cpu] "r"(cpu), [head] "m"(*head),	\
+		  [out] "r"(&node), [word] "m"(*(intptr_t *)(word + at)) \
+		: "memory", "cc", "rax", "rcx", "rdx"			\
+		: again, empty)
 
-		__asm__ __volatile__ goto(
-			RAW_ENTER
-			"cmpl %[cpu], %%fs:4(%[area])\n\t"
-			"jnz %l[again]\n\t"
-			"movq %[head], %%rcx\n\t"
-			"testq %%rcx, %%rcx\n\t"
-			"jz %l[empty]\n\t"
-			"movq (%%rcx), %%rdx\n\t"
-			"movq %%rdx, %[head]\n"
-			"2:\n\t"
-			"movq %%rcx, (%[out])\n\t"
-			RAW_ABORT("again")
-			:
-			: [area] "r"(area), [cpu] "r"(cpu), [head] "m"(*head),
-			  [out] "r"(&node)
-			: "memory", "cc", "rax", "rcx", "rdx"
-			: again, empty);
-		return node;
-again:
-		continue;
-empty:
-		return NULL;
-	}
+/* The push and pop of one variant: NAME_push, NAME_pop. The variant
+ * without the check is given `first` as `word`: its unused operand then
+ * needs no register of its own. */
+#define RAW_LIST_OPS(NAME, WORD_CHECK)					\
+ALWAYS_INLINE void NAME##_push(long area, char *first, char *word,	\
+			       struct percpu_list_node *node)		\
+{									\
+	for (;;) {							\
+		unsigned int cpu = raw_cpu_start(area);			\
+		size_t at = (size_t)cpu << PERCPU_STRIDE_SHIFT;		\
+		struct percpu_list_node **head = &raw_at(first, cpu)->head; \
+									\
+		RAW_PUSH_SECTION(WORD_CHECK);				\
+		return;							\
+again:;									\
+	}								\
+}									\
+									\
+ALWAYS_INLINE struct percpu_list_node *NAME##_pop(long area, char *first, \
+						  char *word)		\
+{									\
+	for (;;) {							\
+		unsigned int cpu = raw_cpu_start(area);			\
+		size_t at = (size_t)cpu << PERCPU_STRIDE_SHIFT;		\
+		struct percpu_list_node **head = &raw_at(first, cpu)->head; \
+		struct percpu_list_node *node;				\
+									\
+		RAW_POP_SECTION(WORD_CHECK);				\
+		return node;						\
+again:									\
+		continue;						\
+empty:									\
+		return NULL;						\
+	}								\
 }
 
 /*
@@ -305,19 +324,24 @@ ALWAYS_INLINE void raw_add_word(long area, char *first, char *word,
 	*(intptr_t *)first += v;
 }
 
-ALWAYS_INLINE void raw_push(long area, char *first,
-			   struct percpu_list_node *node)
-{
-	(void)area;
-	(void)first;
-	(void)node;
-}
-
-ALWAYS_INLINE struct percpu_list_node *raw_pop(long area, char *first)
-{
-	(void)area;
-	(void)first;
-	return NULL;
+#define RAW_LIST_WORD_CHECK ""
+#define RAW_LIST_OPS(NAME, WORD_CHECK)					\
+ALWAYS_INLINE void NAME##_push(long area, char *first, char *word,	\
+			       struct percpu_list_node *node)		\
+{									\
+	(void)area;							\
+	(void)first;							\
+	(void)word;							\
+	(void)node;							\
+}									\
+									\
+ALWAYS_INLINE struct percpu_list_node *NAME##_pop(long area, char *first, \
+						  char *word)		\
+{									\
+	(void)area;							\
+	(void)first;							\
+	(void)word;							\
+	return NULL;							\
 }
 
 ALWAYS_INLINE void raw_loadcas_increment(long area, char *first)
@@ -327,6 +351,9 @@ ALWAYS_INLINE void raw_loadcas_increment(long area, char *first)
 }
 
 #endif
+
+RAW_LIST_OPS(raw_list, "")
+RAW_LIST_OPS(raw_list_word, RAW_LIST_WORD_CHECK)
 
 /* ---- the rows ---- */
 
@@ -429,33 +456,39 @@ void reset_raw_list(void)
 }
 
 /* As list_pushpop: push the node held, pop the top; a pop that found the
- * list empty leaves the thread without a node, its next pair is empty. */
-TIMED_LOOP loop_raw_list(void)
-{
-	struct thread_state *me = take_thread_state();
-	long area = (long)__rseq_offset;
-	char *first = (char *)raw_shard(0);
-	struct percpu_list_node *n =
-		&raw.nodes[raw_nodes_in_play() - 1 - (me - run.threads)].link;
-	uint64_t ops = 0, empty = 0;
+ * list empty leaves the thread without a node, its next pair is empty.
+ * NAME_push and NAME_pop, with WORD as CPU 0's shard word. */
+#define RAW_LIST_LOOP(NAME, WORD)					\
+TIMED_LOOP loop_##NAME(void)						\
+{									\
+	struct thread_state *me = take_thread_state();			\
+	long area = (long)__rseq_offset;				\
+	char *first = (char *)raw_shard(0);				\
+	char *word = (WORD);						\
+	struct percpu_list_node *n =					\
+		&raw.nodes[raw_nodes_in_play() - 1 - (me - run.threads)].link; \
+	uint64_t ops = 0, empty = 0;					\
+									\
+	raw_check_thread(area);						\
+	while (!should_stop()) {					\
+		for (unsigned int i = 0; i < BATCH; i++) {		\
+			if (PERCPU_LIKELY(n != NULL))			\
+				NAME##_push(area, first, word, n);	\
+			else						\
+				empty++;				\
+			n = NAME##_pop(area, first, word);		\
+		}							\
+		ops += BATCH;						\
+	}								\
+	me->count = ops;						\
+	me->empty = empty;						\
+	me->node = n;							\
+	return ops;							\
+}									\
+PLACED(loop_##NAME)
 
-	raw_check_thread(area);
-	while (!should_stop()) {
-		for (unsigned int i = 0; i < BATCH; i++) {
-			if (PERCPU_LIKELY(n != NULL))
-				raw_push(area, first, n);
-			else
-				empty++;
-			n = raw_pop(area, first);
-		}
-		ops += BATCH;
-	}
-	me->count = ops;
-	me->empty = empty;
-	me->node = n;
-	return ops;
-}
-PLACED(loop_raw_list);
+RAW_LIST_LOOP(raw_list, first);
+RAW_LIST_LOOP(raw_list_word, raw.strides + RAW_WORD_OFFSET);
 
 /* Marks a node; 0 if it is not one in play or was seen already. */
 static int raw_see(unsigned char *seen, const struct percpu_list_node *n)
