@@ -76,6 +76,23 @@ static inline int percpu_fast_here(struct percpu_here *h, const void *obj)
 }
 
 /*
+ * Private: as percpu_fast_here, for an operation on a shard the caller
+ * names: the section compares the thread's shard with `shard` itself, so
+ * the id is not read before it. A shard the thread is not on fails that
+ * compare (MOVED); one out of range too, as the id the kernel reports is
+ * a valid shard, -1 or -2 (whose words divert the section).
+ */
+static inline int percpu_fast_here_on(struct percpu_here *h, const void *obj,
+				      int shard)
+{
+	h->area = (long)percpu_arch_read_stable(&percpu_rt.rseq_offset, obj);
+	h->id = (long)percpu_arch_read_stable(&percpu_rt.shard_offset, obj);
+	h->words = percpu_arch_read_stable(&percpu_rt.shard_words, obj);
+	h->cpu = (unsigned int)shard;
+	return !percpu_inject_before_section();
+}
+
+/*
  * Private: a shard's offset in the fast path, where shards ~0u and ~1u
  * stand for -1 and -2: the offset is signed.
  */
@@ -229,8 +246,7 @@ static inline int percpu_cas(intptr_t *p, int shard, intptr_t expect,
 	struct percpu_here h;
 	int r;
 
-	if (PERCPU_LIKELY(percpu_fast_here(&h, p)) &&
-	    PERCPU_LIKELY((unsigned int)shard == h.cpu)) {
+	if (PERCPU_LIKELY(percpu_fast_here_on(&h, p, shard))) {
 		r = percpu_cs_cmpeq_store(&h, percpu_fast_word(&h),
 					  percpu_fast_slot(p, h.cpu), expect, v);
 		if (PERCPU_LIKELY(r == PERCPU_CS_OK))
