@@ -54,16 +54,6 @@ PERCPU_API int percpu_memcpy_store_slow(intptr_t *p, int shard,
 					void *dst, const void *src,
 					size_t len, int release);
 
-/*
- * Private: where this thread is, if on `shard` and rseq may be tried, for
- * an operation on the object at `obj`.
- */
-static inline int percpu_fast_on(int shard, struct percpu_here *h,
-				 const void *obj)
-{
-	return percpu_fast_here(h, obj) && (unsigned int)shard == h->cpu;
-}
-
 static inline int percpu_cmp2_store(intptr_t *p, int shard, intptr_t expect,
 				    intptr_t *q, intptr_t expect2, intptr_t v)
 {
@@ -71,7 +61,7 @@ static inline int percpu_cmp2_store(intptr_t *p, int shard, intptr_t expect,
 	struct percpu_here h;
 	int r;
 
-	if (PERCPU_LIKELY(percpu_fast_on(shard, &h, p))) {
+	if (PERCPU_LIKELY(percpu_fast_here_on(&h, p, shard))) {
 		r = percpu_cs_cmpeq_cmpeq_store(&h, percpu_fast_word(&h),
 						percpu_fast_slot(p, h.cpu), expect,
 						percpu_fast_slot(q, h.cpu), expect2,
@@ -94,7 +84,7 @@ static inline int percpu_cas_store2_any(intptr_t *p, int shard,
 	struct percpu_here h;
 	int r;
 
-	if (PERCPU_LIKELY(percpu_fast_on(shard, &h, p))) {
+	if (PERCPU_LIKELY(percpu_fast_here_on(&h, p, shard))) {
 		r = percpu_cs_cmpeq_store_store(&h, percpu_fast_word(&h),
 						percpu_fast_slot(p, h.cpu), expect,
 						percpu_fast_slot(q, h.cpu), v2, v);
@@ -131,7 +121,7 @@ static inline int percpu_memcpy_store_any(intptr_t *p, int shard,
 	struct percpu_here h;
 	int r;
 
-	if (PERCPU_LIKELY(percpu_fast_on(shard, &h, p)) &&
+	if (PERCPU_LIKELY(percpu_fast_here_on(&h, p, shard)) &&
 	    PERCPU_LIKELY(len <= PERCPU_MEMCPY_MAX)) {
 		r = percpu_cs_cmpeq_memcpy_store(&h, percpu_fast_word(&h),
 						 percpu_fast_slot(p, h.cpu),
