@@ -96,6 +96,17 @@ struct pair {
 	size_t value_len;
 };
 
+/* The bytes of the character at p in a label value: an escape (\\, \"
+ * or \n) or UTF-8 but a quote or a newline; 0 if it may not be there. */
+static size_t value_char(const char *p)
+{
+	if (*p == '\\')
+		return p[1] == '\\' || p[1] == '"' || p[1] == 'n' ? 2 : 0;
+	if (!*p || *p == '\n')
+		return 0;
+	return utf8_length((const unsigned char *)p);
+}
+
 /* The value at p, up to its closing quote: its length, or -1 with errno.
  * Stops at the limit, so a huge value costs no more than a long one. */
 static long value_length(const char *p, size_t max_bytes)
@@ -105,11 +116,8 @@ static long value_length(const char *p, size_t max_bytes)
 	for (; p[i] != '"'; i += n) {
 		if (i >= max_bytes)
 			return fail(E2BIG);
-		if (!p[i] || p[i] == '\n')
-			return fail(EINVAL);
-		n = p[i] == '\\' ? 2 : utf8_length((const unsigned char *)p + i);
-		if (!n || (p[i] == '\\' && p[i + 1] != '\\' && p[i + 1] != '"' &&
-			   p[i + 1] != 'n'))
+		n = value_char(p + i);
+		if (!n)
 			return fail(EINVAL);
 	}
 	return i > max_bytes ? fail(E2BIG) : (long)i;
@@ -122,6 +130,13 @@ static int key_allowed(const struct pair *pr, int histogram)
 	return !(histogram && pr->key_len == 2 && !memcmp(pr->key, "le", 2));
 }
 
+/* NULL, for the pair parser's errors. */
+static const char *refuse(int err)
+{
+	errno = err;
+	return NULL;
+}
+
 /* The pair at p into *pr: what follows it, or NULL with errno. */
 static const char *parse_pair(const char *p, struct pair *pr, int histogram,
 			      const struct percpu_registry_limits *l)
@@ -130,14 +145,14 @@ static const char *parse_pair(const char *p, struct pair *pr, int histogram,
 
 	pr->key = p;
 	if (!is_name_start(*p))
-		return errno = EINVAL, NULL;
+		return refuse(EINVAL);
 	while (is_name_char(*p))
 		p++;
 	pr->key_len = (size_t)(p - pr->key);
 	if (pr->key_len > l->max_name_bytes)
-		return errno = E2BIG, NULL;
+		return refuse(E2BIG);
 	if (!key_allowed(pr, histogram) || *p++ != '=' || *p++ != '"')
-		return errno = EINVAL, NULL;
+		return refuse(EINVAL);
 	len = value_length(p, l->max_value_bytes);
 	if (len < 0)
 		return NULL;
