@@ -390,20 +390,15 @@ PERCPU_API double percpu_histogram_mean(
  * one up once and keep the pointer, lookups take the registry's mutex (a
  * hash lookup: O(1) on average, whatever the number of series).
  *
- * Limits, per registry (percpu_registry_set_limits()), against a caller
- * whose names or labels come from requests: label pairs per series,
- * bytes per name (metric and label names), per label value (as escaped),
- * per help text, and series per registry. Beyond one, a registration fails
- * with E2BIG (a string or the labels) or ENOSPC (the series), and the
- * registry is as before; series already there are still found.
+ * Limits (struct percpu_registry_limits) bound what one registration may
+ * cost, for callers whose labels come from requests: beyond one it fails
+ * with E2BIG or ENOSPC and the registry is as before.
  *
- * Counters: an exported counter must only grow, so percpu_counter_add()
- * refuses negative adds. percpu_counter_reset() takes the value back to
- * 0, which Prometheus reads as a counter reset (as a restart): rate() and
- * increase() count from 0 again, and what was added between the last
- * scrape and the reset is lost to them. The value is exported as an
- * unsigned integer: exact up to 2^64 - 1, after which it wraps to 0 (a
- * reset again).
+ * Counters only grow (percpu_counter_add() refuses v < 0) and are exported
+ * unsigned: exact up to 2^64 - 1, then 0. percpu_counter_reset() and that
+ * wrap read to Prometheus as a counter reset, as a restart does: rate()
+ * and increase() count from 0 again, and what was added since the last
+ * scrape is lost to them.
  *
  * Thread safety: everything but percpu_registry_free() may run at once from
  * any thread, and with updates of the metrics; an export sees the series
@@ -413,7 +408,8 @@ PERCPU_API double percpu_histogram_mean(
  * Memory: the registry and its export use the malloc family (and stdio),
  * so they may not run inside a malloc built on this library: the registry,
  * each new series and family, and their names are allocated (a lookup of
- * an existing series is not); an export allocates a snapshot per histogram
+ * an existing series only a copy of its labels, freed before it returns);
+ * an export allocates a snapshot per histogram
  * and, in percpu_registry_format(), the whole text. The metrics themselves
  * allocate nothing once created.
  */
@@ -430,6 +426,8 @@ struct percpu_registry;
  * finite, so every exported bound and _sum is. */
 #define PERCPU_REGISTRY_MAX_SCALE 1e269
 
+/* Beyond the first four: E2BIG; beyond max_series: ENOSPC, for new series
+ * only (those registered are still found). */
 struct percpu_registry_limits {
 	size_t max_labels;	/* label pairs per series, empty ones too */
 	size_t max_name_bytes;	/* a metric name, a label name */
