@@ -114,9 +114,12 @@ static int clashes(const struct percpu_registry *r, const struct spec *sp)
 	return 0;
 }
 
+/* The name's hash, then a brace no name has, then the labels: name "ab"
+ * with labels "x" and name "a" with "bx" do not hash alike. */
 static uint64_t series_hash(const struct stats_family *f, const char *labels)
 {
-	return stats_hash(f->hnode.hash, labels, strlen(labels));
+	return stats_hash(stats_hash(f->hnode.hash, "{", 1), labels,
+			  strlen(labels));
 }
 
 static struct stats_series *find_series(const struct percpu_registry *r,
