@@ -124,8 +124,9 @@ static int put_sample(FILE *f, const struct stats_family *fam,
 	if (fam->kind == STATS_HISTOGRAM)
 		return put_histogram(f, fam->name, s);
 	put_series(f, fam->name, "", s->labels, "");
-	if (fam->kind == STATS_COUNTER)
-		fprintf(f, "%" PRIdPTR "\n", percpu_counter_sum(&s->m.counter));
+	if (fam->kind == STATS_COUNTER)	/* only grows: unsigned, not < 0 */
+		fprintf(f, "%" PRIuPTR "\n",
+			(uintptr_t)percpu_counter_sum(&s->m.counter));
 	else if (fam->kind == STATS_UPDOWN)
 		fprintf(f, "%" PRIdPTR "\n", percpu_updown_sum(&s->m.updown));
 	else
@@ -147,6 +148,10 @@ static int put_family(FILE *f, const struct stats_family *fam)
 
 int percpu_registry_write(struct percpu_registry *r, FILE *f)
 {
+	if (!r || !f) {
+		errno = EINVAL;
+		return -1;
+	}
 	for (const struct stats_family *fam = stats_first_family(r); fam;
 	     fam = stats_next_family(fam))
 		if (put_family(f, fam))
@@ -165,9 +170,14 @@ int percpu_registry_format(struct percpu_registry *r, char *buf, size_t size,
 {
 	char *text = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
+	FILE *f;
 	int rc;
 
+	if (!r || !length || (!buf && size)) {
+		errno = EINVAL;
+		return -1;
+	}
+	f = open_memstream(&text, &len);
 	if (!f)
 		return -1;
 	rc = percpu_registry_write(r, f);

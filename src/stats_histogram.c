@@ -42,14 +42,20 @@ void percpu_histogram_destroy(struct percpu_histogram *h)
 	h->words = NULL;
 }
 
-void percpu_histogram_bucket_range(size_t i, uint64_t *low, uint64_t *high)
+/* Beyond the last bucket the shift would reach 64: undefined, refused. */
+int percpu_histogram_bucket_range(size_t i, uint64_t *low, uint64_t *high)
 {
 	unsigned int shift = i < 2 * SUB ? 0
 			     : (unsigned int)(i >> PERCPU_HIST_SUB_BITS) - 1;
 	uint64_t mantissa = (uint64_t)i - ((uint64_t)shift << PERCPU_HIST_SUB_BITS);
 
+	if (i >= PERCPU_HIST_MAX_BUCKETS) {
+		errno = EINVAL;
+		return -1;
+	}
 	*low = mantissa << shift;
 	*high = *low + (((uint64_t)1 << shift) - 1);
+	return 0;
 }
 
 static int snapshot_alloc(struct percpu_histogram_snapshot *s,

@@ -5,9 +5,10 @@
  * mutex; exports do not (see stats_registry.h).
  */
 #include <errno.h>
-#include <float.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include "stats_registry.h"
 
 /* What a lookup asks for; highest and scale only for histograms. */
@@ -20,142 +21,121 @@ struct spec {
 	double scale;
 };
 
-static int is_name_start(char c)
+static const struct percpu_registry_limits default_limits = {
+	.max_labels = PERCPU_REGISTRY_MAX_LABELS,
+	.max_name_bytes = PERCPU_REGISTRY_MAX_NAME_BYTES,
+	.max_value_bytes = PERCPU_REGISTRY_MAX_VALUE_BYTES,
+	.max_help_bytes = PERCPU_REGISTRY_MAX_HELP_BYTES,
+	.max_series = PERCPU_REGISTRY_MAX_SERIES,
+};
+
+/* Relaxed, field by field: a registration racing with a change of the
+ * limits may see some old and some new, each of them a limit set. */
+static void load_limits(const struct percpu_registry *r,
+			struct percpu_registry_limits *l)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+	l->max_labels = __atomic_load_n(&r->limits.max_labels, __ATOMIC_RELAXED);
+	l->max_name_bytes = __atomic_load_n(&r->limits.max_name_bytes,
+					    __ATOMIC_RELAXED);
+	l->max_value_bytes = __atomic_load_n(&r->limits.max_value_bytes,
+					     __ATOMIC_RELAXED);
+	l->max_help_bytes = __atomic_load_n(&r->limits.max_help_bytes,
+					    __ATOMIC_RELAXED);
+	l->max_series = __atomic_load_n(&r->limits.max_series, __ATOMIC_RELAXED);
 }
 
-static int is_name_char(char c)
+/* Every bound (at most 2^64 - 1) and the sum (below 2^128) times the scale
+ * stay finite. */
+static int valid_scale(const struct spec *sp)
 {
-	return is_name_start(c) || (c >= '0' && c <= '9');
+	return sp->kind != STATS_HISTOGRAM ||
+	       (sp->scale > 0 && sp->scale <= PERCPU_REGISTRY_MAX_SCALE);
 }
 
-/* [a-zA-Z_:][a-zA-Z0-9_:]* */
-static int valid_name(const char *name)
+/* 0, or -1 with errno EINVAL or E2BIG. */
+static int check_spec(const struct spec *sp,
+		      const struct percpu_registry_limits *l)
 {
-	if (!name || !(is_name_start(*name) || *name == ':'))
-		return 0;
-	while (*++name)
-		if (!is_name_char(*name) && *name != ':')
-			return 0;
-	return 1;
-}
-
-/*
- * One `key="value"` at p: stores where the key is and its length, and
- * returns what follows, or NULL if malformed. The value's escapes are
- * those of the exposition, so it is copied out as it is.
- */
-static const char *label_pair(const char *p, const char **key, size_t *len)
-{
-	*key = p;
-	if (!is_name_start(*p))
-		return NULL;
-	while (is_name_char(*p))
-		p++;
-	*len = (size_t)(p - *key);
-	if (*p++ != '=' || *p++ != '"')
-		return NULL;
-	for (; *p != '"'; p++) {
-		if (!*p || *p == '\n')
-			return NULL;
-		if (*p == '\\' && p[1] != '\\' && p[1] != '"' && p[1] != 'n')
-			return NULL;
-		p += *p == '\\';
+	if (!valid_scale(sp)) {
+		errno = EINVAL;
+		return -1;
 	}
-	return p + 1;
+	if (stats_name_check(sp->name, l->max_name_bytes))
+		return -1;
+	return stats_help_check(sp->help, l->max_help_bytes);
 }
 
-/* Whether a pair before `end` (all already checked) has this key. */
-static int key_seen(const char *labels, const char *end, const char *key,
-		    size_t len)
+static int family_is(const struct stats_family *f, const char *name,
+		     size_t len, const char *suffix)
 {
-	const char *k;
-	size_t n;
+	return !strncmp(f->name, name, len) && !strcmp(f->name + len, suffix);
+}
 
-	for (const char *p = labels; p < end; p++) {
-		p = label_pair(p, &k, &n);
-		if (n == len && !memcmp(k, key, len))
-			return 1;
+/* The family named name[0..len) then suffix, if there is one. */
+static struct stats_family *find_family(const struct percpu_registry *r,
+					const char *name, size_t len,
+					const char *suffix)
+{
+	uint64_t hash = stats_hash(stats_hash(r->seed, name, len), suffix,
+				   strlen(suffix));
+	struct stats_hnode *n = stats_table_chain(&r->by_name, hash);
+	struct stats_family *f;
+
+	for (; n; n = n->next) {
+		f = stats_container(n, struct stats_family, hnode);
+		if (n->hash == hash && family_is(f, name, len, suffix))
+			return f;
 	}
-	return 0;
+	return NULL;
 }
 
-static int key_allowed(const char *key, size_t len, int histogram)
-{
-	if (len >= 2 && key[0] == '_' && key[1] == '_')
-		return 0;
-	return !(histogram && len == 2 && !memcmp(key, "le", 2));
-}
+static const char *const histogram_suffixes[] = { "_bucket", "_sum", "_count" };
 
-/* Pairs separated by single commas, none after the last. */
-static int valid_labels(const char *labels, int histogram)
-{
-	const char *p, *start, *key;
-	size_t len;
-
-	for (p = labels; p && *p; p += *p == ',') {
-		start = p;
-		p = label_pair(p, &key, &len);
-		if (!p || !key_allowed(key, len, histogram) ||
-		    key_seen(labels, start, key, len))
-			return 0;
-		if ((*p && *p != ',') || (*p == ',' && !p[1]))
-			return 0;
-	}
-	return 1;
-}
-
-static int valid_spec(const struct spec *sp)
-{
-	int histogram = sp->kind == STATS_HISTOGRAM;
-
-	if (histogram && !(sp->scale > 0 && sp->scale <= DBL_MAX))
-		return 0;
-	return valid_name(sp->name) && valid_labels(sp->labels, histogram);
-}
-
-/* Whether `full` is `base` plus one of the suffixes a histogram exports. */
-static int histogram_line(const char *full, const char *base)
-{
-	size_t n = strlen(base);
-
-	if (strncmp(full, base, n))
-		return 0;
-	full += n;
-	return !strcmp(full, "_bucket") || !strcmp(full, "_sum") ||
-	       !strcmp(full, "_count");
-}
-
+/* A histogram's lines would clash with a family named like one of them,
+ * or a new family with a histogram's lines: three lookups either way. */
 static int clashes(const struct percpu_registry *r, const struct spec *sp)
 {
-	for (const struct stats_family *f = r->families; f; f = f->next) {
-		if (f->kind == STATS_HISTOGRAM && histogram_line(sp->name, f->name))
+	size_t len = strlen(sp->name), n;
+	const struct stats_family *f;
+
+	for (int i = 0; i < 3; i++) {
+		const char *suffix = histogram_suffixes[i];
+
+		if (sp->kind == STATS_HISTOGRAM &&
+		    find_family(r, sp->name, len, suffix))
 			return 1;
-		if (sp->kind == STATS_HISTOGRAM && histogram_line(f->name, sp->name))
+		n = strlen(suffix);
+		if (len <= n || strcmp(sp->name + len - n, suffix))
+			continue;
+		f = find_family(r, sp->name, len - n, "");
+		if (f && f->kind == STATS_HISTOGRAM)
 			return 1;
 	}
 	return 0;
 }
 
-static struct stats_family *find_family(const struct percpu_registry *r,
-					const char *name)
+/* The name's hash, then a brace no name has, then the labels: name "ab"
+ * with labels "x" and name "a" with "bx" do not hash alike. */
+static uint64_t series_hash(const struct stats_family *f, const char *labels)
 {
-	struct stats_family *f = r->families;
-
-	while (f && strcmp(f->name, name))
-		f = f->next;
-	return f;
+	return stats_hash(stats_hash(f->hnode.hash, "{", 1), labels,
+			  strlen(labels));
 }
 
-static struct stats_series *find_series(const struct stats_family *f,
+static struct stats_series *find_series(const struct percpu_registry *r,
+					const struct stats_family *f,
 					const char *labels)
 {
-	struct stats_series *s = f->series;
+	uint64_t hash = series_hash(f, labels);
+	struct stats_hnode *n = stats_table_chain(&r->by_labels, hash);
+	struct stats_series *s;
 
-	while (s && strcmp(s->labels, labels))
-		s = s->next;
-	return s;
+	for (; n; n = n->next) {
+		s = stats_container(n, struct stats_series, hnode);
+		if (n->hash == hash && s->family == f && !strcmp(s->labels, labels))
+			return s;
+	}
+	return NULL;
 }
 
 static int metric_init(struct stats_series *s, const struct spec *sp)
@@ -191,18 +171,19 @@ static void metric_destroy(struct stats_series *s, enum stats_kind kind)
 	}
 }
 
-/* errno as the failing allocation or initialization left it. */
-static struct stats_series *series_new(const struct spec *sp)
+/* Takes the canonical labels; errno as the failing allocation or
+ * initialization left it. */
+static struct stats_series *series_new(const struct spec *sp, char *labels)
 {
 	struct stats_series *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
-	s->labels = strdup(sp->labels ? sp->labels : "");
 	s->scale = sp->scale;
-	if (s->labels && !metric_init(s, sp))
+	if (!metric_init(s, sp)) {
+		s->labels = labels;
 		return s;
-	free(s->labels);
+	}
 	free(s);
 	return NULL;
 }
@@ -214,9 +195,9 @@ static void series_free(struct stats_series *s, enum stats_kind kind)
 	free(s);
 }
 
-/* A family holding its first series, so that it is never seen empty. */
-static struct stats_family *family_new(const struct spec *sp,
-				       struct stats_series *first)
+/* A family without series yet: linked in only once its first is. */
+static struct stats_family *family_new(const struct percpu_registry *r,
+				       const struct spec *sp)
 {
 	struct stats_family *f = calloc(1, sizeof(*f));
 
@@ -225,7 +206,8 @@ static struct stats_family *family_new(const struct spec *sp,
 	f->name = strdup(sp->name);
 	f->help = sp->help ? strdup(sp->help) : NULL;
 	f->kind = sp->kind;
-	f->series = first;
+	f->tail = &f->series;
+	f->hnode.hash = stats_hash(r->seed, sp->name, strlen(sp->name));
 	if (f->name && (f->help || !sp->help))
 		return f;
 	free(f->name);
@@ -235,60 +217,85 @@ static struct stats_family *family_new(const struct spec *sp,
 	return NULL;
 }
 
-/* Nodes are linked in at the end, only once whole: readers do not lock. */
-static void append_series(struct stats_family *f, struct stats_series *s)
+static void family_free(struct stats_family *f)
 {
-	struct stats_series **link = &f->series;
+	struct stats_series *s = f->series, *next;
 
-	while (*link)
-		link = &(*link)->next;
-	__atomic_store_n(link, s, __ATOMIC_RELEASE);
+	for (; s; s = next) {
+		next = s->next;
+		series_free(s, f->kind);
+	}
+	free(f->name);
+	free(f->help);
+	free(f);
 }
 
-static void append_family(struct percpu_registry *r, struct stats_family *f)
+/* Nodes are linked in at the tail, only once whole: readers do not lock. */
+static void link_series(struct percpu_registry *r, struct stats_family *f,
+			struct stats_series *s)
 {
-	struct stats_family **link = &r->families;
-
-	while (*link)
-		link = &(*link)->next;
-	__atomic_store_n(link, f, __ATOMIC_RELEASE);
+	s->family = f;
+	s->hnode.hash = series_hash(f, s->labels);
+	stats_table_insert(&r->by_labels, &s->hnode);
+	__atomic_store_n(f->tail, s, __ATOMIC_RELEASE);
+	f->tail = &s->next;
 }
 
-/* Under the lock: a new series, in a new family if the name is new. */
+static void link_family(struct percpu_registry *r, struct stats_family *f)
+{
+	stats_table_insert(&r->by_name, &f->hnode);
+	__atomic_store_n(r->tail, f, __ATOMIC_RELEASE);
+	r->tail = &f->next;
+}
+
+/* Under the lock: a new series, in a new family if f is NULL. Takes the
+ * labels if it succeeds. */
 static struct stats_series *create(struct percpu_registry *r,
 				   struct stats_family *f,
-				   const struct spec *sp)
+				   const struct spec *sp, char *labels)
 {
-	struct stats_series *s = series_new(sp);
-	struct stats_family *nf;
+	struct stats_family *nf = NULL;
+	struct stats_series *s;
 
-	if (!s)
-		return NULL;
-	if (f) {
-		append_series(f, s);
-		return s;
-	}
-	nf = family_new(sp, s);
-	if (!nf) {
-		series_free(s, sp->kind);
+	if (r->by_labels.count >=
+	    __atomic_load_n(&r->limits.max_series, __ATOMIC_RELAXED)) {
+		errno = ENOSPC;
 		return NULL;
 	}
-	append_family(r, nf);
+	if (!f) {
+		nf = family_new(r, sp);
+		if (!nf)
+			return NULL;
+	}
+	s = series_new(sp, labels);
+	if (!s) {
+		if (nf)
+			family_free(nf);
+		return NULL;
+	}
+	link_series(r, f ? f : nf, s);
+	if (nf)
+		link_family(r, nf);
 	return s;
 }
 
 static struct stats_series *locked_get(struct percpu_registry *r,
-				       const struct spec *sp)
+				       const struct spec *sp, char **labels)
 {
-	struct stats_family *f = find_family(r, sp->name);
+	struct stats_family *f = find_family(r, sp->name, strlen(sp->name), "");
 	struct stats_series *s;
 
 	if ((f && f->kind != sp->kind) || (!f && clashes(r, sp))) {
 		errno = EEXIST;
 		return NULL;
 	}
-	s = f ? find_series(f, sp->labels ? sp->labels : "") : NULL;
-	return s ? s : create(r, f, sp);
+	s = f ? find_series(r, f, *labels) : NULL;
+	if (s)
+		return s;
+	s = create(r, f, sp, *labels);
+	if (s)
+		*labels = NULL;
+	return s;
 }
 
 /*
@@ -327,17 +334,27 @@ void percpu_stats_registry_fork_child(void)
 static struct stats_series *get(struct percpu_registry *r,
 				const struct spec *sp)
 {
+	struct percpu_registry_limits l;
 	struct stats_series *s;
+	char *labels;
 
-	if (!valid_spec(sp)) {
+	if (!r) {
 		errno = EINVAL;
 		return NULL;
 	}
+	load_limits(r, &l);
+	if (check_spec(sp, &l))
+		return NULL;
+	labels = stats_labels_canonical(sp->labels, sp->kind == STATS_HISTOGRAM,
+					&l);
+	if (!labels)
+		return NULL;
 	pthread_rwlock_rdlock(&fork_gate);
 	pthread_mutex_lock(&r->lock);
-	s = locked_get(r, sp);
+	s = locked_get(r, sp, &labels);
 	pthread_mutex_unlock(&r->lock);
 	pthread_rwlock_unlock(&fork_gate);
+	free(labels);
 	return s;
 }
 
@@ -386,27 +403,64 @@ struct percpu_histogram *percpu_registry_histogram(struct percpu_registry *r,
 	return s ? &s->m.histogram : NULL;
 }
 
+/* Different in each registry and each run, so that which labels collide
+ * cannot be worked out once for every process (see stats_table.c). */
+static uint64_t random_seed(void)
+{
+	struct timespec ts;
+	uint64_t seed;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
+		return seed;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)ts.tv_sec;
+}
+
 struct percpu_registry *percpu_registry_new(void)
 {
 	struct percpu_registry *r = calloc(1, sizeof(*r));
 
 	if (!r)
 		return NULL;
+	if (stats_table_init(&r->by_name) || stats_table_init(&r->by_labels)) {
+		stats_table_destroy(&r->by_name);
+		free(r);
+		return NULL;
+	}
 	pthread_mutex_init(&r->lock, NULL);
+	r->tail = &r->families;
+	r->seed = random_seed();
+	r->limits = default_limits;
 	return r;
 }
 
-static void family_free(struct stats_family *f)
+int percpu_registry_get_limits(const struct percpu_registry *r,
+			       struct percpu_registry_limits *l)
 {
-	struct stats_series *s = f->series, *next;
-
-	for (; s; s = next) {
-		next = s->next;
-		series_free(s, f->kind);
+	if (!r || !l) {
+		errno = EINVAL;
+		return -1;
 	}
-	free(f->name);
-	free(f->help);
-	free(f);
+	load_limits(r, l);
+	return 0;
+}
+
+int percpu_registry_set_limits(struct percpu_registry *r,
+			       const struct percpu_registry_limits *l)
+{
+	if (!r || !l) {
+		errno = EINVAL;
+		return -1;
+	}
+	__atomic_store_n(&r->limits.max_labels, l->max_labels, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->limits.max_name_bytes, l->max_name_bytes,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&r->limits.max_value_bytes, l->max_value_bytes,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&r->limits.max_help_bytes, l->max_help_bytes,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&r->limits.max_series, l->max_series, __ATOMIC_RELAXED);
+	return 0;
 }
 
 void percpu_registry_free(struct percpu_registry *r)
@@ -419,6 +473,8 @@ void percpu_registry_free(struct percpu_registry *r)
 		next = f->next;
 		family_free(f);
 	}
+	stats_table_destroy(&r->by_name);
+	stats_table_destroy(&r->by_labels);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }

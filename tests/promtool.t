@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The exposition of build/percpu-stats-demo passes `promtool check metrics`
-# (no error, no lint), in rseq and in lock mode. promtool comes with
+# (no error, no lint), in rseq and in lock mode, and so does that of a
+# registry given hostile input (tests/stats_hostile.c). promtool comes with
 # Debian's prometheus package, which scripts/install-deps installs: without
 # it this test fails rather than skips.
 . "$(dirname "$0")/lib.sh"
@@ -45,5 +46,13 @@ if sed 's/demo_requests_total/demo_requests/' "$out" |
 	tap_line NOTOK "promtool rejects a broken exposition"
 else
 	tap_line OK "promtool rejects a broken exposition"
+fi
+# Registrations with labels and help that are not UTF-8 (refused) beside
+# good ones: what is exported still parses.
+if "$BUILD/tests/stats_hostile" --exposition >"$out" &&
+	promtool check metrics <"$out" >/dev/null 2>&1; then
+	tap_line OK "after refused registrations (not UTF-8): promtool accepts the exposition"
+else
+	tap_line NOTOK "after refused registrations (not UTF-8): promtool accepts the exposition"
 fi
 tap_done

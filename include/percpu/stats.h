@@ -28,6 +28,7 @@
 #ifndef PERCPU_STATS_H
 #define PERCPU_STATS_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include "ops.h"
@@ -58,10 +59,22 @@ PERCPU_API int percpu_counter_init(struct percpu_counter *c);
 /* percpu_counter_destroy: free what init took. No other call may run. */
 PERCPU_API void percpu_counter_destroy(struct percpu_counter *c);
 
-/* percpu_counter_add: add v (may be negative) to this CPU's shard. */
-static inline void percpu_counter_add(struct percpu_counter *c, intptr_t v)
+/*
+ * percpu_counter_add: add v >= 0 to this CPU's shard. Returns 0; or -1
+ * with errno EINVAL, the counter untouched, if v < 0: a counter only grows
+ * (what Prometheus' counter type promises; a level that goes down is a
+ * percpu_updown). The check is one predictable branch, folded away when v
+ * is a constant. Async-signal-safe (a handler that may see the error saves
+ * errno, as usual).
+ */
+static inline int percpu_counter_add(struct percpu_counter *c, intptr_t v)
 {
+	if (PERCPU_UNLIKELY(v < 0)) {
+		errno = EINVAL;
+		return -1;
+	}
 	percpu_add(c->shards, v);
+	return 0;
 }
 
 /*
@@ -69,9 +82,10 @@ static inline void percpu_counter_add(struct percpu_counter *c, intptr_t v)
  * add that returned before the call is included; adds running during it
  * may or may not be. With only non-negative adds (and no reset running)
  * the result lies between the counter's value when the call started and
- * when it returned; with adds of both signs it may be a value the counter
- * never held. When no add runs, it is exactly the sum of all adds, less
- * what resets took. Async-signal-safe.
+ * when it returned. When no add runs, it is exactly the sum of all adds,
+ * less what resets took, modulo 2^64: a sum beyond INTPTR_MAX comes back
+ * negative, and is exact read as uintptr_t (as the export does).
+ * Async-signal-safe.
  */
 PERCPU_API intptr_t percpu_counter_sum(const struct percpu_counter *c);
 
@@ -276,11 +290,12 @@ static inline void percpu_histogram_record(struct percpu_histogram *h,
 
 /*
  * percpu_histogram_bucket_range: the values bucket i holds, low to high
- * inclusive, for i below PERCPU_HIST_MAX_BUCKETS (the range unbounded, as
- * percpu_histogram_index()).
+ * inclusive (the range unbounded, as percpu_histogram_index()). Returns 0;
+ * or -1 with errno EINVAL, storing nothing, if i is not below
+ * PERCPU_HIST_MAX_BUCKETS.
  */
-PERCPU_API void percpu_histogram_bucket_range(size_t i, uint64_t *low,
-					      uint64_t *high);
+PERCPU_API int percpu_histogram_bucket_range(size_t i, uint64_t *low,
+					     uint64_t *high);
 
 /*
  * A snapshot: plain numbers, owned by the caller, read at leisure. Fields
@@ -358,13 +373,32 @@ PERCPU_API double percpu_histogram_mean(
  * help text, exported in the Prometheus text exposition format 0.0.4.
  *
  * Names match [a-zA-Z_:][a-zA-Z0-9_:]*. Labels are given as Prometheus
- * writes them, e.g. `method="GET",code="200"` (NULL or "" for none): label
- * names match [a-zA-Z_][a-zA-Z0-9_]* and do not start with "__", no name
- * twice; values escape \\, \" and \n as in the exposition. Series are
- * looked up by name and by the exact labels string. A name's type and help
- * come from its first registration; a histogram's range and scale from its
- * series' first. Metrics live until percpu_registry_free(): look one up
- * once and keep the pointer, lookups take the registry's mutex.
+ * writes them, e.g. `method="GET",code="200"` (NULL or "" for none), pairs
+ * separated by a comma and optionally spaces after it: label names match
+ * [a-zA-Z_][a-zA-Z0-9_]* and do not start with "__", no name twice; values
+ * are UTF-8 and escape \\, \" and \n as in the exposition. Help text is
+ * UTF-8 (the export escapes it). What is not UTF-8 (overlong forms and
+ * surrogates included) is refused, so that one bad value cannot make the
+ * whole exposition unreadable; a refused registration changes nothing.
+ *
+ * A series is its name and its set of labels: the order of the pairs does
+ * not matter, and a label with an empty value is no label (as in
+ * Prometheus), so `b="2",a="1"`, `a="1", b="2"` and `a="1",b="2",c=""` are
+ * one series, exported as `a="1",b="2"` (keys in byte order). A name's type
+ * and help come from its first registration; a histogram's range and scale
+ * from its series' first. Metrics live until percpu_registry_free(): look
+ * one up once and keep the pointer, lookups take the registry's mutex (a
+ * hash lookup: O(1) on average, whatever the number of series).
+ *
+ * Limits (struct percpu_registry_limits) bound what one registration may
+ * cost, for callers whose labels come from requests: beyond one it fails
+ * with E2BIG or ENOSPC and the registry is as before.
+ *
+ * Counters only grow (percpu_counter_add() refuses v < 0) and are exported
+ * unsigned: exact up to 2^64 - 1, then 0. percpu_counter_reset() and that
+ * wrap read to Prometheus as a counter reset, as a restart does: rate()
+ * and increase() count from 0 again, and what was added since the last
+ * scrape is lost to them.
  *
  * Thread safety: everything but percpu_registry_free() may run at once from
  * any thread, and with updates of the metrics; an export sees the series
@@ -374,14 +408,36 @@ PERCPU_API double percpu_histogram_mean(
  * Memory: the registry and its export use the malloc family (and stdio),
  * so they may not run inside a malloc built on this library: the registry,
  * each new series and family, and their names are allocated (a lookup of
- * an existing series is not); an export allocates a snapshot per histogram
+ * an existing series only a copy of its labels, freed before it returns);
+ * an export allocates a snapshot per histogram
  * and, in percpu_registry_format(), the whole text. The metrics themselves
  * allocate nothing once created.
  */
 struct percpu_registry;
 
-/* percpu_registry_new: an empty registry (malloc), or NULL with errno
- * ENOMEM. */
+/* Defaults of the limits (a registry's own: percpu_registry_set_limits). */
+#define PERCPU_REGISTRY_MAX_LABELS 32
+#define PERCPU_REGISTRY_MAX_NAME_BYTES 256
+#define PERCPU_REGISTRY_MAX_VALUE_BYTES 1024
+#define PERCPU_REGISTRY_MAX_HELP_BYTES 4096
+#define PERCPU_REGISTRY_MAX_SERIES 100000
+
+/* The largest histogram scale: (2^128 - 1) times it, the largest sum, is
+ * finite, so every exported bound and _sum is. */
+#define PERCPU_REGISTRY_MAX_SCALE 1e269
+
+/* Beyond the first four: E2BIG; beyond max_series: ENOSPC, for new series
+ * only (those registered are still found). */
+struct percpu_registry_limits {
+	size_t max_labels;	/* label pairs per series, empty ones too */
+	size_t max_name_bytes;	/* a metric name, a label name */
+	size_t max_value_bytes;	/* a label value, as escaped */
+	size_t max_help_bytes;	/* a help text, before escaping */
+	size_t max_series;	/* series in the registry, all names */
+};
+
+/* percpu_registry_new: an empty registry (malloc) with the default limits,
+ * or NULL with errno ENOMEM. */
 PERCPU_API struct percpu_registry *percpu_registry_new(void);
 
 /*
@@ -391,14 +447,28 @@ PERCPU_API struct percpu_registry *percpu_registry_new(void);
 PERCPU_API void percpu_registry_free(struct percpu_registry *r);
 
 /*
+ * percpu_registry_get_limits, _set_limits: read or replace the registry's
+ * limits (struct percpu_registry_limits; the defaults are the
+ * PERCPU_REGISTRY_MAX_* above). New limits apply to the registrations that
+ * begin after the call; what is registered already stays, even beyond
+ * them. Returns 0, or -1 with errno EINVAL (r or l NULL).
+ */
+PERCPU_API int percpu_registry_get_limits(const struct percpu_registry *r,
+					  struct percpu_registry_limits *l);
+PERCPU_API int percpu_registry_set_limits(
+	struct percpu_registry *r, const struct percpu_registry_limits *l);
+
+/*
  * percpu_registry_counter, _gauge, _updown: the series name{labels},
  * created at zero if new. Exported as a Prometheus counter (by convention
  * its name ends in _total, and it only grows), a gauge, a gauge. Returns
- * the metric, or NULL with errno EINVAL (name or labels malformed), EEXIST
- * (the name has another type, or its lines would clash with a histogram's
- * name_bucket, name_sum or name_count) or ENOMEM. A new series is
- * allocated with malloc (and a new name's family with it); looking up an
- * existing one allocates nothing.
+ * the metric, or NULL with errno EINVAL (r NULL, name, labels or help
+ * malformed or not UTF-8), E2BIG (beyond a size limit), ENOSPC (a new
+ * series beyond the registry's series limit), EEXIST (the name has another
+ * type, or its lines would clash with a histogram's name_bucket, name_sum
+ * or name_count) or ENOMEM. A lookup allocates (malloc) the labels'
+ * canonical form while it runs; a new series keeps it, and is allocated
+ * too (and a new name's family).
  */
 PERCPU_API struct percpu_counter *percpu_registry_counter(
 	struct percpu_registry *r, const char *name, const char *help,
@@ -413,13 +483,15 @@ PERCPU_API struct percpu_updown *percpu_registry_updown(
 /*
  * percpu_registry_histogram: as above, a histogram tracking up to `highest`
  * (percpu_histogram_init()). Values are exported multiplied by `scale`
- * (> 0, finite): record nanoseconds, export seconds with 1e-9. The `le`
+ * (> 0, at most PERCPU_REGISTRY_MAX_SCALE, so that every bound and the
+ * sum are finite): record nanoseconds, export seconds with 1e-9. The `le`
  * boundaries are the powers of two minus one, le = (2^j - 1) * scale for j
  * = 0 .. bits, then +Inf: at most 66, the same at every export, and exact
  * (each bucket lies wholly on one side of each boundary). The last finite
  * one is the top of the range, so +Inf minus it is the out-of-range count;
  * those values are in _sum and _count too. Labels may not use `le`. Errors
- * as above, EINVAL for a bad scale, and ENOTSUP as percpu_histogram_init().
+ * as above, EINVAL for a scale out of range, and ENOTSUP as
+ * percpu_histogram_init().
  */
 PERCPU_API struct percpu_histogram *percpu_registry_histogram(
 	struct percpu_registry *r, const char *name, const char *help,
@@ -429,7 +501,8 @@ PERCPU_API struct percpu_histogram *percpu_registry_histogram(
  * percpu_registry_write: the exposition of every metric to f: per name a
  * # HELP line (if help was given) and a # TYPE line, then its series in
  * registration order; counters and updowns read with their exact sum.
- * Returns 0, or -1 with errno ENOMEM or the stream's error (the stream is
+ * Returns 0, or -1 with errno EINVAL (r or f NULL), ENOMEM or the stream's
+ * error (the stream is
  * flushed, so a write error shows here). Allocates a snapshot per
  * histogram (calloc), and the stream may allocate its buffer.
  */
@@ -439,7 +512,8 @@ PERCPU_API int percpu_registry_write(struct percpu_registry *r, FILE *f);
  * percpu_registry_format: the same exposition into buf (size bytes, NUL
  * included). Stores its length (without the NUL) in *length, and returns
  * 0 if it fit; or -1 with errno ERANGE if it did not (buf then holds ""
- * if size > 0: call again with *length + 1 bytes) or ENOMEM. Builds the
+ * if size > 0: call again with *length + 1 bytes), EINVAL (r or length
+ * NULL, or buf NULL with size > 0) or ENOMEM. Builds the
  * text in memory first (open_memstream(), malloc).
  */
 PERCPU_API int percpu_registry_format(struct percpu_registry *r, char *buf,
