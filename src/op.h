@@ -67,6 +67,16 @@ static inline int op_result_is_value(const struct op *op)
  * and no other thread moves its count. The count is published after the
  * slots (release), and read before them (acquire).
  */
+/* One pointer, the common case (an allocator's cache), without a call
+ * to memcpy, whose start-up would cost more than the move. */
+static inline void op_copy_ptrs(void **dst, void *const *src, size_t k)
+{
+	if (k == 1)
+		dst[0] = src[0];
+	else
+		memcpy(dst, src, k * sizeof(void *));
+}
+
 static inline void op_stack_move(struct op *op, intptr_t *st)
 {
 	struct percpu_stack *mine = (struct percpu_stack *)st;
@@ -81,11 +91,11 @@ static inline void op_stack_move(struct op *op, intptr_t *st)
 	if (!k)
 		return;
 	if (op->kind == OP_STACK_PUSH) {
-		memcpy(&mine->slot[count], m->src, k * sizeof(void *));
+		op_copy_ptrs(&mine->slot[count], m->src, k);
 		count += (intptr_t)k;
 	} else {
 		count -= (intptr_t)k;
-		memcpy(m->dst, &mine->slot[count], k * sizeof(void *));
+		op_copy_ptrs(m->dst, &mine->slot[count], k);
 	}
 	__atomic_store_n(&mine->count, count, __ATOMIC_RELEASE);
 }
