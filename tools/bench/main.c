@@ -220,6 +220,15 @@ static void parse_options(int argc, char **argv)
 	}
 }
 
+/* Each row's name once (a name has a row per mode, one after the other). */
+static void list_names(FILE *f)
+{
+	for (unsigned int i = 0; i < NR_IMPLS; i++)
+		if (!i || strcmp(impls[i].name, impls[i - 1].name))
+			fprintf(f, " %s", impls[i].name);
+	fputc('\n', f);
+}
+
 /* Marks rows of the names in `list` (comma-separated); 0 if one is unknown. */
 static int mark_rows(char *list, unsigned char *wanted)
 {
@@ -231,7 +240,8 @@ static int mark_rows(char *list, unsigned char *wanted)
 				wanted[i] = known = 1;
 		if (!known) {
 			fprintf(stderr, "percpu-bench: --only: no benchmark "
-				"'%s'\n", name);
+				"'%s'; the benchmarks:", name);
+			list_names(stderr);
 			return 0;
 		}
 	}

@@ -5,8 +5,11 @@
  * stderr the figures that a busy machine, a mode other than the one asked
  * for, or many empty list or stack pairs may have distorted.
  */
+#include <gnu/libc-version.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 #include "bench.h"
 
 /* Shards are concurrency ids (PERCPU_INDEX=cid): rows say so. */
@@ -72,26 +75,120 @@ void print_csv(void)
 		}
 }
 
+/* The first line of `path` that starts with `key`, after the key and any
+ * ": ", into buf; "?" if there is none. */
+static const char *file_line(const char *path, const char *key, char *buf,
+			     size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t klen = strlen(key);
+
+	snprintf(buf, size, "?");
+	while (f && fgets(buf, (int)size, f)) {
+		if (!strncmp(buf, key, klen)) {
+			char *v = buf + klen;
+
+			v += strspn(v, " \t:");
+			memmove(buf, v, strlen(v) + 1);
+			buf[strcspn(buf, "\n")] = 0;
+			fclose(f);
+			return buf;
+		}
+	}
+	if (f)
+		fclose(f);
+	snprintf(buf, size, "?");
+	return buf;
+}
+
+/* Keeps the first n space-separated fields of s. */
+static void cut_fields(char *s, int n)
+{
+	for (char *p = s; *p; p++)
+		if (*p == ' ' && --n == 0) {
+			*p = 0;
+			return;
+		}
+}
+
+/* What the figures depend on: the CPU, kernel, C library, CPUs, load. */
+static void print_machine(void)
+{
+	struct utsname u;
+	char cpu[256], load[64];
+
+	if (uname(&u))
+		snprintf(u.release, sizeof(u.release), "?");
+	file_line("/proc/loadavg", "", load, sizeof(load));
+	cut_fields(load, 3);
+	printf("machine: %s; Linux %s; glibc %s; %ld CPUs online; load "
+	       "average %s\n",
+	       file_line("/proc/cpuinfo", "model name", cpu, sizeof(cpu)),
+	       u.release, gnu_get_libc_version(),
+	       sysconf(_SC_NPROCESSORS_ONLN),
+	       load);
+}
+
+/* Over half of a figure's samples: its median is what they measured. */
+static int most(unsigned int flagged)
+{
+	return flagged * 2 > nr_samples();
+}
+
+static unsigned int name_width(void)
+{
+	size_t w = strlen("benchmark");
+
+	for (unsigned int i = 0; i < NR_IMPLS; i++)
+		if (!skipped[i] && strlen(impls[i].name) > w)
+			w = strlen(impls[i].name);
+	return (unsigned int)w;
+}
+
+static int row_selected(const char *name)
+{
+	for (unsigned int i = 0; i < NR_IMPLS; i++)
+		if (!skipped[i] && !strcmp(impls[i].name, name))
+			return 1;
+	return 0;
+}
+
+static void print_cell(const struct figure *f)
+{
+	if (f->na) {
+		printf(" %13s ", "n/a");
+		return;
+	}
+	printf(" %13.2f%c", f->median,
+	       most(f->busy) ? '*' : most(f->empty) ? '~' : ' ');
+}
+
 void print_table(void)
 {
+	int w = (int)name_width();
+
+	print_machine();
 	printf("ns per operation per thread, median of %u repetitions x %u "
 	       "placements x %u ms\n\n", opt.reps, opt.placements, opt.ms);
-	printf("%-26s %-9s", "benchmark", "mode");
+	printf("%-*s %-9s", w, "benchmark", "mode");
 	for (int t = 0; t < nr_thread_counts; t++)
-		printf(" %6d thread%s", thread_counts[t],
+		printf(" %7d thread%s", thread_counts[t],
 		       thread_counts[t] > 1 ? "s" : " ");
 	printf("\n");
 	for (unsigned int i = 0; i < NR_IMPLS; i++) {
 		if (skipped[i])
 			continue;
-		printf("%-26s %-9s", impls[i].name, row_mode(i));
+		printf("%-*s %-9s", w, impls[i].name, row_mode(i));
 		for (int t = 0; t < nr_thread_counts; t++)
-			if (figures[i][t].na)
-				printf(" %13s", "n/a");
-			else
-				printf(" %13.2f", figures[i][t].median);
+			print_cell(&figures[i][t]);
 		printf("\n");
 	}
+	printf("\n* over half the samples had threads off a CPU (machine "
+	       "busy, or blocked in a mutex)\n~ over half the samples had "
+	       "over 1%% of their pairs pop nothing\n");
+	if (row_selected("fence_remote"))
+		printf("fence_remote: one percpu_remote() on each shard in "
+		       "turn, holding it and fencing its CPU: microseconds\n");
 }
 
 /* A row meant for rseq that ran otherwise is said so, on stderr. */
@@ -111,25 +208,24 @@ void warn_modes(void)
 		}
 }
 
-/* Lists on stderr the figures with repetitions counted in `flagged`. */
-static void warn_reps(const char *intro,
+/* One line on stderr: how many figures `flagged` marks, and how many more
+ * it touched. */
+static void warn_reps(const char *what, char mark,
 		      unsigned int (*flagged)(const struct figure *))
 {
-	const char *sep = intro;
+	unsigned int marked = 0, touched = 0;
 
 	for (unsigned int i = 0; i < NR_IMPLS; i++)
-		for (int t = 0; t < nr_thread_counts; t++) {
-			const struct figure *f = &figures[i][t];
+		for (int t = 0; t < nr_thread_counts && !skipped[i]; t++) {
+			unsigned int n = flagged(&figures[i][t]);
 
-			if (!flagged(f))
-				continue;
-			fprintf(stderr, "%s %s/%s/%d %u of %u", sep,
-				impls[i].name, mode_label(&impls[i], f->modes),
-				thread_counts[t], flagged(f), nr_samples());
-			sep = ",";
+			marked += most(n);
+			touched += n && !most(n);
 		}
-	if (sep != intro)
-		fputc('\n', stderr);
+	if (marked || touched)
+		fprintf(stderr, "percpu-bench: %u figures marked %c (%s in over "
+			"half their samples), %u more in some\n", marked,
+			mark, what, touched);
 }
 
 static unsigned int busy_reps(const struct figure *f)
@@ -148,10 +244,7 @@ static unsigned int empty_reps(const struct figure *f)
  * Pairs that popped nothing are cheaper: say which figures have many. */
 void warn_reps_all(void)
 {
-	warn_reps("percpu-bench: samples whose threads were off a CPU "
-		  "over 10% of the time (machine busy, or blocked in a mutex):",
-		  busy_reps);
-	warn_reps("percpu-bench: samples where over 1% of the list or stack "
-		  "pairs popped nothing (nodes drift when threads move "
-		  "between push and pop):", empty_reps);
+	warn_reps("threads off a CPU over 10% of the time", '*', busy_reps);
+	warn_reps("over 1% of the list or stack pairs popping nothing", '~',
+		  empty_reps);
 }
