@@ -30,6 +30,8 @@ run_binary "migration storm, lock mode" "$t/env_migrate" 1
 run_binary "oversubscription, lock mode" "$t/env_oversub" 1
 run_binary "bad input, lock mode" "$t/env_badinput"
 run_binary "n = 0, lock mode" "$t/zero_n"
+run_binary "stack, lock mode" "$t/stack"
+run_binary "drain, lock mode" "$t/drain"
 PERCPU_LEASE=0 run_binary "unit, lock mode, no leases" "$t/unit"
 # shellcheck disable=SC2086
 PERCPU_LEASE=0 run_binary "stress, lock mode, no leases" "$t/stress" $stress
