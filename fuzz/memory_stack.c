@@ -11,7 +11,8 @@
  *
  * One thread runs them, so a model of what each shard's stack and list
  * holds is exact: every call's result is checked against it (counts,
- * order, capacity, the 512-pointer limit of one push or pop), and each
+ * order, capacity, the 512-pointer limit of one push or pop), each
+ * shard's count and capacity after every operation, and each
  * pointer pushed must come back exactly once, by pop or by the drain at
  * the end of the input. Errors must be -1 or NULL with errno as the
  * headers document. A broken invariant aborts: libFuzzer keeps the input.
@@ -608,9 +609,28 @@ static void (*const ops[])(struct input *) = {
 	op_memcpy_store, op_lock_path,
 };
 
+/* Each shard's count and capacity, as the stack itself holds them. */
+static void check_counts(void)
+{
+	for (int i = 0; i < STACKS; i++) {
+		const struct lifo *l = &st.stack_model[i];
+
+		for (int s = 0; st.stack[i] && s < st.nr; s++) {
+			const struct percpu_stack *mine =
+				percpu_ptr(st.stack[i], s);
+
+			CHECK(mine->count == (intptr_t)l->count[s] &&
+				      mine->capacity == (intptr_t)l->cap,
+			      "stack %d shard %d: count %ld of %ld", i, s,
+			      (long)mine->count, (long)mine->capacity);
+		}
+	}
+}
+
 static void run_op(struct input *in)
 {
 	ops[take8(in) % (sizeof(ops) / sizeof(ops[0]))](in);
+	check_counts();
 }
 
 static void setup(void)
