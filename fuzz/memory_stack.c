@@ -227,11 +227,12 @@ static void op_alloc_init(struct input *in)
 	int i = (int)(take8(in) % OBJECTS);
 	unsigned int c = take8(in);
 	size_t size = fuzz_size(in);
-	int bad = size == 0 || size > PERCPU_ALLOC_MAX || c % 8 == 0;
-	char *init = size <= PERCPU_ALLOC_MAX && c % 8 ? malloc(size) : NULL;
+	char *init = c % 8 && size <= PERCPU_ALLOC_MAX ? malloc(size + !size) :
+							 NULL;
+	int bad = !init || size == 0 || size > PERCPU_ALLOC_MAX;
 	char *p;
 
-	if (st.obj[i] || (init == NULL) != bad) {
+	if (st.obj[i]) {
 		free(init);
 		return;
 	}
