@@ -4,6 +4,7 @@
 #define PERCPU_INTERNAL_H
 
 #include <stdint.h>
+#include <string.h>
 #include "percpu.h"
 
 /* Shard word bits; the rest of a held word is the holder's owner tag. */
@@ -50,6 +51,17 @@ static inline void percpu_cpu_relax(void)
 #else
 	__asm__ __volatile__("" ::: "memory");
 #endif
+}
+
+/*
+ * memcpy with a NULL pointer is undefined even for 0 bytes, and the API
+ * takes NULL arrays with n = 0 (percpu_stack_drain, percpu_memcpy_store):
+ * then neither pointer is touched, in every mode, as the sections do.
+ */
+static inline void percpu_copy_bytes(void *dst, const void *src, size_t len)
+{
+	if (len)
+		memcpy(dst, src, len);
 }
 
 /* After initialization, no rseq section can commit any more. */

@@ -210,8 +210,12 @@ int percpu_lease_keep(unsigned int shard, int prev_intent)
 		return 0;
 	}
 	give_back(me); /* the lease of the CPU it ran on before */
+	/* Atomic although this thread holds the word: the kill switch and
+	 * revokers of earlier leases write it atomically, and a plain load
+	 * beside them is a data race (ThreadSanitizer reports it). */
 	me->value = (uintptr_t)me->slot | SHARD_LOCKED | SHARD_LEASED |
-		    ((uintptr_t)*w & SHARD_DISABLED);
+		    ((uintptr_t)__atomic_load_n(w, __ATOMIC_RELAXED) &
+		     SHARD_DISABLED);
 	__atomic_store_n(w, (intptr_t)me->value, __ATOMIC_RELEASE);
 	__atomic_store_n(&me->shard, (int)shard, __ATOMIC_RELAXED);
 	return 1;

@@ -12,7 +12,6 @@
  * under its thread's lease never comes here (slow.c, plain.h).
  */
 #include <sched.h>
-#include <string.h>
 #include "lease.h"
 #include "op.h"
 
@@ -98,7 +97,7 @@ static int apply_multi(struct op *op, unsigned int shard)
 	} else if (op->kind == OP_CAS_STORE2) {
 		__atomic_store_n(op_at(m->q, shard), m->c, __ATOMIC_RELAXED);
 	} else {
-		memcpy(m->dst, m->src, m->len);
+		percpu_copy_bytes(m->dst, m->src, m->len);
 	}
 	return op_settle(op, cas(w, op->a, op->b, commit));
 }

@@ -16,7 +16,6 @@
 #ifndef PERCPU_PLAIN_H
 #define PERCPU_PLAIN_H
 
-#include <string.h>
 #include "op.h"
 #include "uniproc.h"
 
@@ -54,7 +53,7 @@ static inline int plain_multi(struct op *op, unsigned int shard)
 	} else if (op->kind == OP_CAS_STORE2) {
 		up_store(op_at(m->q, shard), m->c);
 	} else {
-		memcpy(m->dst, m->src, m->len);
+		percpu_copy_bytes(m->dst, m->src, m->len);
 	}
 	return op_settle(op, up_cas(w, op->a, op->b));
 }

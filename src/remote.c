@@ -2,7 +2,6 @@
 /* src/remote.c: work on another shard, holding it (see percpu/remote.h). */
 #include <errno.h>
 #include <signal.h>
-#include <string.h>
 #include "internal.h"
 #include "percpu/remote.h"
 
@@ -94,7 +93,7 @@ static void stack_drain_on(void *arg, int shard)
 	size_t count = (size_t)__atomic_load_n(&mine->count, __ATOMIC_ACQUIRE);
 	size_t k = a->n < count ? a->n : count;
 
-	memcpy(a->out, &mine->slot[count - k], k * sizeof(void *));
+	percpu_copy_bytes(a->out, &mine->slot[count - k], k * sizeof(void *));
 	__atomic_store_n(&mine->count, (intptr_t)(count - k), __ATOMIC_RELEASE);
 	a->n = k;
 }

@@ -14,7 +14,8 @@
  * reports PERCPU_CHANGED); write them only where a reader looks after
  * seeing the commit, e.g. above a stack's count. p and q are
  * shard-0 addresses in objects from percpu_alloc(), and the operation uses
- * the named shard's copies; memcpy_store's dst and src are used as given.
+ * the named shard's copies; memcpy_store's dst and src are used as given
+ * (with len 0 they may be NULL: neither is touched, in every mode).
  *
  * Each returns PERCPU_OK, PERCPU_CHANGED (a compare failed: nothing stored),
  * PERCPU_MOVED (the thread is not on `shard`: nothing committed; load again

@@ -71,7 +71,8 @@ PERCPU_API struct percpu_list_node *percpu_list_drain(struct percpu_list *list,
 /*
  * percpu_stack_drain: pop up to n pointers from shard `shard`'s stack into
  * `out` (in the order percpu_stack_pop() gives). Returns how many; 0 if it
- * was empty or on an error (errno set, as percpu_remote()).
+ * was empty or on an error (errno set, as percpu_remote()). With n = 0,
+ * out may be NULL: nothing is written.
  */
 PERCPU_API size_t percpu_stack_drain(struct percpu_stack *s, int shard,
 				     void **out, size_t n);

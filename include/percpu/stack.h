@@ -143,7 +143,8 @@ static inline void *percpu_stack_pop1(struct percpu_stack *s, int *shard)
  * through `shard` if not NULL. At most PERCPU_MEMCPY_MAX / sizeof(void *)
  * pointers move in one call. An n known to be 1 at compile time takes
  * percpu_stack_push1's section; one known only at run time, the small
- * batch's (which keeps the inline code small).
+ * batch's (which keeps the inline code small). With n = 0, ptrs may be
+ * NULL: nothing is read, 0 is returned, in every mode.
  */
 static inline size_t percpu_stack_push(struct percpu_stack *s,
 				       void *const *ptrs, size_t n, int *shard)
@@ -175,7 +176,8 @@ static inline size_t percpu_stack_push(struct percpu_stack *s,
  * `out`, in the order they were pushed: the top is out[k - 1]. Returns
  * how many were popped (k), 0 if that stack is empty; stores the shard
  * through `shard` if not NULL. out[k .. n) may have been written to. At
- * most PERCPU_MEMCPY_MAX / sizeof(void *) pointers move in one call.
+ * most PERCPU_MEMCPY_MAX / sizeof(void *) pointers move in one call. With
+ * n = 0, out may be NULL: nothing is written, 0 is returned.
  */
 static inline size_t percpu_stack_pop(struct percpu_stack *s, void **out,
 				      size_t n, int *shard)
