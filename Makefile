@@ -165,7 +165,7 @@ deps:
 	scripts/install-deps
 
 check: deps tests
-	BUILD=$(BUILD) CC="$(CC)" CXX="$(CXX)" SAN="$(SAN)" prove --exec /bin/sh tests/*.t
+	BUILD=$(BUILD) CC="$(CC)" CXX="$(CXX)" SAN="$(SAN)" prove --timer --exec /bin/sh tests/*.t
 
 # The slow environment suite (valgrind, gdb, thread churn, ...): tests/env/.
 # gcc refuses -static with AddressSanitizer: no static variant there.
