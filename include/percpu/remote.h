@@ -19,6 +19,12 @@
  * below do). With shard leases (lock mode's default) nothing else runs on
  * the shard, as in rseq mode.
  *
+ * From fn, an operation on the current shard runs on another shard when
+ * the current one is fn's. With one shard only (a machine with one
+ * possible CPU), fn must not call the multi-word operations (percpu/
+ * stack.h, percpu/multi.h, percpu_list_pop): they would wait for fn's
+ * shard for ever. The single-word ones run beside fn.
+ *
  * Signals: fn runs with the calling thread's signals blocked, except those
  * a fault raises (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS), so a
  * signal handler's operations on this thread come after fn, never between
