@@ -455,17 +455,6 @@ static inline int percpu_cs_list_pop(const struct percpu_here *h,
  * sees the count with an acquire load sees the slots (the release that
  * percpu/stack.h promises, free on x86).
  */
-#define PERCPU_A64_STACK_RESULTS					\
-	return PERCPU_CS_OK;						\
-abort:									\
-	return PERCPU_CS_ABORT;						\
-moved:									\
-	return PERCPU_CS_MOVED;						\
-diverted:								\
-	return PERCPU_CS_DIVERTED;					\
-changed:								\
-	return PERCPU_CS_CHANGED;
-
 static inline int percpu_cs_stack_push1(const struct percpu_here *h,
 					const intptr_t *word, intptr_t *st,
 					intptr_t ptr)
@@ -492,7 +481,7 @@ static inline int percpu_cs_stack_push1(const struct percpu_here *h,
 		  [word] "r"(word), [p] "r"(st), [ptr] "r"(ptr)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted, changed);
-	PERCPU_A64_STACK_RESULTS
+	PERCPU_CS_RETURN_CHANGED;
 }
 
 /* The popped pointer goes through x11 to *ptr after the commit. */
@@ -522,7 +511,7 @@ static inline int percpu_cs_stack_pop1(const struct percpu_here *h,
 		  [word] "r"(word), [p] "r"(st), [ptr] "r"(ptr)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted, changed);
-	PERCPU_A64_STACK_RESULTS
+	PERCPU_CS_RETURN_CHANGED;
 }
 
 /*
@@ -568,7 +557,7 @@ static inline int percpu_cs_stack_push_small(const struct percpu_here *h,
 		  [word] "r"(word), [p] "r"(st), [ptrs] "r"(ptrs), [n] "r"(n)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted, changed);
-	PERCPU_A64_STACK_RESULTS
+	PERCPU_CS_RETURN_CHANGED;
 }
 
 /* As push_small, k = min(*n, count) pointers into out[], which the
@@ -610,7 +599,7 @@ static inline int percpu_cs_stack_pop_small(const struct percpu_here *h,
 		  [word] "r"(word), [p] "r"(st), [out] "r"(out), [n] "r"(n)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted, changed);
-	PERCPU_A64_STACK_RESULTS
+	PERCPU_CS_RETURN_CHANGED;
 }
 
 #endif
