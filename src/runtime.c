@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "lease.h"
+#include "settings.h"
 
 #ifndef AT_RSEQ_FEATURE_SIZE
 #define AT_RSEQ_FEATURE_SIZE 27
@@ -188,6 +189,16 @@ static void set_disabled_bits(unsigned int nr_shards)
 				  __ATOMIC_SEQ_CST);
 }
 
+/* The process mode, for its status file (percpu-info --pid). */
+static void publish(void)
+{
+	if (rt.lock_reason)
+		percpu_publish("lock", rt.lock_reason);
+	else
+		percpu_publish("rseq", rt.libc_registered ?
+			       "registered by libc" : "registered by percpu");
+}
+
 /*
  * A child of fork() has only the forking thread: a lock or a shard word
  * another thread held at the fork would stay held for ever. So every
@@ -222,13 +233,19 @@ static void fork_child(void)
 		__atomic_fetch_and(percpu_shard_word(s), SHARD_DISABLED,
 				   __ATOMIC_RELAXED);
 	percpu_lease_after_fork();
+	/* A fork while another thread initializes leaves that to the child. */
+	if (percpu_rt_shards())
+		publish();
 }
 
-static int env_disables_rseq(void)
+/* Why the settings put the process in lock mode at start, or NULL. */
+static const char *settings_disable(void)
 {
-	const char *v = secure_getenv("PERCPU_DISABLE_RSEQ");
-
-	return v && *v && strcmp(v, "0") != 0;
+	if (!percpu_setting_disables(percpu_setting_value(SETTING_DISABLE_RSEQ)))
+		return NULL;
+	return percpu_setting_from_file(SETTING_DISABLE_RSEQ) ?
+		"disabled by disable_rseq in the settings file" :
+		"disabled by PERCPU_DISABLE_RSEQ";
 }
 
 /* A field is usable if the registration and the kernel both cover it. */
@@ -238,10 +255,10 @@ static unsigned int usable_size(void)
 						      rt.feature_size;
 }
 
-/* PERCPU_INDEX=cid: concurrency ids, where the kernel provides them. */
+/* index = cid: concurrency ids, where the kernel provides them. */
 static void choose_index(void)
 {
-	const char *v = secure_getenv("PERCPU_INDEX");
+	const char *v = percpu_setting_value(SETTING_INDEX);
 
 	if (v && !strcmp(v, "cid")) {
 		if (usable_size() >= 28)
@@ -295,6 +312,7 @@ static void init_once(void)
 	int words_strided;
 
 	exit_key_init();
+	percpu_settings_load();
 	rt.possible_cpus = (int)n;
 	rt.feature_size = (unsigned int)getauxval(AT_RSEQ_FEATURE_SIZE);
 	if (PERCPU_ARCH_RSEQ)
@@ -318,8 +336,8 @@ static void init_once(void)
 		rt.lock_reason = "no bound on CPU ids: /sys and sched_getaffinity refused";
 	else if (!words_strided)
 		rt.lock_reason = "no memory for the shard words";
-	else if (env_disables_rseq())
-		rt.lock_reason = "disabled by PERCPU_DISABLE_RSEQ";
+	else if (settings_disable())
+		rt.lock_reason = settings_disable();
 	else if (!percpu_fence_possible())
 		rt.lock_reason = "no fence: membarrier and sched_setaffinity refused";
 	if (rt.lock_reason)
@@ -328,6 +346,7 @@ static void init_once(void)
 	__atomic_store_n(&percpu_rt.nr_shards, n, __ATOMIC_RELEASE);
 	if (!rt.lock_reason)
 		__atomic_store_n(&percpu_rt.rseq_shards, n, __ATOMIC_RELEASE);
+	publish();
 }
 
 __attribute__((constructor)) void percpu_init(void)
@@ -356,6 +375,7 @@ void percpu_process_disable(const char *why)
 			percpu_fence_all();
 		rt.lock_reason = why;
 		__atomic_store_n(&percpu_rt.rseq_shards, 0, __ATOMIC_RELEASE);
+		publish();
 	}
 	pthread_mutex_unlock(&rt.disable_lock);
 }
