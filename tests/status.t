@@ -1,0 +1,123 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Status files (percpu_status_dir(3)) and percpu-info --pid / --ps: a
+# running process in rseq mode, in lock mode by the environment and by the
+# settings file, and switched by percpu_reload_settings(); the file's mode;
+# removed at a normal exit; a dead process's left-over file and a file not
+# the process's own are not believed.
+. "$(dirname "$0")/lib.sh"
+unset PERCPU_DISABLE_RSEQ PERCPU_INDEX PERCPU_NUMA PERCPU_LEASE GLIBC_TUNABLES
+
+dir=$(mktemp -d)
+chmod 755 "$dir"
+pids=
+trap 'for p in $pids; do kill -9 $p 2>/dev/null; done; rm -rf "$dir"' EXIT
+export PERCPU_STATUS_DIR=$dir/run PERCPU_CONF=$dir/percpu.conf
+info=$BUILD/percpu-info
+helper=$BUILD/tests/status_helper
+
+# start name env...: the helper in the background, once it ran an
+# operation; its pid in $pid.
+start() {
+	out=$dir/$1.out
+	shift
+	env "$@" "$helper" >"$out" 2>&1 &
+	pid=$!
+	pids="$pids $pid"
+	wait_for "$out" ready
+}
+
+# wait_for file word: until the file has the line, up to 10 s.
+wait_for() {
+	for i in $(seq 100); do
+		grep -qx "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# expect_pid name pid line...: percpu-info --pid prints each line.
+expect_pid() {
+	what=$1
+	p=$2
+	shift 2
+	out=$("$info" --pid "$p" 2>&1)
+	missing=
+	for line in "pid: $p" "$@"; do
+		echo "$out" | grep -qxF "$line" || missing="$missing [$line]"
+	done
+	[ -z "$missing" ] && r=OK || r=NOTOK
+	[ -z "$missing" ] || echo "$out" | sed 's/^/    # /'
+	tap_line $r "$what${missing:+ (missing:$missing)}"
+}
+
+rm -f "$PERCPU_CONF"
+start rseq
+rseq_pid=$pid
+expect_pid "rseq mode" "$pid" "mode: rseq" \
+	"setting_disable_rseq: 0 (default)" \
+	"settings_file: $PERCPU_CONF (absent)"
+perm=$(stat -c %a "$PERCPU_STATUS_DIR/$pid")
+[ "$perm" = 600 ] && r=OK || r=NOTOK
+tap_line $r "the status file is mode 0600 ($perm)"
+
+start env PERCPU_DISABLE_RSEQ=1
+env_pid=$pid
+expect_pid "lock mode by the environment" "$pid" "mode: lock" \
+	"reason: disabled by PERCPU_DISABLE_RSEQ" \
+	"setting_disable_rseq: 1 (environment)"
+
+printf 'disable_rseq = 1\nnuma = 2\n' >"$PERCPU_CONF"
+chmod 644 "$PERCPU_CONF"
+start file
+expect_pid "lock mode by the settings file, with its note" "$pid" \
+	"mode: lock" "reason: disabled by disable_rseq in the settings file" \
+	"setting_disable_rseq: 1 (file)" "settings_file: $PERCPU_CONF (read)" \
+	"settings_note: line 2: numa: not 0 or 1: line ignored"
+file_pid=$pid
+
+echo 'disable_rseq = 0' >"$PERCPU_CONF"
+start reload
+expect_pid "before the reload: rseq mode" "$pid" "mode: rseq"
+echo 'disable_rseq = 1' >"$PERCPU_CONF"
+kill -HUP "$pid"
+wait_for "$dir/reload.out" reloaded
+expect_pid "after percpu_reload_settings(): lock mode, republished" "$pid" \
+	"mode: lock" "setting_disable_rseq: 1 (file)" \
+	"reason: disabled by percpu_reload_settings(): disable_rseq in the settings file"
+reload_pid=$pid
+
+listed=$("$info" --ps | sed -n 's/^pid: //p' | sort | tr '\n' ' ')
+want=$(printf '%s\n' $rseq_pid $env_pid $file_pid $reload_pid | sort |
+	tr '\n' ' ')
+[ "$listed" = "$want" ] && r=OK || r=NOTOK
+tap_line $r "--ps lists the four processes ($listed)"
+
+kill -TERM "$rseq_pid"
+wait "$rseq_pid"
+[ ! -e "$PERCPU_STATUS_DIR/$rseq_pid" ] && r=OK || r=NOTOK
+tap_line $r "a normal exit removes the status file"
+
+kill -KILL "$env_pid"
+wait "$env_pid" 2>/dev/null
+"$info" --pid "$env_pid" >/dev/null 2>&1 && r=NOTOK || r=OK
+[ -e "$PERCPU_STATUS_DIR/$env_pid" ] || r=NOTOK
+tap_line $r "a killed process's file is left, and not believed"
+
+# A file under a live pid, but written before that process started.
+sleep 30 &
+sleeper=$!
+pids="$pids $sleeper"
+sed "s/^pid: .*/pid: $sleeper/" "$PERCPU_STATUS_DIR/$file_pid" \
+	>"$PERCPU_STATUS_DIR/$sleeper"
+"$info" --pid "$sleeper" >/dev/null 2>&1 && r=NOTOK || r=OK
+tap_line $r "a file from before the process started is not believed"
+# The same with the right start time, but another user's file.
+start_time=$(sed 's/.*) //' "/proc/$sleeper/stat" | cut -d' ' -f20)
+sed -e "s/^pid: .*/pid: $sleeper/" -e "s/^start: .*/start: $start_time/" \
+	"$PERCPU_STATUS_DIR/$file_pid" >"$PERCPU_STATUS_DIR/$sleeper"
+"$info" --pid "$sleeper" >/dev/null 2>&1 && r=OK || r=NOTOK
+chown 65534 "$PERCPU_STATUS_DIR/$sleeper"
+"$info" --pid "$sleeper" >/dev/null 2>&1 && r=NOTOK
+tap_line $r "a file not owned by the process's user is not believed"
+tap_done
