@@ -76,6 +76,24 @@ static void add_start_time(struct text *t)
 	text_add(t, "\n");
 }
 
+/*
+ * The executable's device and inode: after fork and exec into another
+ * program, the pid and start time stay, but the file no longer describes
+ * the process, and a reader can tell by this.
+ */
+static void add_exe(struct text *t)
+{
+	struct stat st;
+
+	if (stat("/proc/self/exe", &st))
+		return;
+	text_add(t, "exe: ");
+	text_add_uint(t, (unsigned long)st.st_dev);
+	text_add(t, ":");
+	text_add_uint(t, (unsigned long)st.st_ino);
+	text_add(t, "\n");
+}
+
 static void add_line(struct text *t, const char *key, const char *a,
 		     const char *b)
 {
@@ -100,6 +118,7 @@ static void compose(const char *mode, const char *reason)
 	text_add_uint(&t, (unsigned long)getpid());
 	text_add(&t, "\n");
 	add_start_time(&t);
+	add_exe(&t);
 	add_line(&t, "mode", mode, NULL);
 	add_line(&t, "reason", reason, NULL);
 	for (unsigned int i = 0; percpu_setting_get(i, &s) == 0; i++) {

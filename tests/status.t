@@ -3,8 +3,9 @@
 # Status files (percpu_status_dir(3)) and percpu-info --pid / --ps: a
 # running process in rseq mode, in lock mode by the environment and by the
 # settings file, and switched by percpu_reload_settings(); the file's mode;
-# removed at a normal exit; a dead process's left-over file and a file not
-# the process's own are not believed.
+# a child of fork; removed at a normal exit; the file of a dead process,
+# of a process that exec'd another program, and one not the process's own
+# are not believed.
 . "$(dirname "$0")/lib.sh"
 unset PERCPU_DISABLE_RSEQ PERCPU_INDEX PERCPU_NUMA PERCPU_LEASE GLIBC_TUNABLES
 
@@ -93,6 +94,41 @@ want=$(printf '%s\n' $rseq_pid $env_pid $file_pid $reload_pid | sort |
 [ "$listed" = "$want" ] && r=OK || r=NOTOK
 tap_line $r "--ps lists the four processes ($listed)"
 
+# A child of fork is listed under its own pid; its exit leaves its
+# parent's file. A child that execs another program is not listed.
+kill -USR1 "$rseq_pid"
+wait_for_child() {
+	for i in $(seq 100); do
+		child=$(sed -n 's/^child //p' "$dir/rseq.out" | sed -n "${1}p")
+		[ -n "$child" ] && [ -e "$PERCPU_STATUS_DIR/$child" ] && return 0
+		sleep 0.1
+	done
+}
+wait_for_child 1
+pids="$pids $child"
+expect_pid "a child of fork, by its own status file" "$child" "mode: rseq"
+kill -TERM "$child"
+for i in $(seq 50); do
+	[ -e "$PERCPU_STATUS_DIR/$child" ] || break
+	sleep 0.1
+done
+[ ! -e "$PERCPU_STATUS_DIR/$child" ] && [ -e "$PERCPU_STATUS_DIR/$rseq_pid" ] &&
+	r=OK || r=NOTOK
+tap_line $r "the child's exit removes its file, not its parent's"
+kill -USR2 "$rseq_pid"
+wait_for_child 2
+pids="$pids $child"
+for i in $(seq 50); do
+	[ "$(readlink "/proc/$child/exe")" != "$helper" ] &&
+		[ "$(readlink "/proc/$child/exe")" != "$(readlink -f "$helper")" ] &&
+		break
+	sleep 0.1
+done
+"$info" --pid "$child" >/dev/null 2>&1 && r=NOTOK || r=OK
+[ -e "$PERCPU_STATUS_DIR/$child" ] || r=NOTOK
+tap_line $r "a child that exec'd another program is not believed"
+kill -KILL "$child"
+
 kill -TERM "$rseq_pid"
 wait "$rseq_pid"
 [ ! -e "$PERCPU_STATUS_DIR/$rseq_pid" ] && r=OK || r=NOTOK
@@ -104,20 +140,26 @@ wait "$env_pid" 2>/dev/null
 [ -e "$PERCPU_STATUS_DIR/$env_pid" ] || r=NOTOK
 tap_line $r "a killed process's file is left, and not believed"
 
-# A file under a live pid, but written before that process started.
+# Files forged for a live process that does not use the library, from a
+# real one: pid, start time and executable replaced.
 sleep 30 &
 sleeper=$!
 pids="$pids $sleeper"
-sed "s/^pid: .*/pid: $sleeper/" "$PERCPU_STATUS_DIR/$file_pid" \
-	>"$PERCPU_STATUS_DIR/$sleeper"
-"$info" --pid "$sleeper" >/dev/null 2>&1 && r=NOTOK || r=OK
-tap_line $r "a file from before the process started is not believed"
-# The same with the right start time, but another user's file.
 start_time=$(sed 's/.*) //' "/proc/$sleeper/stat" | cut -d' ' -f20)
-sed -e "s/^pid: .*/pid: $sleeper/" -e "s/^start: .*/start: $start_time/" \
-	"$PERCPU_STATUS_DIR/$file_pid" >"$PERCPU_STATUS_DIR/$sleeper"
+exe=$(stat -L -c %d:%i "/proc/$sleeper/exe")
+forge() {
+	sed -e "s/^pid: .*/pid: $sleeper/" -e "s/^start: .*/start: $1/" \
+		-e "s/^exe: .*/exe: $2/" "$PERCPU_STATUS_DIR/$file_pid" \
+		>"$PERCPU_STATUS_DIR/$sleeper"
+}
+forge "$start_time" "$exe"
 "$info" --pid "$sleeper" >/dev/null 2>&1 && r=OK || r=NOTOK
+tap_line $r "a file with the process's pid, start time and executable is believed"
+forge "$((start_time - 1))" "$exe"
+"$info" --pid "$sleeper" >/dev/null 2>&1 && r=NOTOK || r=OK
+tap_line $r "not with another start time (a dead process's)"
+forge "$start_time" "$exe"
 chown 65534 "$PERCPU_STATUS_DIR/$sleeper"
-"$info" --pid "$sleeper" >/dev/null 2>&1 && r=NOTOK
-tap_line $r "a file not owned by the process's user is not believed"
+"$info" --pid "$sleeper" >/dev/null 2>&1 && r=NOTOK || r=OK
+tap_line $r "not if another user owns it"
 tap_done

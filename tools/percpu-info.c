@@ -93,16 +93,34 @@ static void start_time(const char *pid, char *out, size_t len)
 		snprintf(out, len, "%.*s", (int)strcspn(p, " \n"), p);
 }
 
+/* Whether buf has the start time and the executable of process pid. */
+static int same_process(const char *buf, const char *pid)
+{
+	char path[64], start[32], want[96];
+	struct stat exe;
+
+	start_time(pid, start, sizeof(start));
+	snprintf(want, sizeof(want), "\nstart: %s\n", start);
+	if (!*start || !strstr(buf, want))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%s/exe", pid);
+	if (stat(path, &exe))
+		return 0;
+	snprintf(want, sizeof(want), "\nexe: %lu:%lu\n",
+		 (unsigned long)exe.st_dev, (unsigned long)exe.st_ino);
+	return strstr(buf, want) != NULL;
+}
+
 /*
  * The status file of PID in dir, if it is that process's: owned by the
- * process's user (nobody else can write there under that name) and
- * written since it started (not left by a dead process of the same pid).
- * Returns the text read, or NULL.
+ * process's user (nobody else can write there under that name), written
+ * since it started (not left by a dead process of the same pid), by the
+ * program it runs (not before an exec). Returns the text read, or NULL.
  */
 static char *read_status(const char *dir, const char *pid, char *buf,
 			 size_t len)
 {
-	char path[4096], start[32], want[64];
+	char path[4096];
 	struct stat proc, st;
 	ssize_t n;
 	int fd;
@@ -119,9 +137,7 @@ static char *read_status(const char *dir, const char *pid, char *buf,
 	if (n <= 0)
 		return NULL;
 	buf[n] = '\0';
-	start_time(pid, start, sizeof(start));
-	snprintf(want, sizeof(want), "\nstart: %s\n", start);
-	return *start && strstr(buf, want) ? buf : NULL;
+	return same_process(buf, pid) ? buf : NULL;
 }
 
 static int print_pid(const char *pid)
