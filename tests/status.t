@@ -162,4 +162,10 @@ forge "$start_time" "$exe"
 chown 65534 "$PERCPU_STATUS_DIR/$sleeper"
 "$info" --pid "$sleeper" >/dev/null 2>&1 && r=NOTOK || r=OK
 tap_line $r "not if another user owns it"
+rm -f "$PERCPU_STATUS_DIR/$sleeper"
+mkfifo -m 600 "$PERCPU_STATUS_DIR/$sleeper"
+timeout 10 "$info" --pid "$sleeper" >/dev/null 2>&1
+rc=$?
+[ $rc = 1 ] && r=OK || r=NOTOK
+tap_line $r "a FIFO in its place is skipped, not waited on (exit $rc)"
 tap_done

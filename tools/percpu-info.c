@@ -129,9 +129,12 @@ static char *read_status(const char *dir, const char *pid, char *buf,
 	if (stat(path, &proc))
 		return NULL;
 	snprintf(path, sizeof(path), "%s/%s", dir, pid);
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	/* O_NONBLOCK: a FIFO planted there must not hang the reader. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
 		return NULL;
-	n = fstat(fd, &st) || st.st_uid != proc.st_uid ? -1 :
+	n = fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+			    st.st_uid != proc.st_uid ? -1 :
 		read(fd, buf, len - 1);
 	close(fd);
 	if (n <= 0)
