@@ -93,7 +93,7 @@ static inline unsigned int percpu_cpu_hint(void)
 }
 
 /* publish.c: the status file, written at start and on mode changes. */
-void percpu_publish(const char *mode, const char *reason);
+void percpu_publish(const char *mode, const char *reason, int at_start);
 
 /* cpus.c */
 int percpu_possible_cpus(void);

@@ -18,7 +18,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "internal.h"
 #include "text.h"
@@ -160,6 +163,62 @@ static int make_paths(const char *dir)
 	return t.len + 1 < t.cap ? 0 : -1;
 }
 
+/* A record of getdents64, as the kernel lays it out. */
+struct dir_record {
+	uint64_t ino;
+	int64_t off;
+	unsigned short len;
+	unsigned char type;
+	char name[];
+};
+
+/* The pid a status file (or its temporary, with a leading '.') names. */
+static long named_pid(const char *name)
+{
+	long pid = 0;
+
+	name += *name == '.';
+	if (!*name)
+		return 0;
+	for (; *name; name++) {
+		if (*name < '0' || *name > '9' || pid > 1 << 22)
+			return 0;
+		pid = pid * 10 + (*name - '0');
+	}
+	return pid;
+}
+
+static void sweep_records(int dir, const char *buf, long len)
+{
+	for (long off = 0; off < len;) {
+		const struct dir_record *r = (const void *)(buf + off);
+		long pid = named_pid(r->name);
+
+		if (pid > 0 && kill((pid_t)pid, 0) && errno == ESRCH)
+			unlinkat(dir, r->name, 0);
+		off += r->len;
+	}
+}
+
+/*
+ * Remove the files of processes that are gone: a process killed, or one
+ * that left by _exit (as children of fork often do), runs no destructor.
+ * Once per process start, so the directory holds about as many files as
+ * there are live processes; only the caller's own files can go (sticky).
+ */
+static void sweep(const char *path)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	int dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	long n;
+
+	if (dir < 0)
+		return;
+	while ((n = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0)
+		sweep_records(dir, buf, n);
+	close(dir);
+}
+
 /* mkdir honours the umask: the mode is set again if this call made it. */
 static int write_in(const char *dir)
 {
@@ -187,10 +246,11 @@ static int write_in(const char *dir)
 
 /*
  * Best effort: a process that can write none of the directories runs
- * unlisted. Callers serialize (initialization, the fork child, the kill
+ * unlisted. at_start: the process is starting (not a mode change, nor
+ * the child of a fork), the time to sweep. Callers serialize (initialization, the fork child, the kill
  * switch's lock).
  */
-void percpu_publish(const char *mode, const char *reason)
+void percpu_publish(const char *mode, const char *reason, int at_start)
 {
 	const char *dir;
 
@@ -199,6 +259,8 @@ void percpu_publish(const char *mode, const char *reason)
 	for (unsigned int i = 0; (dir = percpu_status_dir(i)); i++)
 		if (write_in(dir) == 0) {
 			pub.pid = getpid();
+			if (at_start)
+				sweep(dir);
 			return;
 		}
 }

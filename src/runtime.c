@@ -190,13 +190,14 @@ static void set_disabled_bits(unsigned int nr_shards)
 }
 
 /* The process mode, for its status file (percpu-info --pid). */
-static void publish(void)
+static void publish(int at_start)
 {
 	if (rt.lock_reason)
-		percpu_publish("lock", rt.lock_reason);
+		percpu_publish("lock", rt.lock_reason, at_start);
 	else
 		percpu_publish("rseq", rt.libc_registered ?
-			       "registered by libc" : "registered by percpu");
+			       "registered by libc" : "registered by percpu",
+			       at_start);
 }
 
 /*
@@ -235,7 +236,7 @@ static void fork_child(void)
 	percpu_lease_after_fork();
 	/* A fork while another thread initializes leaves that to the child. */
 	if (percpu_rt_shards())
-		publish();
+		publish(0);
 }
 
 /* Why the settings put the process in lock mode at start, or NULL. */
@@ -346,7 +347,7 @@ static void init_once(void)
 	__atomic_store_n(&percpu_rt.nr_shards, n, __ATOMIC_RELEASE);
 	if (!rt.lock_reason)
 		__atomic_store_n(&percpu_rt.rseq_shards, n, __ATOMIC_RELEASE);
-	publish();
+	publish(1);
 }
 
 __attribute__((constructor)) void percpu_init(void)
@@ -375,7 +376,7 @@ void percpu_process_disable(const char *why)
 			percpu_fence_all();
 		rt.lock_reason = why;
 		__atomic_store_n(&percpu_rt.rseq_shards, 0, __ATOMIC_RELEASE);
-		publish();
+		publish(0);
 	}
 	pthread_mutex_unlock(&rt.disable_lock);
 }

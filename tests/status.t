@@ -3,9 +3,9 @@
 # Status files (percpu_status_dir(3)) and percpu-info --pid / --ps: a
 # running process in rseq mode, in lock mode by the environment and by the
 # settings file, and switched by percpu_reload_settings(); the file's mode;
-# a child of fork; removed at a normal exit; the file of a dead process,
-# of a process that exec'd another program, and one not the process's own
-# are not believed.
+# a child of fork; removed at a normal exit, and a killed process's by the
+# next process to start; the file of a dead process, of a process that
+# exec'd another program, and one not the process's own are not believed.
 . "$(dirname "$0")/lib.sh"
 unset PERCPU_DISABLE_RSEQ PERCPU_INDEX PERCPU_NUMA PERCPU_LEASE GLIBC_TUNABLES
 
@@ -136,9 +136,13 @@ tap_line $r "a normal exit removes the status file"
 
 kill -KILL "$env_pid"
 wait "$env_pid" 2>/dev/null
+[ -e "$PERCPU_STATUS_DIR/$env_pid" ] && r=OK || r=NOTOK
+tap_line $r "a killed process leaves its file"
+# percpu-info uses the library: its own start sweeps the directory.
 "$info" --pid "$env_pid" >/dev/null 2>&1 && r=NOTOK || r=OK
-[ -e "$PERCPU_STATUS_DIR/$env_pid" ] || r=NOTOK
-tap_line $r "a killed process's file is left, and not believed"
+[ -e "$PERCPU_STATUS_DIR/$env_pid" ] && r=NOTOK
+[ -e "$PERCPU_STATUS_DIR/$file_pid" ] || r=NOTOK
+tap_line $r "the next process to start removes it, and only it"
 
 # Files forged for a live process that does not use the library, from a
 # real one: pid, start time and executable replaced.
