@@ -88,6 +88,17 @@ expect_pid "after percpu_reload_settings(): lock mode, republished" "$pid" \
 	"reason: disabled by percpu_reload_settings(): disable_rseq in the settings file"
 reload_pid=$pid
 
+# The environment wins over the file on a reload too.
+echo 'disable_rseq = 0' >"$PERCPU_CONF"
+start env_wins PERCPU_DISABLE_RSEQ=0
+echo 'disable_rseq = 1' >"$PERCPU_CONF"
+kill -HUP "$pid"
+wait_for "$dir/env_wins.out" reloaded
+expect_pid "PERCPU_DISABLE_RSEQ=0 wins over the file on a reload" "$pid" \
+	"mode: rseq" "setting_disable_rseq: 0 (environment)"
+kill -TERM "$pid"
+wait "$pid"
+
 listed=$("$info" --ps | sed -n 's/^pid: //p' | sort | tr '\n' ' ')
 want=$(printf '%s\n' $rseq_pid $env_pid $file_pid $reload_pid | sort |
 	tr '\n' ' ')

@@ -7,8 +7,10 @@
  * word as a lease and then works without atomic instructions until another
  * thread needs the shard (PERCPU_LEASE=0: single-word operations are one
  * atomic instruction instead). Both give the same results. The process is
- * in lock mode when PERCPU_DISABLE_RSEQ=1 was set at start, after
- * percpu_disable_rseq(), when the kernel refused rseq to the first thread
+ * in lock mode when PERCPU_DISABLE_RSEQ=1 was set at start (or
+ * disable_rseq = 1 in the settings file, below), after
+ * percpu_disable_rseq() or a percpu_reload_settings() that found
+ * disable_rseq = 1, when the kernel refused rseq to the first thread
  * that asked, when nothing could fence a CPU at start (membarrier and
  * sched_setaffinity both refused), when no memory could be had for the
  * shard words, or on an architecture without critical sections; a single
@@ -47,7 +49,8 @@ enum percpu_mode {
  * an operation yet). If `reason` is not NULL, a static string saying why is
  * stored there: "registered by libc", "registered by percpu",
  * "rseq: ENOSYS" (or another errno name), "disabled by PERCPU_DISABLE_RSEQ",
- * "disabled at run time", "no fence: membarrier and sched_setaffinity
+ * "disabled by disable_rseq in the settings file", "disabled at run time",
+ * "disabled by percpu_reload_settings(): disable_rseq in the settings file", "no fence: membarrier and sched_setaffinity
  * refused", "no memory for the shard words", "no rseq critical sections
  * for this architecture".
  * Thread-safe; not async-signal-safe on a thread's first call.
