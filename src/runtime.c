@@ -204,21 +204,24 @@ static void publish(int at_start)
  * A child of fork() has only the forking thread: a lock or a shard word
  * another thread held at the fork would stay held for ever. So every
  * library lock is taken before the fork, in the order the library nests
- * them (a registration allocates from the pool; a counter reset may pull
- * the kill switch), and released after it in the reverse order; in the
- * child, shard words are freed (keeping the disabled bit).
+ * them (a registration allocates from the pool; a counter reset or a
+ * reload of the settings may pull the kill switch), and released after
+ * it in the reverse order; in the child, shard words are freed (keeping
+ * the disabled bit).
  */
 static void fork_prepare(void)
 {
 	percpu_stats_registry_fork_prepare();
 	percpu_stats_counter_fork_prepare();
 	percpu_pool_fork_prepare();
+	percpu_settings_fork_prepare();
 	pthread_mutex_lock(&rt.disable_lock);
 }
 
 static void fork_parent(void)
 {
 	pthread_mutex_unlock(&rt.disable_lock);
+	percpu_settings_fork_parent();
 	percpu_pool_fork_parent();
 	percpu_stats_counter_fork_parent();
 	percpu_stats_registry_fork_parent();
@@ -227,6 +230,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
 	pthread_mutex_init(&rt.disable_lock, NULL);
+	percpu_settings_fork_child();
 	percpu_pool_fork_child();
 	percpu_stats_counter_fork_child();
 	percpu_stats_registry_fork_child();

@@ -257,6 +257,23 @@ void percpu_settings_load(void)
 		choose((enum setting_id)id);
 }
 
+/* A reload nests the kill switch's lock in this one (runtime.c's fork
+ * handlers take them in that order). */
+void percpu_settings_fork_prepare(void)
+{
+	pthread_mutex_lock(&file.lock);
+}
+
+void percpu_settings_fork_parent(void)
+{
+	pthread_mutex_unlock(&file.lock);
+}
+
+void percpu_settings_fork_child(void)
+{
+	pthread_mutex_init(&file.lock, NULL);
+}
+
 const char *percpu_setting_value(enum setting_id id)
 {
 	return __atomic_load_n(&table[id].value, __ATOMIC_ACQUIRE);

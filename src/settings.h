@@ -27,4 +27,9 @@ int percpu_setting_from_file(enum setting_id id);
 /* Whether a disable_rseq value asks for lock mode ("0" and "" do not). */
 int percpu_setting_disables(const char *value);
 
+/* For the atfork handlers: the reload lock, held across fork. */
+void percpu_settings_fork_prepare(void);
+void percpu_settings_fork_parent(void);
+void percpu_settings_fork_child(void);
+
 #endif
