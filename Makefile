@@ -13,6 +13,9 @@ CXX := $(if $(findstring clang,$(CC)),clang++,g++)
 BUILD ?= build
 PREFIX ?= /usr/local
 MANDIR ?= $(PREFIX)/share/man
+# The settings file, $(SYSCONFDIR)/percpu.conf; status files in $(RUNSTATEDIR)/percpu.
+SYSCONFDIR ?= /etc
+RUNSTATEDIR ?= /run
 VERSION := 0.1.0
 SONAME := libpercpu.so.0
 
@@ -20,7 +23,8 @@ OPT ?= -O2 -g
 SAN ?=
 WARN := -Wall -Wextra -Werror
 CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) $(SAN) -Iinclude -D_GNU_SOURCE
-LIB_CFLAGS := $(CFLAGS_ALL) -fPIC -fvisibility=hidden
+LIB_CFLAGS := $(CFLAGS_ALL) -fPIC -fvisibility=hidden \
+	-DPERCPU_SYSCONFDIR='"$(SYSCONFDIR)"' -DPERCPU_RUNSTATEDIR='"$(RUNSTATEDIR)"'
 LDLIBS := -lpthread
 # LDFLAGS=-static links the tools and tests statically (make check-qemu).
 LDFLAGS ?=

@@ -92,6 +92,9 @@ static inline unsigned int percpu_cpu_hint(void)
 	return id < percpu_rt.nr_shards ? id : percpu_cpu_hint_slow();
 }
 
+/* publish.c: the status file, written at start and on mode changes. */
+void percpu_publish(const char *mode, const char *reason, int at_start);
+
 /* cpus.c */
 int percpu_possible_cpus(void);
 

@@ -33,6 +33,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "lease.h"
+#include "settings.h"
 
 /* Threads that can hold a lease at once; the others take words. */
 #define LEASE_SLOTS 256
@@ -102,16 +103,16 @@ void percpu_lease_thread_exit(void)
 	__atomic_store_n(&sl->claimed, 0, __ATOMIC_RELEASE);
 }
 
-static int env_allows(void)
+static int settings_allow(void)
 {
-	const char *v = secure_getenv("PERCPU_LEASE");
+	const char *v = percpu_setting_value(SETTING_LEASES);
 
 	return !v || strcmp(v, "0") != 0;
 }
 
 int percpu_lease_init(void)
 {
-	percpu_leases_on = env_allows() && percpu_barrier_possible();
+	percpu_leases_on = settings_allow() && percpu_barrier_possible();
 	return percpu_leases_on;
 }
 

@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "internal.h"
+#include "settings.h"
 
 /* A record of getdents64, as the kernel lays it out. */
 struct dir_record {
@@ -82,7 +83,7 @@ static int count_nodes(void)
 /* Returns whether strides will be placed; the table is kept only then. */
 int percpu_numa_init(unsigned int nr_cpus, int cid_indexing)
 {
-	const char *v = secure_getenv("PERCPU_NUMA");
+	const char *v = percpu_setting_value(SETTING_NUMA);
 	int forced = v && !strcmp(v, "1");
 	size_t len = nr_cpus * sizeof(*numa.node_of);
 	void *table;

@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "lease.h"
+#include "settings.h"
 
 #ifndef AT_RSEQ_FEATURE_SIZE
 #define AT_RSEQ_FEATURE_SIZE 27
@@ -188,25 +189,39 @@ static void set_disabled_bits(unsigned int nr_shards)
 				  __ATOMIC_SEQ_CST);
 }
 
+/* The process mode, for its status file (percpu-info --pid). */
+static void publish(int at_start)
+{
+	if (rt.lock_reason)
+		percpu_publish("lock", rt.lock_reason, at_start);
+	else
+		percpu_publish("rseq", rt.libc_registered ?
+			       "registered by libc" : "registered by percpu",
+			       at_start);
+}
+
 /*
  * A child of fork() has only the forking thread: a lock or a shard word
  * another thread held at the fork would stay held for ever. So every
  * library lock is taken before the fork, in the order the library nests
- * them (a registration allocates from the pool; a counter reset may pull
- * the kill switch), and released after it in the reverse order; in the
- * child, shard words are freed (keeping the disabled bit).
+ * them (a registration allocates from the pool; a counter reset or a
+ * reload of the settings may pull the kill switch), and released after
+ * it in the reverse order; in the child, shard words are freed (keeping
+ * the disabled bit).
  */
 static void fork_prepare(void)
 {
 	percpu_stats_registry_fork_prepare();
 	percpu_stats_counter_fork_prepare();
 	percpu_pool_fork_prepare();
+	percpu_settings_fork_prepare();
 	pthread_mutex_lock(&rt.disable_lock);
 }
 
 static void fork_parent(void)
 {
 	pthread_mutex_unlock(&rt.disable_lock);
+	percpu_settings_fork_parent();
 	percpu_pool_fork_parent();
 	percpu_stats_counter_fork_parent();
 	percpu_stats_registry_fork_parent();
@@ -215,6 +230,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
 	pthread_mutex_init(&rt.disable_lock, NULL);
+	percpu_settings_fork_child();
 	percpu_pool_fork_child();
 	percpu_stats_counter_fork_child();
 	percpu_stats_registry_fork_child();
@@ -222,13 +238,19 @@ static void fork_child(void)
 		__atomic_fetch_and(percpu_shard_word(s), SHARD_DISABLED,
 				   __ATOMIC_RELAXED);
 	percpu_lease_after_fork();
+	/* A fork while another thread initializes leaves that to the child. */
+	if (percpu_rt_shards())
+		publish(0);
 }
 
-static int env_disables_rseq(void)
+/* Why the settings put the process in lock mode at start, or NULL. */
+static const char *settings_disable(void)
 {
-	const char *v = secure_getenv("PERCPU_DISABLE_RSEQ");
-
-	return v && *v && strcmp(v, "0") != 0;
+	if (!percpu_setting_disables(percpu_setting_value(SETTING_DISABLE_RSEQ)))
+		return NULL;
+	return percpu_setting_from_file(SETTING_DISABLE_RSEQ) ?
+		"disabled by disable_rseq in the settings file" :
+		"disabled by PERCPU_DISABLE_RSEQ";
 }
 
 /* A field is usable if the registration and the kernel both cover it. */
@@ -238,10 +260,10 @@ static unsigned int usable_size(void)
 						      rt.feature_size;
 }
 
-/* PERCPU_INDEX=cid: concurrency ids, where the kernel provides them. */
+/* index = cid: concurrency ids, where the kernel provides them. */
 static void choose_index(void)
 {
-	const char *v = secure_getenv("PERCPU_INDEX");
+	const char *v = percpu_setting_value(SETTING_INDEX);
 
 	if (v && !strcmp(v, "cid")) {
 		if (usable_size() >= 28)
@@ -295,6 +317,7 @@ static void init_once(void)
 	int words_strided;
 
 	exit_key_init();
+	percpu_settings_load();
 	rt.possible_cpus = (int)n;
 	rt.feature_size = (unsigned int)getauxval(AT_RSEQ_FEATURE_SIZE);
 	if (PERCPU_ARCH_RSEQ)
@@ -318,8 +341,8 @@ static void init_once(void)
 		rt.lock_reason = "no bound on CPU ids: /sys and sched_getaffinity refused";
 	else if (!words_strided)
 		rt.lock_reason = "no memory for the shard words";
-	else if (env_disables_rseq())
-		rt.lock_reason = "disabled by PERCPU_DISABLE_RSEQ";
+	else if (settings_disable())
+		rt.lock_reason = settings_disable();
 	else if (!percpu_fence_possible())
 		rt.lock_reason = "no fence: membarrier and sched_setaffinity refused";
 	if (rt.lock_reason)
@@ -328,6 +351,7 @@ static void init_once(void)
 	__atomic_store_n(&percpu_rt.nr_shards, n, __ATOMIC_RELEASE);
 	if (!rt.lock_reason)
 		__atomic_store_n(&percpu_rt.rseq_shards, n, __ATOMIC_RELEASE);
+	publish(1);
 }
 
 __attribute__((constructor)) void percpu_init(void)
@@ -356,6 +380,7 @@ void percpu_process_disable(const char *why)
 			percpu_fence_all();
 		rt.lock_reason = why;
 		__atomic_store_n(&percpu_rt.rseq_shards, 0, __ATOMIC_RELEASE);
+		publish(0);
 	}
 	pthread_mutex_unlock(&rt.disable_lock);
 }

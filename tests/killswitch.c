@@ -10,7 +10,10 @@
  * With --delay, sections spend most of their time between their start and
  * their commit, so the switch lands on sections in flight.
  *
- * usage: killswitch [--threads N] [--delay N]
+ * With --reload, the switch is percpu_reload_settings() after writing
+ * disable_rseq = 1 into the settings file named by PERCPU_CONF.
+ *
+ * usage: killswitch [--threads N] [--delay N] [--reload]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -40,6 +43,7 @@ struct worker {
 static struct {
 	int threads;
 	unsigned int delay;
+	int reload;
 } opt;
 
 static intptr_t *counter, *lock, *locked;
@@ -161,12 +165,28 @@ static void start_workers(void)
 	pthread_barrier_wait(&started);
 }
 
+/* The operator's side: the file now says so; then the program's. */
+static void reload_off(void)
+{
+	const char *path = getenv("PERCPU_CONF");
+	FILE *f = path ? fopen(path, "w") : NULL;
+
+	if (!f || fputs("disable_rseq = 1\n", f) < 0 || fclose(f)) {
+		perror("killswitch: writing $PERCPU_CONF");
+		exit(1);
+	}
+	percpu_reload_settings();
+}
+
 static void run(void)
 {
 	start_workers();
 	seen.ran_before = wait_for_ops(0);
 	set_flag(&switching);
-	percpu_disable_rseq();
+	if (opt.reload)
+		reload_off();
+	else
+		percpu_disable_rseq();
 	seen.lock_path_ops = __atomic_load_n(&percpu_inject.lock_path_ops,
 					     __ATOMIC_RELAXED);
 	set_flag(&switched);
@@ -179,7 +199,10 @@ static void run(void)
 static int switched_off(enum percpu_mode mode, const char *reason)
 {
 	return mode == PERCPU_MODE_LOCK &&
-	       !strcmp(reason, "disabled at run time");
+	       !strcmp(reason, opt.reload ?
+			       "disabled by percpu_reload_settings(): "
+			       "disable_rseq in the settings file" :
+			       "disabled at run time");
 }
 
 struct totals {
@@ -263,7 +286,8 @@ static unsigned long parse_number(const char *s, const char *what,
 
 static void usage_error(void)
 {
-	fprintf(stderr, "usage: killswitch [--threads N] [--delay N]\n");
+	fprintf(stderr,
+		"usage: killswitch [--threads N] [--delay N] [--reload]\n");
 	exit(2);
 }
 
@@ -272,6 +296,7 @@ static void parse_options(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "threads", required_argument, NULL, 't' },
 		{ "delay", required_argument, NULL, 'd' },
+		{ "reload", no_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -285,6 +310,8 @@ static void parse_options(int argc, char **argv)
 			opt.delay = (unsigned int)parse_number(optarg,
 							       "--delay",
 							       1000000);
+		else if (c == 'r')
+			opt.reload = 1;
 		else
 			usage_error();
 	}

@@ -3,16 +3,30 @@
 # percpu_disable_rseq() while workers are in the middle of operations,
 # starting from rseq mode and from mixed mode, without and with delays
 # injected inside the sections. A process switches only once, so each case
-# runs several times.
+# runs several times. Then the same by percpu_reload_settings().
 . "$(dirname "$0")/lib.sh"
 
 for mode in rseq mixed; do
 	for delay in 0 2000; do
-		name="killswitch from $mode, delay $delay"
+		case_name="killswitch from $mode, delay $delay"
 		for run in 1 2 3 4 5; do
-			PERCPU_TEST_MODE=$mode run_binary "$name, run $run" \
+			PERCPU_TEST_MODE=$mode run_binary "$case_name, run $run" \
 				"$BUILD/tests/killswitch" --delay "$delay"
 		done
 	done
 done
+
+# The same switch from the settings file: percpu_reload_settings() after
+# the file changed (the test writes disable_rseq = 1 into it).
+conf=$(mktemp -d)/percpu.conf
+for delay in 0 2000; do
+	for run in 1 2 3; do
+		echo "disable_rseq = 0" >"$conf"
+		chmod 644 "$conf"
+		PERCPU_CONF=$conf PERCPU_TEST_MODE=rseq run_binary \
+			"killswitch by reload, delay $delay, run $run" \
+			"$BUILD/tests/killswitch" --delay "$delay" --reload
+	done
+done
+rm -rf "$(dirname "$conf")"
 tap_done

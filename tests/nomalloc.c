@@ -434,6 +434,23 @@ static void test_mode_queries(void)
 	ok(r == 0 && reason, "mode read (%s)", reason ? reason : "none");
 }
 
+/* The settings as read, and the file read again (it does not disable). */
+static void test_settings(void)
+{
+	int mark = begin("the settings and percpu_reload_settings");
+	struct percpu_setting s;
+	const char *state = NULL;
+	unsigned int n = 0;
+
+	while (percpu_setting_get(n, &s) == 0)
+		n++;
+	percpu_settings_file(&state);
+	percpu_settings_note(0);
+	percpu_reload_settings();
+	end(mark);
+	ok(n == 4 && state, "4 settings read, the file %s", state);
+}
+
 #define NR_THREADS 4
 
 static intptr_t *shared_counter;
@@ -528,6 +545,7 @@ int main(void)
 	test_remote();
 	test_stats();
 	test_mode_queries();
+	test_settings();
 	test_threads_and_kill_switch();
 	test_ops("operations of ops.h after the kill switch");
 	return tap_done();

@@ -4,7 +4,8 @@
 # from its initialization or any operation, in rseq, lock and mixed mode,
 # with concurrency ids, NUMA placement forced, no leases, its own rseq
 # registration (glibc's tunable off), and with its pthread keys created
-# after 40 others: glibc's pthread_setspecific() callocs for key 32 on.
+# after 40 others: glibc's pthread_setspecific() callocs for key 32 on;
+# also with a settings file, read at start and again by a reload.
 . "$(dirname "$0")/lib.sh"
 unset PERCPU_DISABLE_RSEQ PERCPU_INDEX PERCPU_NUMA PERCPU_LEASE GLIBC_TUNABLES
 t=$BUILD/tests/nomalloc
@@ -24,6 +25,11 @@ modes "nomalloc cid" PERCPU_INDEX=cid
 modes "nomalloc NUMA forced" PERCPU_NUMA=1
 modes "nomalloc no leases" PERCPU_LEASE=0
 modes "nomalloc own registration" GLIBC_TUNABLES=glibc.pthread.rseq=0
+conf=$(mktemp)
+printf 'leases = 1\nindex = cpu\nbogus\n' >"$conf"
+chmod 644 "$conf"
+modes "nomalloc settings file with a bad line" PERCPU_CONF="$conf"
 modes "nomalloc keys after 40 others, own registration" PERCPU_TEST_KEYS=40 \
 	GLIBC_TUNABLES=glibc.pthread.rseq=0
+rm -f "$conf"
 tap_done

@@ -7,8 +7,10 @@
  * word as a lease and then works without atomic instructions until another
  * thread needs the shard (PERCPU_LEASE=0: single-word operations are one
  * atomic instruction instead). Both give the same results. The process is
- * in lock mode when PERCPU_DISABLE_RSEQ=1 was set at start, after
- * percpu_disable_rseq(), when the kernel refused rseq to the first thread
+ * in lock mode when PERCPU_DISABLE_RSEQ=1 was set at start (or
+ * disable_rseq = 1 in the settings file, below), after
+ * percpu_disable_rseq() or a percpu_reload_settings() that found
+ * disable_rseq = 1, when the kernel refused rseq to the first thread
  * that asked, when nothing could fence a CPU at start (membarrier and
  * sched_setaffinity both refused), when no memory could be had for the
  * shard words, or on an architecture without critical sections; a single
@@ -47,7 +49,8 @@ enum percpu_mode {
  * an operation yet). If `reason` is not NULL, a static string saying why is
  * stored there: "registered by libc", "registered by percpu",
  * "rseq: ENOSYS" (or another errno name), "disabled by PERCPU_DISABLE_RSEQ",
- * "disabled at run time", "no fence: membarrier and sched_setaffinity
+ * "disabled by disable_rseq in the settings file", "disabled at run time",
+ * "disabled by percpu_reload_settings(): disable_rseq in the settings file", "no fence: membarrier and sched_setaffinity
  * refused", "no memory for the shard words", "no rseq critical sections
  * for this architecture".
  * Thread-safe; not async-signal-safe on a thread's first call.
@@ -99,6 +102,81 @@ struct percpu_runtime_info {
 
 /* percpu_runtime_info: fill *info. Returns 0, or -1 with EINVAL if NULL. */
 PERCPU_API int percpu_runtime_info(struct percpu_runtime_info *info);
+
+/*
+ * Settings. Each is read once, at start: from its environment variable
+ * (secure_getenv(3): not in a set-user-ID program), else from the
+ * host-wide settings file, else its default. The file is /etc/percpu.conf
+ * (SYSCONFDIR at build time), or the path in PERCPU_CONF; lines
+ * `key = value`, `#` comments:
+ *
+ *	disable_rseq = 0 | 1	PERCPU_DISABLE_RSEQ	default 0
+ *	index = cpu | cid	PERCPU_INDEX		default cpu
+ *	leases = 0 | 1		PERCPU_LEASE		default 1
+ *	numa = 0 | 1		PERCPU_NUMA		default auto
+ *
+ * The file is ignored if it is not a regular file, if it is writable by
+ * group or others, or if it is not root's (a PERCPU_CONF file may also be
+ * the process's own user's); a line is ignored if it does not parse. Each
+ * ignored part leaves a note; the library starts whatever the file holds.
+ */
+struct percpu_setting {
+	const char *name;	/* the file's key: "disable_rseq", ... */
+	const char *env;	/* its environment variable */
+	const char *value;	/* in effect, spelt as given */
+	const char *source;	/* "default", "file" or "environment" */
+};
+
+/*
+ * percpu_setting_get: fill *s with setting i (0 to 3, in the order
+ * above). Returns 0, or -1 with ENOENT past the last, EINVAL if s is
+ * NULL. Thread-safe.
+ */
+PERCPU_API int percpu_setting_get(unsigned int i, struct percpu_setting *s);
+
+/*
+ * percpu_settings_file: the settings file's path; if state is not NULL,
+ * it gets "read", "absent" or "ignored", as of the last reading.
+ * percpu_settings_note: the i-th note of the last reading (why the file
+ * or a line was ignored: "line 3: index: not cpu or cid: line ignored"),
+ * NULL past the last. The strings are static; a concurrent
+ * percpu_reload_settings() may rewrite a note being read.
+ */
+PERCPU_API const char *percpu_settings_file(const char **state);
+PERCPU_API const char *percpu_settings_note(unsigned int i);
+
+/*
+ * percpu_reload_settings: read the settings file again and, if it now
+ * says disable_rseq = 1 and PERCPU_DISABLE_RSEQ did not set it, put the
+ * process in lock mode as percpu_disable_rseq() does, with the reason
+ * "disabled by percpu_reload_settings(): disable_rseq in the settings
+ * file". The other settings keep the values they had at start.
+ *
+ * It never turns rseq back on: in lock mode an operation need not hold
+ * the shard word that excludes rseq sections (with a lease, a thread
+ * works on its shard without any atomic instruction), so rseq could come
+ * back only after every operation begun in lock mode had ended, which
+ * nothing tracks without a cost on every operation; and the shard words
+ * keep, for good, the disabled bit every section checks. A restart is
+ * how a process returns to rseq.
+ *
+ * Call it where the program can afford the switch (a fence on every CPU):
+ * from an admin request, or from the thread that handles SIGHUP by
+ * sigwait(2), not from the signal handler itself. Returns 0. Thread-safe;
+ * not async-signal-safe.
+ */
+PERCPU_API int percpu_reload_settings(void);
+
+/*
+ * percpu_status_dir: the i-th directory in which each process using the
+ * library keeps a status file, <dir>/<pid> (what percpu-info --pid
+ * reads): $PERCPU_STATUS_DIR if set (not in a set-user-ID program), else
+ * /run/percpu (RUNSTATEDIR at build time), then /dev/shm/percpu where
+ * /run/percpu cannot be written. NULL past the last. The file is written
+ * at start and when the process changes mode, never by an operation;
+ * mode 0600; removed at exit.
+ */
+PERCPU_API const char *percpu_status_dir(unsigned int i);
 
 PERCPU_EXTERN_C_END
 
