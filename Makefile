@@ -279,6 +279,28 @@ uninstall:
 	done
 	rm -rf $(DESTDIR)$(DOCDIR)
 
+# CMake's find_package(percpu) (tests/cmake.t): cmake/*.in with the
+# directories, version and pointer size filled in.
+CMAKEDIR ?= $(LIBDIR)/cmake/percpu
+CMAKE_FILES := percpu-config.cmake percpu-config-version.cmake
+SIZEOF_VOID_P = $(shell echo __SIZEOF_POINTER__ | $(CC) -E -P -x c - | tr -d ' ')
+install: install-cmake
+install-cmake:
+	install -d $(DESTDIR)$(CMAKEDIR)
+	for f in $(CMAKE_FILES); do \
+		sed -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+			-e 's|@VERSION@|$(VERSION)|' -e 's|@SONAME@|$(SONAME)|' \
+			-e 's|@MAJOR@|$(call version_field,MAJOR)|' \
+			-e 's|@SIZEOF_VOID_P@|$(SIZEOF_VOID_P)|' \
+			cmake/$$f.in > $(DESTDIR)$(CMAKEDIR)/$$f || exit 1; \
+	done
+uninstall: uninstall-cmake
+uninstall-cmake:
+	rm -f $(addprefix $(DESTDIR)$(CMAKEDIR)/,$(CMAKE_FILES))
+	-rmdir $(DESTDIR)$(CMAKEDIR) 2>/dev/null
+
+.PHONY: install-cmake uninstall-cmake
+
 clean:
 	rm -rf $(BUILD)
 
