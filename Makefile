@@ -16,13 +16,23 @@ MANDIR ?= $(PREFIX)/share/man
 # The settings file, $(SYSCONFDIR)/percpu.conf; status files in $(RUNSTATEDIR)/percpu.
 SYSCONFDIR ?= /etc
 RUNSTATEDIR ?= /run
-VERSION := 0.1.0
-SONAME := libpercpu.so.0
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DOCDIR ?= $(PREFIX)/share/doc/percpu
 
+# The version is set once, in include/percpu/version.h.
+version_field = $(shell sed -n 's/^[#]define PERCPU_VERSION_$(1) //p' include/percpu/version.h)
+VERSION := $(call version_field,MAJOR).$(call version_field,MINOR).$(call version_field,PATCH)
+SONAME := libpercpu.so.$(call version_field,MAJOR)
+
+# The user's CPPFLAGS and CFLAGS come after ours, so they win; -Iinclude
+# stays first, so the tree's headers win over installed ones. -Werror is
+# for CI and development (WERROR=1), not for a distribution's compiler.
 OPT ?= -O2 -g
 SAN ?=
-WARN := -Wall -Wextra -Werror
-CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) $(SAN) -Iinclude -D_GNU_SOURCE
+WERROR ?=
+WARN := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
+CFLAGS_ALL := -std=gnu11 -Iinclude -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) $(CPPFLAGS) $(CFLAGS)
 LIB_CFLAGS := $(CFLAGS_ALL) -fPIC -fvisibility=hidden \
 	-DPERCPU_SYSCONFDIR='"$(SYSCONFDIR)"' -DPERCPU_RUNSTATEDIR='"$(RUNSTATEDIR)"'
 LDLIBS := -lpthread
@@ -34,9 +44,12 @@ LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 INJ_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/inject/%.o)
 HEADERS := include/percpu.h $(wildcard include/percpu/*.h) $(wildcard include/percpu/arch/*.h)
 PUBLIC_HEADERS := include/percpu.h $(filter-out include/percpu/arch.h include/percpu/inject.h,$(wildcard include/percpu/*.h))
+# inject.h holds the test suite's hooks: in the tree, not installed.
+INSTALL_HEADERS := $(filter-out include/percpu/inject.h,$(wildcard include/percpu/*.h))
 
 TOOLS := $(BUILD)/percpu-info $(BUILD)/percpu-bench
-EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+EXAMPLE_SRCS := $(wildcard examples/*.c)
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
 MAN1 := $(wildcard doc/man/*.1)
 MAN3 := $(wildcard doc/man/*.3)
 TEST_SRCS := $(wildcard tests/*.c)
@@ -71,7 +84,7 @@ $(BUILD)/libpercpu-inject.a: $(INJ_OBJS)
 # descriptors (rseq_cs) and TLS, so dlclose() must not unmap it. The
 # version script exports percpu_* only, under the node PERCPU_0.1.
 $(BUILD)/libpercpu.so: $(LIB_OBJS) src/libpercpu.map
-	$(CC) $(SAN) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/libpercpu.map -Wl,-z,nodelete -o $@.$(VERSION) $(LIB_OBJS) $(LDLIBS)
+	$(CC) $(SAN) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/libpercpu.map -Wl,-z,nodelete -o $@.$(VERSION) $(LIB_OBJS) $(LDLIBS)
 	ln -sf libpercpu.so.$(VERSION) $(BUILD)/$(SONAME)
 	ln -sf libpercpu.so.$(VERSION) $@
 
@@ -98,10 +111,10 @@ $(BUILD)/malloc-inject/%.o: src/malloc/%.c $(HEADERS) $(MALLOC_HDRS)
 	$(CC) $(MALLOC_CFLAGS) -DPERCPU_INJECT -c $< -o $@
 
 $(BUILD)/libpercpu-malloc.so: $(MALLOC_OBJS) $(LIB_OBJS) src/malloc/malloc.map
-	$(CC) $(SAN) -shared -Wl,-soname,libpercpu-malloc.so -Wl,--version-script=src/malloc/malloc.map -Wl,-z,nodelete -o $@ $(MALLOC_OBJS) $(LIB_OBJS) $(LDLIBS)
+	$(CC) $(SAN) $(LDFLAGS) -shared -Wl,-soname,libpercpu-malloc.so -Wl,--version-script=src/malloc/malloc.map -Wl,-z,nodelete -o $@ $(MALLOC_OBJS) $(LIB_OBJS) $(LDLIBS)
 
 $(BUILD)/libpercpu-malloc-inject.so: $(MALLOC_INJ_OBJS) $(INJ_OBJS) src/malloc/malloc-test.map
-	$(CC) $(SAN) -shared -Wl,-soname,libpercpu-malloc-inject.so -Wl,--version-script=src/malloc/malloc-test.map -Wl,-z,nodelete -o $@ $(MALLOC_INJ_OBJS) $(INJ_OBJS) $(LDLIBS)
+	$(CC) $(SAN) $(LDFLAGS) -shared -Wl,-soname,libpercpu-malloc-inject.so -Wl,--version-script=src/malloc/malloc-test.map -Wl,-z,nodelete -o $@ $(MALLOC_INJ_OBJS) $(INJ_OBJS) $(LDLIBS)
 
 # A quick measurement of the allocator against glibc (tests/malloc_pairs.sh).
 malloc-pairs: $(BUILD)/tests/malloc_pairs $(BUILD)/libpercpu-malloc.so
@@ -113,7 +126,7 @@ malloc-pairs: $(BUILD)/tests/malloc_pairs $(BUILD)/libpercpu-malloc.so
 # its own malloc) link its test build, so every allocation of theirs is its.
 $(MALLOC_TESTS): $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libpercpu-malloc-inject.so $(BUILD)/libpercpu-malloc.so $(HEADERS) $(MALLOC_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Isrc/malloc -DPERCPU_INJECT $< -o $@ -L$(BUILD) -l:libpercpu-malloc-inject.so -Wl,-rpath,$(abspath $(BUILD)) $(LDLIBS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Isrc/malloc -DPERCPU_INJECT $< -o $@ -L$(BUILD) -l:libpercpu-malloc-inject.so -Wl,-rpath,$(abspath $(BUILD)) $(LDLIBS)
 
 $(BUILD)/%: tools/%.c $(BUILD)/libpercpu.a $(HEADERS) $(wildcard tools/*.h)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS) $< -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
@@ -127,11 +140,11 @@ $(BUILD)/percpu-bench: $(BENCH_SRCS) tools/bench/bench.h $(BUILD)/libpercpu.a $(
 # The allocator benchmark links libc only: LD_PRELOAD picks the allocator.
 $(BUILD)/bench-malloc: $(BENCH_MALLOC_SRCS) tools/bench-malloc/bench-malloc.h
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS_ALL) $(BENCH_MALLOC_SRCS) -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) $(BENCH_MALLOC_SRCS) -o $@ $(LDLIBS)
 
 $(BUILD)/examples/%: examples/%.c $(BUILD)/libpercpu.a $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) $< -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
 
 $(BUILD)/tests/seccomp_run: tests/seccomp_run.c $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
@@ -159,7 +172,13 @@ $(BUILD)/headers.ok: $(HEADERS)
 	done
 	touch $@
 
-tests: all $(TEST_BINS) $(BUILD)/headers.ok
+# The public API from C++ (tests/cxx_api.t): every type and function, and
+# -Wpedantic -Werror, which is the point of the test.
+$(BUILD)/tests/cxx_api: tests/cxx_api.cpp $(BUILD)/libpercpu.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++11 -Iinclude $(OPT) -Wall -Wextra -Wpedantic -Werror $(SAN) $(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS) $< -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
+
+tests: all $(TEST_BINS) $(BUILD)/headers.ok $(BUILD)/tests/cxx_api
 
 # tests/install.t builds against the installed library with the same
 # compilers and sanitizer flags.
@@ -188,7 +207,7 @@ check-stress: tests
 # installs qemu, the aarch64 cross compiler and busybox; scripts/qemu/fetch
 # unpacks Debian's kernels into $(QEMU_BUILD)/fetch; the tests and tools are
 # built statically for each guest (aarch64 with aarch64-linux-gnu-gcc, the
-# same -Wall -Wextra -Werror) and packed into an initramfs whose /init runs
+# same warnings; -Werror with WERROR=1) and packed into an initramfs whose /init runs
 # them (scripts/qemu/init). One guest at a time, each under a timeout.
 QEMU_BUILD ?= $(BUILD)-qemu
 QEMU_CC_aarch64 := aarch64-linux-gnu-gcc
@@ -251,35 +270,59 @@ $(BUILD)/fuzz/%: fuzz/%.c $(BUILD)/libpercpu-inject.a $(HEADERS)
 .PHONY: fuzz
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/include/percpu/arch $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
-	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
-	install -m 644 include/percpu.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 include/percpu/*.h $(DESTDIR)$(PREFIX)/include/percpu/
-	install -m 644 include/percpu/arch/*.h $(DESTDIR)$(PREFIX)/include/percpu/arch/
-	install -m 644 $(BUILD)/libpercpu.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(BUILD)/libpercpu.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf libpercpu.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
-	ln -sf libpercpu.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libpercpu.so
+	install -d $(DESTDIR)$(INCLUDEDIR)/percpu/arch $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(DOCDIR)/examples
+	install -m 644 include/percpu.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(INSTALL_HEADERS) $(DESTDIR)$(INCLUDEDIR)/percpu/
+	install -m 644 include/percpu/arch/*.h $(DESTDIR)$(INCLUDEDIR)/percpu/arch/
+	install -m 644 $(BUILD)/libpercpu.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(BUILD)/libpercpu.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libpercpu.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf libpercpu.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpercpu.so
 	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' percpu.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/percpu.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' percpu.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/percpu.pc
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/
 	scripts/man-aliases $(MAN3) | while read name page; do \
 		ln -sf $$page $(DESTDIR)$(MANDIR)/man3/$$name.3 || exit 1; \
 	done
+	install -m 644 $(EXAMPLE_SRCS) $(DESTDIR)$(DOCDIR)/examples/
 
 # Removes what install put there; include/percpu/ is the library's own.
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/include/percpu.h
-	rm -rf $(DESTDIR)$(PREFIX)/include/percpu
-	rm -f $(addprefix $(DESTDIR)$(PREFIX)/lib/,libpercpu.a libpercpu.so.$(VERSION) $(SONAME) libpercpu.so)
-	rm -f $(DESTDIR)$(PREFIX)/lib/pkgconfig/percpu.pc
+	rm -f $(DESTDIR)$(INCLUDEDIR)/percpu.h
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/percpu
+	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,libpercpu.a libpercpu.so.$(VERSION) $(SONAME) libpercpu.so)
+	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/percpu.pc
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(TOOLS)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
 	scripts/man-aliases $(MAN3) | while read name page; do \
 		rm -f $(DESTDIR)$(MANDIR)/man3/$$name.3 || exit 1; \
 	done
+	rm -rf $(DESTDIR)$(DOCDIR)
+
+# CMake's find_package(percpu) (tests/cmake.t): cmake/*.in with the
+# directories, version and pointer size filled in.
+CMAKEDIR ?= $(LIBDIR)/cmake/percpu
+CMAKE_FILES := percpu-config.cmake percpu-config-version.cmake
+SIZEOF_VOID_P = $(shell echo __SIZEOF_POINTER__ | $(CC) -E -P -x c - | tr -d ' ')
+install: install-cmake
+install-cmake:
+	install -d $(DESTDIR)$(CMAKEDIR)
+	for f in $(CMAKE_FILES); do \
+		sed -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+			-e 's|@VERSION@|$(VERSION)|' -e 's|@SONAME@|$(SONAME)|' \
+			-e 's|@MAJOR@|$(call version_field,MAJOR)|' \
+			-e 's|@SIZEOF_VOID_P@|$(SIZEOF_VOID_P)|' \
+			cmake/$$f.in > $(DESTDIR)$(CMAKEDIR)/$$f || exit 1; \
+	done
+uninstall: uninstall-cmake
+uninstall-cmake:
+	rm -f $(addprefix $(DESTDIR)$(CMAKEDIR)/,$(CMAKE_FILES))
+	-rmdir $(DESTDIR)$(CMAKEDIR) 2>/dev/null
+
+.PHONY: install-cmake uninstall-cmake
 
 clean:
 	rm -rf $(BUILD)

@@ -85,8 +85,8 @@ int main(void)
 			return fprintf(stderr, "pthread_create failed\n"), 1;
 	for (int t = 0; t < THREADS; t++)
 		pthread_join(tid[t], NULL);
-	if (percpu_histogram_snapshot(&latency, &snap))
-		return perror("percpu_histogram_snapshot"), 1;
+	if (percpu_histogram_snapshot_take(&latency, &snap))
+		return perror("percpu_histogram_snapshot_take"), 1;
 	percpu_histogram_destroy(&latency);
 
 	printf("sched_yield() latency, %d threads, %llu samples "

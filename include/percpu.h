@@ -7,6 +7,7 @@
 #define PERCPU_H
 
 #include "percpu/common.h"
+#include "percpu/version.h"
 #include "percpu/memory.h"
 #include "percpu/mode.h"
 #include "percpu/ops.h"

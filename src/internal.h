@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "percpu.h"
+#include "percpu/inject.h"
 
 /* Shard word bits; the rest of a held word is the holder's owner tag. */
 #define SHARD_LOCKED ((uintptr_t)1)

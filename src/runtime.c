@@ -458,7 +458,7 @@ static const char *thread_reason(const struct percpu_thread *t)
 	return t->reason;
 }
 
-enum percpu_mode percpu_mode(const char **reason)
+enum percpu_mode percpu_mode_get(const char **reason)
 {
 	struct percpu_thread *t = percpu_self();
 
@@ -467,6 +467,11 @@ enum percpu_mode percpu_mode(const char **reason)
 	return percpu_thread_uses_rseq(t) ? PERCPU_MODE_RSEQ : PERCPU_MODE_LOCK;
 }
 
+/* The 0.1.0 symbol, for binaries linked before the rename (mode.h). */
+#undef percpu_mode
+PERCPU_API enum percpu_mode percpu_mode(const char **reason)
+	__attribute__((alias("percpu_mode_get")));
+
 int percpu_disable_rseq(void)
 {
 	percpu_init();
@@ -474,16 +479,20 @@ int percpu_disable_rseq(void)
 	return 0;
 }
 
-int percpu_runtime_info(struct percpu_runtime_info *info)
+/* The bytes of the 0.1.0 struct, which had no size field. */
+#define INFO_V0_END (offsetof(struct percpu_runtime_info, lock_leases) + \
+		     sizeof(int))
+#define INFO_V0_SIZE (INFO_V0_END - offsetof(struct percpu_runtime_info, mode))
+_Static_assert(offsetof(struct percpu_runtime_info, mode) == sizeof(size_t),
+	       "the 0.1.0 layout is the fields after size, at the same offsets");
+
+static void info_fill(struct percpu_runtime_info *info)
 {
 	unsigned int usable;
 
-	if (!info) {
-		errno = EINVAL;
-		return -1;
-	}
 	memset(info, 0, sizeof(*info));
-	info->mode = percpu_mode(&info->reason);
+	info->size = sizeof(*info);
+	info->mode = percpu_mode_get(&info->reason);
 	info->registered_by = rt.libc_registered ? "libc" :
 			      self.state == THREAD_OWN ? "percpu" : "none";
 	info->arch = PERCPU_ARCH_NAME;
@@ -500,6 +509,54 @@ int percpu_runtime_info(struct percpu_runtime_info *info)
 	info->index_note = rt.index_note;
 	info->numa_placement = rt.numa_placed;
 	info->lock_leases = rt.leases;
+}
+
+int percpu_runtime_info_get(struct percpu_runtime_info *info)
+{
+	struct percpu_runtime_info all;
+	size_t size;
+
+	if (!info || info->size < INFO_V0_END) {
+		errno = EINVAL;
+		return -1;
+	}
+	size = info->size;
+	info_fill(&all);
+	if (size > sizeof(all)) {
+		memset((char *)info + sizeof(all), 0, size - sizeof(all));
+		size = sizeof(all);
+	}
+	memcpy(info, &all, size);
+	info->size = size;
+	return 0;
+}
+
+int percpu_runtime_info_fill(struct percpu_runtime_info *info, size_t size)
+{
+	if (!info) {
+		errno = EINVAL;
+		return -1;
+	}
+	info->size = size;
+	return percpu_runtime_info_get(info);
+}
+
+/*
+ * The 0.1.0 symbol, for binaries linked before the size field: it fills
+ * that version's layout, the fields after `size`.
+ */
+#undef percpu_runtime_info
+PERCPU_API int percpu_runtime_info(void *info_v0);
+int percpu_runtime_info(void *info_v0)
+{
+	struct percpu_runtime_info all;
+
+	if (!info_v0) {
+		errno = EINVAL;
+		return -1;
+	}
+	info_fill(&all);
+	memcpy(info_v0, &all.mode, INFO_V0_SIZE);
 	return 0;
 }
 

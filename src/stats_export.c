@@ -96,7 +96,7 @@ static int put_histogram(FILE *f, const char *name, const struct stats_series *s
 	char value[32];
 	size_t i = 0;
 
-	if (percpu_histogram_snapshot(&s->m.histogram, &snap))
+	if (percpu_histogram_snapshot_take(&s->m.histogram, &snap))
 		return -1;
 	for (unsigned int j = 0; j <= snap.bits; j++) {
 		size_t last = j < 64 ? percpu_histogram_index(((uint64_t)1 << j) - 1)

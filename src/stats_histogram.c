@@ -107,8 +107,8 @@ static void read_shard(struct percpu_histogram_snapshot *s, const intptr_t *w)
 	s->overflow += load(b + s->nr_buckets);
 }
 
-int percpu_histogram_snapshot(const struct percpu_histogram *h,
-			      struct percpu_histogram_snapshot *s)
+int percpu_histogram_snapshot_take(const struct percpu_histogram *h,
+				   struct percpu_histogram_snapshot *s)
 {
 	if (snapshot_alloc(s, h->bits))
 		return -1;
@@ -119,6 +119,12 @@ int percpu_histogram_snapshot(const struct percpu_histogram *h,
 		s->count += s->buckets[i];
 	return 0;
 }
+
+/* The 0.1.0 symbol, for binaries linked before the rename (stats.h). */
+#undef percpu_histogram_snapshot
+PERCPU_API int percpu_histogram_snapshot(const struct percpu_histogram *h,
+					 struct percpu_histogram_snapshot *s)
+	__attribute__((alias("percpu_histogram_snapshot_take")));
 
 void percpu_histogram_merge(struct percpu_histogram_snapshot *dst,
 			    const struct percpu_histogram_snapshot *src)

@@ -58,7 +58,7 @@ int main(void)
 	int n = percpu_nr_shards(), sys = sys_possible();
 	intptr_t *counter = percpu_alloc(sizeof(intptr_t));
 	const char *reason;
-	enum percpu_mode mode = percpu_mode(&reason);
+	enum percpu_mode mode = percpu_mode_get(&reason);
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
 	int pinned = 0;
 

@@ -329,11 +329,11 @@ static void test_errors(void)
 /* Under a filter that refuses membarrier, the fence must do without. */
 static void check_fence(int argc, char **argv)
 {
-	struct percpu_runtime_info info;
+	struct percpu_runtime_info info = { .size = sizeof(info) };
 
 	if (argc < 2 || strcmp(argv[1], "--no-membarrier"))
 		return;
-	percpu_runtime_info(&info);
+	percpu_runtime_info_get(&info);
 	ok(info.membarrier_rseq == 0, "membarrier_rseq is 0: the fence runs "
 	   "on each CPU instead");
 }

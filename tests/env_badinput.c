@@ -349,16 +349,16 @@ static void test_stack_counts(void)
 static void test_mode_calls(void)
 {
 	const char *reason = NULL;
-	enum percpu_mode m = percpu_mode(NULL);
+	enum percpu_mode m = percpu_mode_get(NULL);
 
-	ok(m == percpu_mode(&reason) &&
+	ok(m == percpu_mode_get(&reason) &&
 	   m == (test_mode() == TEST_RSEQ ? PERCPU_MODE_RSEQ : PERCPU_MODE_LOCK),
-	   "percpu_mode(NULL): this thread's mode, %s", test_mode_name());
+	   "percpu_mode_get(NULL): this thread's mode, %s", test_mode_name());
 	errno = 0;
-	einval(percpu_runtime_info(NULL) == -1, "percpu_runtime_info(NULL)");
+	einval(percpu_runtime_info_get(NULL) == -1, "percpu_runtime_info_get(NULL)");
 	ok(percpu_disable_rseq() == 0 && percpu_disable_rseq() == 0,
 	   "percpu_disable_rseq twice: 0 both times");
-	m = percpu_mode(&reason);
+	m = percpu_mode_get(&reason);
 	ok(m == PERCPU_MODE_LOCK && reason && *reason, "then lock mode (%s)",
 	   reason ? reason : "no reason");
 }

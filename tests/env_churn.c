@@ -53,7 +53,7 @@ static void *thread_run(void *arg)
 
 	(void)arg;
 	percpu_add(counter, 1);
-	if (percpu_mode(&reason) != want_mode || strcmp(reason, want_reason))
+	if (percpu_mode_get(&reason) != want_mode || strcmp(reason, want_reason))
 		__atomic_fetch_add(&wrong_mode, 1, __ATOMIC_RELAXED);
 	percpu_add(counter, 1);
 	percpu_fetch_add(counter, 2, NULL);
@@ -152,7 +152,7 @@ int main(int argc, char **argv)
 	struct figures before, after;
 
 	tap_check_mode();
-	want_mode = percpu_mode(&want_reason);
+	want_mode = percpu_mode_get(&want_reason);
 	counter = percpu_alloc(sizeof(*counter));
 	lock = percpu_alloc(sizeof(*lock));
 	locked = percpu_alloc(sizeof(*locked));

@@ -30,13 +30,17 @@
 #define THREAD_ADDS 100
 
 /* What a program that only dlopen()s the library can call. */
+/* percpu_mode_get(); a typedef, as the 0.1.0 macro percpu_mode would take
+ * "enum percpu_mode (" for a call. */
+typedef enum percpu_mode mode_fn(const char **reason);
+
 struct api {
 	void *(*alloc)(size_t size);
 	int (*free)(void *p);
 	int (*add)(intptr_t *p, intptr_t v);
 	intptr_t (*fetch_add)(intptr_t *p, intptr_t v, int *shard);
 	int (*nr_shards)(void);
-	enum percpu_mode (*mode)(const char **reason);
+	mode_fn *mode;
 	struct percpu_rt *rt;
 };
 
@@ -61,7 +65,7 @@ static int load(void *h, struct api *a)
 	a->fetch_add = (intptr_t (*)(intptr_t *, intptr_t, int *))
 		dlsym(h, "percpu_fetch_add_slow");
 	a->nr_shards = (int (*)(void))dlsym(h, "percpu_nr_shards");
-	a->mode = (enum percpu_mode (*)(const char **))dlsym(h, "percpu_mode");
+	a->mode = (mode_fn *)dlsym(h, "percpu_mode_get");
 	a->rt = dlsym(h, "percpu_rt");
 	return a->alloc && a->free && a->add && a->fetch_add && a->nr_shards &&
 	       a->mode && a->rt ? 0 : -1;
@@ -77,7 +81,7 @@ static intptr_t sum(const struct api *a, intptr_t *p)
 	return total;
 }
 
-/* As tap_check_mode(), through the dlsym()ed percpu_mode. */
+/* As tap_check_mode(), through the dlsym()ed percpu_mode_get. */
 static void check_mode(const struct api *a)
 {
 	const char *reason;

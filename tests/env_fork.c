@@ -70,7 +70,7 @@ static int same_mode(void)
 {
 	const char *reason;
 
-	return percpu_mode(&reason) == parent_mode &&
+	return percpu_mode_get(&reason) == parent_mode &&
 	       !strcmp(reason, parent_reason);
 }
 
@@ -380,7 +380,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	tap_check_mode();
-	parent_mode = percpu_mode(&parent_reason);
+	parent_mode = percpu_mode_get(&parent_reason);
 	counter = percpu_alloc(sizeof(*counter));
 	for (int i = 0; i < NR_WORKERS; i++) {
 		w[i].index = i;

@@ -60,7 +60,7 @@ static void *worker_main(void *arg)
 	int last = -1;
 
 	test_thread_setup(w->index);
-	w->mode = percpu_mode(NULL);
+	w->mode = percpu_mode_get(NULL);
 	pthread_barrier_wait(&started);
 	while (!__atomic_load_n(&stop_workers, __ATOMIC_RELAXED)) {
 		int shard = percpu_add(add_counter, 1);

@@ -158,7 +158,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 
 	test_thread_setup(w->index);
-	w->mode = percpu_mode(NULL);
+	w->mode = percpu_mode_get(NULL);
 	pthread_barrier_wait(&start_add);
 	add_phase(w);
 	pthread_barrier_wait(&start_lock);

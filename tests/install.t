@@ -2,17 +2,20 @@
 # SPDX-License-Identifier: MIT
 # Consumption: the shared library exports percpu_* only, under its version
 # node; `make install` into a temporary prefix gives what a user needs:
-# pkg-config finds the library, examples/request_counter.c builds against
-# it as C and as C++, dynamically and statically, and runs; `man percpu`
-# and `man percpu_add` work; `make uninstall` leaves no file behind.
+# pkg-config finds the library, the installed copy of
+# examples/request_counter.c builds against it as C and as C++, dynamically
+# and statically, and runs; inject.h (the tests' hooks) is not installed;
+# `man percpu` and `man percpu_add` work; `make uninstall` leaves no file
+# behind. The 0.1.0 names of renamed functions are still exported.
 # CC, CXX and SAN (sanitizer flags) come from `make check`.
 . "$(dirname "$0")/lib.sh"
 : "${CC:=gcc}" "${CXX:=g++}" "${SAN:=}"
 prefix=$(mktemp -d)/prefix
 trap 'rm -rf "${prefix%/prefix}"' EXIT
-src=examples/request_counter.c
-# Explicit, so that a DESTDIR or MANDIR given to `make check` does not count.
-install_vars="BUILD=$BUILD PREFIX=$prefix MANDIR=$prefix/share/man DESTDIR="
+src=$prefix/share/doc/percpu/examples/request_counter.c
+# Explicit, so that directories given to `make check` do not count.
+install_vars="BUILD=$BUILD PREFIX=$prefix MANDIR=$prefix/share/man DESTDIR=
+LIBDIR=$prefix/lib INCLUDEDIR=$prefix/include DOCDIR=$prefix/share/doc/percpu"
 
 # check description command...: one TAP line; output as comments.
 check() {
@@ -34,7 +37,27 @@ exports_only_percpu() {
 check "libpercpu.so exports percpu_* only, versioned PERCPU_0.1" \
 	exports_only_percpu
 
+# Programs linked against 0.1.0 call these (now macros in the headers).
+exports_old_names() {
+	syms=$(nm -D --defined-only "$BUILD/libpercpu.so") || return 1
+	for f in percpu_mode percpu_runtime_info percpu_histogram_snapshot; do
+		echo "$syms" | grep -q " T $f@@PERCPU_0\.1$" || return 1
+	done
+}
+check "libpercpu.so still exports the 0.1.0 names" exports_old_names
+
 check "make install PREFIX=<tmp>" make -s $install_vars install
+check "the examples are installed under share/doc/percpu/examples" \
+	cmp examples/request_counter.c "$src"
+# An installed header includes inject.h only under #ifdef PERCPU_INJECT.
+no_inject_h() {
+	! test -e "$prefix/include/percpu/inject.h" || return 1
+	! grep -rh -B1 '#include.*inject\.h' "$prefix/include" |
+		grep -v -e 'inject\.h' -e '^--$' -e '^#ifdef PERCPU_INJECT$' |
+		grep -q .
+}
+check "inject.h is not installed, nor included without PERCPU_INJECT" \
+	no_inject_h
 
 PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 export PKG_CONFIG_PATH

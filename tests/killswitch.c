@@ -123,7 +123,7 @@ static void *worker_main(void *arg)
 		__atomic_store_n(&w->ops[after], w->ops[after] + n,
 				 __ATOMIC_RELAXED);
 	}
-	w->mode = percpu_mode(&w->reason);
+	w->mode = percpu_mode_get(&w->reason);
 	return NULL;
 }
 
@@ -229,13 +229,13 @@ static struct totals add_up(void)
 static void check_main_thread(void)
 {
 	const char *reason;
-	enum percpu_mode mode = percpu_mode(&reason);
+	enum percpu_mode mode = percpu_mode_get(&reason);
 
 	ok(switched_off(mode, reason), "main thread in lock mode (%s: %s)",
 	   mode == PERCPU_MODE_RSEQ ? "rseq" : "lock", reason);
 	ok(percpu_disable_rseq() == 0,
 	   "a second percpu_disable_rseq() returns 0");
-	mode = percpu_mode(&reason);
+	mode = percpu_mode_get(&reason);
 	ok(switched_off(mode, reason), "and changes nothing (%s)", reason);
 }
 

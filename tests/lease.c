@@ -83,9 +83,9 @@ static void sleeper_stop(void)
 
 static void test_info(void)
 {
-	struct percpu_runtime_info info;
+	struct percpu_runtime_info info = { .size = sizeof(info) };
 
-	percpu_runtime_info(&info);
+	percpu_runtime_info_get(&info);
 	ok(info.lock_leases == (getenv("PERCPU_LEASE") == NULL),
 	   "lock_leases: %d", info.lock_leases);
 }

@@ -367,9 +367,9 @@ static int idle_done, idle_pinned = -1;
 
 static int cid_indexing(void)
 {
-	struct percpu_runtime_info info;
+	struct percpu_runtime_info info = { .size = sizeof(info) };
 
-	return !percpu_runtime_info(&info) && info.index == PERCPU_INDEX_CID;
+	return !percpu_runtime_info_get(&info) && info.index == PERCPU_INDEX_CID;
 }
 
 static void *leave_objects(void *arg)

@@ -140,9 +140,9 @@ static struct proc_mem grow_by_adds(void)
 
 static int index_is_cid(void)
 {
-	struct percpu_runtime_info info;
+	struct percpu_runtime_info info = { .size = sizeof(info) };
 
-	percpu_runtime_info(&info);
+	percpu_runtime_info_get(&info);
 	return info.index == PERCPU_INDEX_CID;
 }
 

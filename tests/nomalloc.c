@@ -424,12 +424,12 @@ static void test_stats(void)
 
 static void test_mode_queries(void)
 {
-	int mark = begin("percpu_mode and percpu_runtime_info");
-	struct percpu_runtime_info info;
+	int mark = begin("percpu_mode_get and percpu_runtime_info_get");
+	struct percpu_runtime_info info = { .size = sizeof(info) };
 	const char *reason = NULL;
-	int r = percpu_runtime_info(&info);
+	int r = percpu_runtime_info_get(&info);
 
-	percpu_mode(&reason);
+	percpu_mode_get(&reason);
 	end(mark);
 	ok(r == 0 && reason, "mode read (%s)", reason ? reason : "none");
 }

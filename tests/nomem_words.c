@@ -161,7 +161,7 @@ int main(void)
 {
 	const char *how = getenv("PERCPU_TEST_NOMEM");
 	const char *reason;
-	enum percpu_mode mode = percpu_mode(&reason);
+	enum percpu_mode mode = percpu_mode_get(&reason);
 
 	if (how && !strcmp(how, "rlimit") && !limited) {
 		printf("1..0 # SKIP RLIMIT_AS could not be set\n");

@@ -36,13 +36,13 @@ static int policy_at(void *addr, char policy[64])
 
 int main(void)
 {
-	struct percpu_runtime_info info;
+	struct percpu_runtime_info info = { .size = sizeof(info) };
 	char *p = percpu_alloc(4096);
 	const char *want_env = getenv("PERCPU_NUMA");
 	int want = want_env && !strcmp(want_env, "1");
 	int all = 1;
 
-	percpu_runtime_info(&info);
+	percpu_runtime_info_get(&info);
 	ok(info.numa_placement == want, "placement %s", want ? "on" : "off");
 	for (int s = 0; s < percpu_nr_shards(); s++) {
 		char policy[64] = "";

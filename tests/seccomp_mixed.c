@@ -38,7 +38,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	w->mode = percpu_mode(&w->reason);
+	w->mode = percpu_mode_get(&w->reason);
 	pthread_barrier_wait(&start);
 	while (w->adds < ADDS ||
 	       __atomic_load_n(&main_adds, __ATOMIC_RELAXED) < ADDS) {
@@ -61,7 +61,7 @@ static void main_add_until_done(void)
 static int registered_by_percpu(const char *who)
 {
 	const char *reason;
-	enum percpu_mode m = percpu_mode(&reason);
+	enum percpu_mode m = percpu_mode_get(&reason);
 	int mine = m == PERCPU_MODE_RSEQ &&
 		   !strcmp(reason, "registered by percpu");
 

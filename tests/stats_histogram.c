@@ -106,7 +106,7 @@ static void test_histogram_exact(void)
 	spawn_all(w, THREADS, record_spread, &h);
 	join_all(w, THREADS);
 	expected_spread(counts, &sum, &min, &max);
-	good = percpu_histogram_snapshot(&h, &s) == 0;
+	good = percpu_histogram_snapshot_take(&h, &s) == 0;
 	ok(good && s.count == THREADS * RECORDS && s.overflow == 0,
 	   "%d threads x %ld records: count %llu", THREADS, RECORDS,
 	   (unsigned long long)s.count);
@@ -169,7 +169,7 @@ static void check_distribution(const char *name, uint64_t *v)
 		percpu_histogram_record(&h, v[i]);
 		sum_add(&sum, v[i]);
 	}
-	percpu_histogram_snapshot(&h, &s);
+	percpu_histogram_snapshot_take(&h, &s);
 	qsort(v, SAMPLES, sizeof(*v), cmp_u64);
 	ok(s.count == SAMPLES && s.min == v[0] && s.max == v[SAMPLES - 1] &&
 	   s.sum_lo == sum.lo && s.sum_hi == sum.hi,
@@ -236,7 +236,7 @@ static void test_out_of_range(void)
 		percpu_histogram_record(&h, values[i]);
 		sum_add(&sum, values[i]);
 	}
-	percpu_histogram_snapshot(&h, &s);
+	percpu_histogram_snapshot_take(&h, &s);
 	ok(s.bits == 10 && s.nr_buckets == 512, "range [0, 2^10): 512 buckets");
 	ok(s.overflow == 3 && s.count == 5,
 	   "1024, 5000 and UINT64_MAX in overflow, counted");
@@ -280,7 +280,7 @@ static void record_all(struct percpu_histogram *h, uint64_t seed, int n,
 {
 	while (n--)
 		percpu_histogram_record(h, next_rand(&seed) >> 40);
-	percpu_histogram_snapshot(h, s);
+	percpu_histogram_snapshot_take(h, s);
 }
 
 /* a tracks [0, 2^20), b every value: both record values up to 2^24. */

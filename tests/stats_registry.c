@@ -79,7 +79,7 @@ static int counts_add_up(int k)
 	struct percpu_histogram_snapshot s;
 	int good;
 
-	if (percpu_histogram_snapshot(found[0].h[k], &s))
+	if (percpu_histogram_snapshot_take(found[0].h[k], &s))
 		return 0;
 	good = s.count == THREADS * ROUNDS &&
 	       percpu_counter_sum(found[0].a[k]) == THREADS * ROUNDS &&

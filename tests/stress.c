@@ -244,7 +244,7 @@ static void *worker_main(void *arg)
 
 	test_thread_setup(w->index);
 	percpu_add(obj.add, 0);
-	w->mode = percpu_mode(NULL);
+	w->mode = percpu_mode_get(NULL);
 	pthread_barrier_wait(&started);
 	while (keep_going(w)) {
 		one_round(w);

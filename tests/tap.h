@@ -17,6 +17,7 @@
 #include <sched.h>
 #include <unistd.h>
 #include <percpu.h>
+#include <percpu/inject.h>	/* the tests build with PERCPU_INJECT */
 
 /* Weak rather than static: the files of a test program of several files
  * (tests/param/) share one count, so the plan covers every test point. */
@@ -81,11 +82,11 @@ static const char *test_mode_name(void)
 static __attribute__((unused)) void tap_check_index(void)
 {
 	const char *want = getenv("PERCPU_INDEX");
-	struct percpu_runtime_info info;
+	struct percpu_runtime_info info = { .size = sizeof(info) };
 
 	if (!want || strcmp(want, "cid"))
 		return;
-	percpu_runtime_info(&info);
+	percpu_runtime_info_get(&info);
 	ok(info.index == PERCPU_INDEX_CID, "shards are concurrency ids%s%s",
 	   info.index_note ? ": " : "", info.index_note ? info.index_note : "");
 }
@@ -94,7 +95,7 @@ static __attribute__((unused)) void tap_check_index(void)
 static __attribute__((unused)) void tap_check_mode(void)
 {
 	const char *reason;
-	enum percpu_mode m = percpu_mode(&reason);
+	enum percpu_mode m = percpu_mode_get(&reason);
 	enum percpu_mode want = test_mode() == TEST_LOCK ? PERCPU_MODE_LOCK :
 							   PERCPU_MODE_RSEQ;
 

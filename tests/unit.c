@@ -124,9 +124,9 @@ static void test_add(void)
 
 static int index_is_cid(void)
 {
-	struct percpu_runtime_info info;
+	struct percpu_runtime_info info = { .size = sizeof(info) };
 
-	percpu_runtime_info(&info);
+	percpu_runtime_info_get(&info);
 	return info.index == PERCPU_INDEX_CID;
 }
 
@@ -180,7 +180,7 @@ static void test_cas(void)
 		ok((r == PERCPU_MOVED && *slot(c, other) == 0) ||
 		   (r == PERCPU_OK && *slot(c, other) == 9),
 		   "cas on another shard: moved, or applied there (%d)", r);
-		ok(r == (percpu_mode(NULL) == PERCPU_MODE_RSEQ ? PERCPU_MOVED :
+		ok(r == (percpu_mode_get(NULL) == PERCPU_MODE_RSEQ ? PERCPU_MOVED :
 								   PERCPU_OK),
 		   "rseq says moved, lock path applies it");
 	}
@@ -271,16 +271,41 @@ static void test_lock(void)
 
 static void test_info(void)
 {
-	struct percpu_runtime_info info;
+	struct percpu_runtime_info info = { .size = sizeof(info) };
 	const char *reason = NULL;
 
-	percpu_mode(&reason);
+	percpu_mode_get(&reason);
 	ok(reason && *reason, "mode has a reason: %s", reason ? reason : "");
 	errno = 0;
-	ok(percpu_runtime_info(NULL) == -1 && errno == EINVAL,
+	ok(percpu_runtime_info_get(NULL) == -1 && errno == EINVAL,
 	   "runtime_info(NULL): -1, EINVAL");
-	ok(percpu_runtime_info(&info) == 0 && info.nr_shards == nr &&
+	ok(percpu_runtime_info_get(&info) == 0 && info.nr_shards == nr &&
 	   info.nr_possible_cpus == nr, "runtime_info");
+}
+
+/* A caller's struct larger than the library's: the rest zeroed, size cut. */
+struct info_grown {
+	struct percpu_runtime_info info;
+	int later;
+};
+
+/* The size field, and the 0.1.0 spellings that C sources may still use. */
+static void test_info_compat(void)
+{
+	struct percpu_runtime_info info = { .size = 8 };
+	struct info_grown grown = { .info.size = sizeof(grown), .later = -1 };
+	const char *reason = NULL;
+
+	errno = 0;
+	ok(percpu_runtime_info_get(&info) == -1 && errno == EINVAL,
+	   "runtime_info_get, size too small: -1, EINVAL");
+	ok(percpu_runtime_info_get(&grown.info) == 0 && grown.later == 0 &&
+	   grown.info.size == sizeof(info) && grown.info.nr_shards == nr,
+	   "runtime_info_get, size larger: filled, the rest zeroed");
+	ok(percpu_mode(&reason) == percpu_mode_get(NULL) && reason,
+	   "percpu_mode() still works");
+	ok(percpu_runtime_info(&info) == 0 && info.size == sizeof(info) &&
+	   info.nr_shards == nr, "percpu_runtime_info() still works");
 }
 
 static void run_all(void)
@@ -295,6 +320,7 @@ static void run_all(void)
 	test_shard_id();
 	test_lock();
 	test_info();
+	test_info_compat();
 }
 
 int main(void)
@@ -310,7 +336,7 @@ int main(void)
 	test_background_stop();
 	test_shards_free();
 	percpu_disable_rseq();
-	m = percpu_mode(&reason);
+	m = percpu_mode_get(&reason);
 	ok(m == PERCPU_MODE_LOCK &&
 	   (!strcmp(reason, "disabled at run time") || test_mode() == TEST_LOCK),
 	   "disabled at run time: %s", reason);

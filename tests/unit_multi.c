@@ -60,9 +60,9 @@ static int cid_indexed;
 
 static int index_is_cid(void)
 {
-	struct percpu_runtime_info info;
+	struct percpu_runtime_info info = { .size = sizeof(info) };
 
-	percpu_runtime_info(&info);
+	percpu_runtime_info_get(&info);
 	return info.index == PERCPU_INDEX_CID;
 }
 
@@ -79,7 +79,7 @@ static int index_is_cid(void)
 static void check_other_shard(int r, int applied, int untouched,
 			      int home_kept, const char *what)
 {
-	if (percpu_mode(NULL) != PERCPU_MODE_RSEQ)
+	if (percpu_mode_get(NULL) != PERCPU_MODE_RSEQ)
 		ok(r == PERCPU_OK && applied && home_kept,
 		   "%s on another shard: applied there, shard 0 untouched "
 		   "(got %d)", what, r);

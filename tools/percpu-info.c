@@ -49,9 +49,9 @@ static void print_settings(void)
 
 static int print_self(void)
 {
-	struct percpu_runtime_info info;
+	struct percpu_runtime_info info = { .size = sizeof(info) };
 
-	percpu_runtime_info(&info);
+	percpu_runtime_info_get(&info);
 	printf("mode: %s\n", info.mode == PERCPU_MODE_RSEQ ? "rseq" : "lock");
 	printf("reason: %s\n", info.reason);
 	printf("registered_by: %s\n", info.registered_by);

@@ -45,7 +45,7 @@ enum percpu_mode {
 };
 
 /*
- * percpu_mode: the calling thread's mode (registering it if it has not run
+ * percpu_mode_get: the calling thread's mode (registering it if it has not run
  * an operation yet). If `reason` is not NULL, a static string saying why is
  * stored there: "registered by libc", "registered by percpu",
  * "rseq: ENOSYS" (or another errno name), "disabled by PERCPU_DISABLE_RSEQ",
@@ -55,7 +55,14 @@ enum percpu_mode {
  * for this architecture".
  * Thread-safe; not async-signal-safe on a thread's first call.
  */
-PERCPU_API enum percpu_mode percpu_mode(const char **reason);
+PERCPU_API enum percpu_mode percpu_mode_get(const char **reason);
+/*
+ * The 0.1.0 name, for C sources: a function-like macro, so that in C++ the
+ * name still denotes the enum (a function would hide it). It also takes
+ * "enum percpu_mode (" for a call: declare a function pointer through a
+ * typedef.
+ */
+#define percpu_mode(reason) percpu_mode_get(reason)
 
 /*
  * percpu_disable_rseq: put the whole process in lock mode, for good.
@@ -70,15 +77,22 @@ PERCPU_API int percpu_disable_rseq(void);
  * Linux 6.3+: dense ids below the number of threads that run at once, so
  * memory follows the threads, not the CPUs) with PERCPU_INDEX=cid in the
  * environment at start. Where mm_cid is not usable, CPU ids are used and
- * percpu_runtime_info() says why in index_note.
+ * percpu_runtime_info_get() says why in index_note.
  */
 enum percpu_index {
 	PERCPU_INDEX_CPU = 1,
 	PERCPU_INDEX_CID = 2,
 };
 
-/* What percpu-info prints. */
+/*
+ * What percpu-info prints. Fields are only ever appended: the caller sets
+ * `size` to sizeof(struct percpu_runtime_info) as its header has it, and
+ * the library fills that much (sched_setattr()'s and perf_event_open()'s
+ * pattern), so a program built against an older header stays correct.
+ */
 struct percpu_runtime_info {
+	size_t size;			/* set by the caller; the library
+					   stores how much it filled */
 	enum percpu_mode mode;		/* the calling thread's */
 	const char *reason;
 	const char *registered_by;	/* "libc", "percpu" or "none" */
@@ -100,8 +114,24 @@ struct percpu_runtime_info {
 					   PERCPU_LEASE=0: off) */
 };
 
-/* percpu_runtime_info: fill *info. Returns 0, or -1 with EINVAL if NULL. */
-PERCPU_API int percpu_runtime_info(struct percpu_runtime_info *info);
+/*
+ * percpu_runtime_info_get: fill *info up to info->size bytes (fields past
+ * the library's own struct are zeroed) and set info->size to the bytes
+ * filled. Returns 0, or -1 with EINVAL if info is NULL or info->size does
+ * not reach past lock_leases (the first version's fields). Thread-safe.
+ */
+PERCPU_API int percpu_runtime_info_get(struct percpu_runtime_info *info);
+
+/*
+ * percpu_runtime_info_fill: as percpu_runtime_info_get with info->size set
+ * to `size` first. For the 0.1.0 spelling below, whose callers do not set
+ * the size.
+ */
+PERCPU_API int percpu_runtime_info_fill(struct percpu_runtime_info *info,
+					size_t size);
+/* The 0.1.0 name, for C sources (a macro: see percpu_mode). */
+#define percpu_runtime_info(info) \
+	percpu_runtime_info_fill(info, sizeof(struct percpu_runtime_info))
 
 /*
  * Settings. Each is read once, at start: from its environment variable

@@ -26,7 +26,9 @@
 
 #include "common.h"
 #include "arch.h"
-#include "inject.h"
+#ifdef PERCPU_INJECT
+#include "inject.h"	/* the test suite's hooks; not installed */
+#endif
 
 PERCPU_EXTERN_C_BEGIN
 
@@ -45,6 +47,16 @@ PERCPU_API int percpu_cas_slow(intptr_t *p, int shard, intptr_t expect,
 			       intptr_t v);
 PERCPU_API int percpu_shard_id_slow(void);
 PERCPU_API intptr_t percpu_xchg_slow(intptr_t *p, intptr_t v, int *shard);
+
+/* Private: a test forces the slow path (PERCPU_INJECT builds only). */
+static inline int percpu_fast_forced(void)
+{
+#ifdef PERCPU_INJECT
+	return percpu_inject_before_section();
+#else
+	return 0;
+#endif
+}
 
 /*
  * Private: where the calling thread is, for an operation on the object at
@@ -72,7 +84,7 @@ static inline int percpu_fast_here(struct percpu_here *h, const void *obj)
 		h->cpu = fake < percpu_rt.nr_shards ? fake : ~0u;
 	}
 #endif
-	return !percpu_inject_before_section();
+	return !percpu_fast_forced();
 }
 
 /*
@@ -89,7 +101,7 @@ static inline int percpu_fast_here_on(struct percpu_here *h, const void *obj,
 	h->id = (long)percpu_arch_read_stable(&percpu_rt.shard_offset, obj);
 	h->words = percpu_arch_read_stable(&percpu_rt.shard_words, obj);
 	h->cpu = (unsigned int)shard;
-	return !percpu_inject_before_section();
+	return !percpu_fast_forced();
 }
 
 /*

@@ -48,7 +48,16 @@ PERCPU_EXTERN_C_BEGIN
 struct percpu_stack {
 	intptr_t count;
 	intptr_t capacity;
+#ifdef __cplusplus
+/* A flexible array member is C only; g++ and clang++ take it as an
+ * extension, the same layout, but warn under -Wpedantic. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#endif
 	void *slot[];
+#ifdef __cplusplus
+#pragma GCC diagnostic pop
+#endif
 };
 
 /* The largest batch moved with plain moves; larger ones copy a block. */

@@ -299,10 +299,10 @@ PERCPU_API int percpu_histogram_bucket_range(size_t i, uint64_t *low,
 
 /*
  * A snapshot: plain numbers, owned by the caller, read at leisure. Fields
- * are public. With records running during percpu_histogram_snapshot(), each
- * field is exact for the records that returned before the call plus some of
- * those running, not necessarily the same ones for every field (count is
- * always the sum of the buckets and overflow).
+ * are public. With records running during percpu_histogram_snapshot_take(),
+ * each field is exact for the records that returned before the call plus
+ * some of those running, not necessarily the same ones for every field
+ * (count is always the sum of the buckets and overflow).
  */
 struct percpu_histogram_snapshot {
 	unsigned int bits;	/* tracked range [0, 2^bits) */
@@ -326,13 +326,15 @@ PERCPU_API int percpu_histogram_snapshot_init(
 	struct percpu_histogram_snapshot *s, uint64_t highest);
 
 /*
- * percpu_histogram_snapshot: read every shard of h into *s (which must not
+ * percpu_histogram_snapshot_take: read every shard of h into *s (which must not
  * hold buckets already: a fresh or destroyed snapshot). O(shards x
  * buckets). Returns 0, or -1 with errno ENOMEM. Allocates the buckets with
  * calloc().
  */
-PERCPU_API int percpu_histogram_snapshot(const struct percpu_histogram *h,
-					 struct percpu_histogram_snapshot *s);
+PERCPU_API int percpu_histogram_snapshot_take(
+	const struct percpu_histogram *h, struct percpu_histogram_snapshot *s);
+/* The 0.1.0 name, for C sources (a macro: see percpu_mode in mode.h). */
+#define percpu_histogram_snapshot(h, s) percpu_histogram_snapshot_take(h, s)
 
 /* percpu_histogram_snapshot_destroy: free the buckets (free()). */
 PERCPU_API void percpu_histogram_snapshot_destroy(

@@ -64,7 +64,7 @@ static void on_sigusr1(int sig)
 }
 
 /*
- * percpu_mode() registers the thread, so no operation in a handler is the
+ * percpu_mode_get() registers the thread, so no operation in a handler is the
  * thread's first. All start together, to contend from the first round.
  */
 static void *worker_main(void *arg)
@@ -72,7 +72,7 @@ static void *worker_main(void *arg)
 	struct worker_ctx *w = arg;
 
 	test_thread_setup(w->index);
-	w->mode = percpu_mode(NULL);
+	w->mode = percpu_mode_get(NULL);
 	pthread_barrier_wait(&started);
 	for (unsigned long i = 0; i < opt.reps; i++)
 		opt.test->op(w, i);

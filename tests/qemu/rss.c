@@ -102,7 +102,7 @@ int main(void)
 {
 	pthread_t th[THREADS];
 	cpu_set_t allowed;
-	struct percpu_runtime_info info;
+	struct percpu_runtime_info info = { .size = sizeof(info) };
 	long before, sum_bad = 0;
 	int touched;
 	const char *idx = getenv("PERCPU_INDEX");
@@ -113,7 +113,7 @@ int main(void)
 			cpu_of[nr_allowed++] = c;
 	for (long i = 0; i < NR_OBJECTS; i++)
 		objs[i] = percpu_alloc(sizeof(intptr_t));
-	percpu_runtime_info(&info);
+	percpu_runtime_info_get(&info);
 	before = proc_mem_read().pool_rss / 1024;
 	pthread_barrier_init(&step, NULL, THREADS);
 	for (int t = 0; t < THREADS; t++)

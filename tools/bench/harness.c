@@ -111,7 +111,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	uint64_t t0, c0;
 
-	w->mode = percpu_mode(NULL);	/* also registers, off the clock */
+	w->mode = percpu_mode_get(NULL);	/* also registers, off the clock */
 	pthread_barrier_wait(&run.start);
 	t0 = now_ns(CLOCK_MONOTONIC);
 	c0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
@@ -201,7 +201,7 @@ static int lock_child(const struct impl *im, int nthreads,
 	struct sample s;
 
 	percpu_disable_rseq();
-	if (percpu_mode(NULL) != PERCPU_MODE_LOCK)
+	if (percpu_mode_get(NULL) != PERCPU_MODE_LOCK)
 		die("still in rseq mode after percpu_disable_rseq()");
 	s = measure(im, nthreads, placement);
 	if (s.modes != 1u << PERCPU_MODE_LOCK)

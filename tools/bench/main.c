@@ -318,7 +318,7 @@ static void check_mode(void)
 {
 	const char *why;
 
-	if (percpu_mode(&why) != PERCPU_MODE_RSEQ)
+	if (percpu_mode_get(&why) != PERCPU_MODE_RSEQ)
 		fprintf(stderr,
 			"percpu-bench: not in rseq mode (%s): the rows that "
 			"should be rseq are measured, and labelled, in lock "

@@ -17,9 +17,9 @@ static int cid;
 
 void check_index(void)
 {
-	struct percpu_runtime_info info;
+	struct percpu_runtime_info info = { .size = sizeof(info) };
 
-	percpu_runtime_info(&info);
+	percpu_runtime_info_get(&info);
 	cid = info.index == PERCPU_INDEX_CID;
 }
 

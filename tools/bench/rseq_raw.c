@@ -537,10 +537,10 @@ uint64_t check_raw_list(void)
 /* The strides are reserved, and touched only where a CPU's copy lies. */
 void setup_raw(size_t most_threads)
 {
-	struct percpu_runtime_info info;
+	struct percpu_runtime_info info = { .size = sizeof(info) };
 	size_t len;
 
-	percpu_runtime_info(&info);
+	percpu_runtime_info_get(&info);
 	raw.nr_cpus = (unsigned int)info.nr_possible_cpus;
 	len = (size_t)raw.nr_cpus << PERCPU_STRIDE_SHIFT;
 	raw.strides = mmap(NULL, len, PROT_READ | PROT_WRITE,

@@ -91,7 +91,7 @@ uint64_t total_histogram(void)
 	struct percpu_histogram_snapshot s;
 	uint64_t count;
 
-	if (percpu_histogram_snapshot(&stats.histogram, &s))
+	if (percpu_histogram_snapshot_take(&stats.histogram, &s))
 		die("out of memory");
 	count = s.count;
 	percpu_histogram_snapshot_destroy(&s);

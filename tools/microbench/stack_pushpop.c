@@ -196,7 +196,7 @@ int main(int argc, char **argv)
 	stk = percpu_stack_alloc(64);
 	list = percpu_alloc(sizeof(*list));
 	printf("# %s mode, %d rounds of %ld pairs; ns per push+pop pair\n",
-	       percpu_mode(NULL) == PERCPU_MODE_RSEQ ? "rseq" : "lock",
+	       percpu_mode_get(NULL) == PERCPU_MODE_RSEQ ? "rseq" : "lock",
 	       rounds, ops);
 	for (int k = 0; k < rounds; k++)
 		for (int p = 0; p < PLACES; p++)

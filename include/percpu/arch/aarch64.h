@@ -30,7 +30,9 @@
 #ifndef PERCPU_ARCH_AARCH64_H
 #define PERCPU_ARCH_AARCH64_H
 
-#include "../inject.h"
+#ifdef PERCPU_INJECT
+#include "../inject.h"	/* the test suite's hooks; not installed */
+#endif
 
 #define PERCPU_ARCH_RSEQ 1
 #define PERCPU_ARCH_NAME "aarch64"

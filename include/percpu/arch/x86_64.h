@@ -16,7 +16,9 @@
 #ifndef PERCPU_ARCH_X86_64_H
 #define PERCPU_ARCH_X86_64_H
 
-#include "../inject.h"
+#ifdef PERCPU_INJECT
+#include "../inject.h"	/* the test suite's hooks; not installed */
+#endif
 
 #define PERCPU_ARCH_RSEQ 1
 #define PERCPU_ARCH_NAME "x86_64"
