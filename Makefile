@@ -36,8 +36,10 @@ CFLAGS_ALL := -std=gnu11 -Iinclude -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) $(CPPFLAG
 LIB_CFLAGS := $(CFLAGS_ALL) -fPIC -fvisibility=hidden \
 	-DPERCPU_SYSCONFDIR='"$(SYSCONFDIR)"' -DPERCPU_RUNSTATEDIR='"$(RUNSTATEDIR)"'
 LDLIBS := -lpthread
-# LDFLAGS=-static links the tools and tests statically (make check-qemu).
+# LDFLAGS=-static links the tools and tests statically (make check-qemu);
+# the shared libraries, and the tests that load one, take the rest.
 LDFLAGS ?=
+SO_LDFLAGS = $(filter-out -static,$(LDFLAGS))
 
 LIB_SRCS := $(wildcard src/*.c)
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
@@ -84,7 +86,7 @@ $(BUILD)/libpercpu-inject.a: $(INJ_OBJS)
 # descriptors (rseq_cs) and TLS, so dlclose() must not unmap it. The
 # version script exports percpu_* only, under the node PERCPU_0.1.
 $(BUILD)/libpercpu.so: $(LIB_OBJS) src/libpercpu.map
-	$(CC) $(SAN) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/libpercpu.map -Wl,-z,nodelete -o $@.$(VERSION) $(LIB_OBJS) $(LDLIBS)
+	$(CC) $(SAN) $(SO_LDFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/libpercpu.map -Wl,-z,nodelete -o $@.$(VERSION) $(LIB_OBJS) $(LDLIBS)
 	ln -sf libpercpu.so.$(VERSION) $(BUILD)/$(SONAME)
 	ln -sf libpercpu.so.$(VERSION) $@
 
@@ -111,10 +113,10 @@ $(BUILD)/malloc-inject/%.o: src/malloc/%.c $(HEADERS) $(MALLOC_HDRS)
 	$(CC) $(MALLOC_CFLAGS) -DPERCPU_INJECT -c $< -o $@
 
 $(BUILD)/libpercpu-malloc.so: $(MALLOC_OBJS) $(LIB_OBJS) src/malloc/malloc.map
-	$(CC) $(SAN) $(LDFLAGS) -shared -Wl,-soname,libpercpu-malloc.so -Wl,--version-script=src/malloc/malloc.map -Wl,-z,nodelete -o $@ $(MALLOC_OBJS) $(LIB_OBJS) $(LDLIBS)
+	$(CC) $(SAN) $(SO_LDFLAGS) -shared -Wl,-soname,libpercpu-malloc.so -Wl,--version-script=src/malloc/malloc.map -Wl,-z,nodelete -o $@ $(MALLOC_OBJS) $(LIB_OBJS) $(LDLIBS)
 
 $(BUILD)/libpercpu-malloc-inject.so: $(MALLOC_INJ_OBJS) $(INJ_OBJS) src/malloc/malloc-test.map
-	$(CC) $(SAN) $(LDFLAGS) -shared -Wl,-soname,libpercpu-malloc-inject.so -Wl,--version-script=src/malloc/malloc-test.map -Wl,-z,nodelete -o $@ $(MALLOC_INJ_OBJS) $(INJ_OBJS) $(LDLIBS)
+	$(CC) $(SAN) $(SO_LDFLAGS) -shared -Wl,-soname,libpercpu-malloc-inject.so -Wl,--version-script=src/malloc/malloc-test.map -Wl,-z,nodelete -o $@ $(MALLOC_INJ_OBJS) $(INJ_OBJS) $(LDLIBS)
 
 # A quick measurement of the allocator against glibc (tests/malloc_pairs.sh).
 malloc-pairs: $(BUILD)/tests/malloc_pairs $(BUILD)/libpercpu-malloc.so
@@ -126,7 +128,7 @@ malloc-pairs: $(BUILD)/tests/malloc_pairs $(BUILD)/libpercpu-malloc.so
 # its own malloc) link its test build, so every allocation of theirs is its.
 $(MALLOC_TESTS): $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libpercpu-malloc-inject.so $(BUILD)/libpercpu-malloc.so $(HEADERS) $(MALLOC_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Isrc/malloc -DPERCPU_INJECT $< -o $@ -L$(BUILD) -l:libpercpu-malloc-inject.so -Wl,-rpath,$(abspath $(BUILD)) $(LDLIBS)
+	$(CC) $(CFLAGS_ALL) $(SO_LDFLAGS) -Isrc/malloc -DPERCPU_INJECT $< -o $@ -L$(BUILD) -l:libpercpu-malloc-inject.so -Wl,-rpath,$(abspath $(BUILD)) $(LDLIBS)
 
 $(BUILD)/%: tools/%.c $(BUILD)/libpercpu.a $(HEADERS) $(wildcard tools/*.h)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS) $< -o $@ $(BUILD)/libpercpu.a $(LDLIBS)

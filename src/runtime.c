@@ -484,7 +484,7 @@ int percpu_disable_rseq(void)
 		     sizeof(int))
 #define INFO_V0_SIZE (INFO_V0_END - offsetof(struct percpu_runtime_info, mode))
 _Static_assert(offsetof(struct percpu_runtime_info, mode) == sizeof(size_t),
-	       "the 0.1.0 layout is the fields after size, at the same offsets");
+	       "0.1.0's layout: the fields after size, same offsets");
 
 static void info_fill(struct percpu_runtime_info *info)
 {

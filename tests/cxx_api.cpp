@@ -46,7 +46,8 @@ static bool multi_ops(intptr_t *p, intptr_t *q)
 		if (r == PERCPU_MOVED)
 			continue;
 		v = percpu_load(p, &shard);
-		r = percpu_memcpy_store_release(p, shard, v, v + 1, dst, src, 7);
+		r = percpu_memcpy_store_release(p, shard, v, v + 1, dst, src,
+						7);
 	} while (r == PERCPU_MOVED);
 	return r == PERCPU_OK && !std::strcmp(dst, "percpu");
 }
@@ -100,7 +101,8 @@ static void test_words()
 		intptr_t v = percpu_load(p, &shard);
 		r = (percpu_cas_result)percpu_cas(p, shard, v, 4);
 	} while (r == PERCPU_MOVED);
-	ok(r == PERCPU_OK && sum(p) == 4, "percpu_xchg, percpu_load, percpu_cas");
+	ok(r == PERCPU_OK && sum(p) == 4,
+	   "percpu_xchg, percpu_load, percpu_cas");
 	ok(multi_ops(p, q), "the multi-word operations");
 	ok(percpu_remote_xchg(p, 0, 0) >= 0, "percpu_remote_xchg");
 	int seen = 0;

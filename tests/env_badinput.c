@@ -355,7 +355,8 @@ static void test_mode_calls(void)
 	   m == (test_mode() == TEST_RSEQ ? PERCPU_MODE_RSEQ : PERCPU_MODE_LOCK),
 	   "percpu_mode_get(NULL): this thread's mode, %s", test_mode_name());
 	errno = 0;
-	einval(percpu_runtime_info_get(NULL) == -1, "percpu_runtime_info_get(NULL)");
+	einval(percpu_runtime_info_get(NULL) == -1,
+	       "percpu_runtime_info_get(NULL)");
 	ok(percpu_disable_rseq() == 0 && percpu_disable_rseq() == 0,
 	   "percpu_disable_rseq twice: 0 both times");
 	m = percpu_mode_get(&reason);

@@ -53,7 +53,8 @@ static void *thread_run(void *arg)
 
 	(void)arg;
 	percpu_add(counter, 1);
-	if (percpu_mode_get(&reason) != want_mode || strcmp(reason, want_reason))
+	if (percpu_mode_get(&reason) != want_mode ||
+	    strcmp(reason, want_reason))
 		__atomic_fetch_add(&wrong_mode, 1, __ATOMIC_RELAXED);
 	percpu_add(counter, 1);
 	percpu_fetch_add(counter, 2, NULL);

@@ -15,7 +15,8 @@ trap 'rm -rf "${prefix%/prefix}"' EXIT
 src=$prefix/share/doc/percpu/examples/request_counter.c
 # Explicit, so that directories given to `make check` do not count.
 install_vars="BUILD=$BUILD PREFIX=$prefix MANDIR=$prefix/share/man DESTDIR=
-LIBDIR=$prefix/lib INCLUDEDIR=$prefix/include DOCDIR=$prefix/share/doc/percpu"
+LIBDIR=$prefix/lib INCLUDEDIR=$prefix/include DOCDIR=$prefix/share/doc/percpu
+CMAKEDIR=$prefix/lib/cmake/percpu"
 
 # check description command...: one TAP line; output as comments.
 check() {

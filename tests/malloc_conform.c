@@ -369,7 +369,8 @@ static int cid_indexing(void)
 {
 	struct percpu_runtime_info info = { .size = sizeof(info) };
 
-	return !percpu_runtime_info_get(&info) && info.index == PERCPU_INDEX_CID;
+	return !percpu_runtime_info_get(&info) &&
+	       info.index == PERCPU_INDEX_CID;
 }
 
 static void *leave_objects(void *arg)

@@ -197,7 +197,8 @@ int main(void)
 	test_gauges();
 	if (test_mode() != TEST_LOCK) {
 		reset_under_load(1);
-		ok(percpu_mode_get(NULL) == PERCPU_MODE_LOCK, "in lock mode now");
+		ok(percpu_mode_get(NULL) == PERCPU_MODE_LOCK,
+		   "in lock mode now");
 		test_counter_exact();
 		reset_under_load(0);
 	}

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <string.h>
 #include <unistd.h>
 #include "tap.h"
 
@@ -175,13 +176,13 @@ static void test_cas(void)
 	   "cas on shard -1: -1, EINVAL");
 	if (nr > 1) {
 		int other = (shard + 1) % nr;
+		int rseq = percpu_mode_get(NULL) == PERCPU_MODE_RSEQ;
 
 		r = percpu_cas(c, other, 0, 9);
 		ok((r == PERCPU_MOVED && *slot(c, other) == 0) ||
 		   (r == PERCPU_OK && *slot(c, other) == 9),
 		   "cas on another shard: moved, or applied there (%d)", r);
-		ok(r == (percpu_mode_get(NULL) == PERCPU_MODE_RSEQ ? PERCPU_MOVED :
-								   PERCPU_OK),
+		ok(r == (rseq ? PERCPU_MOVED : PERCPU_OK),
 		   "rseq says moved, lock path applies it");
 	}
 	test_unpin();
@@ -289,6 +290,25 @@ struct info_grown {
 	int later;
 };
 
+/* The symbol a program linked against 0.1.0 calls: its struct had no size
+ * field, so its fields lie where ours do less sizeof(size_t). */
+extern int runtime_info_0_1(void *info) __asm__("percpu_runtime_info");
+
+static void test_info_abi_0_1(void)
+{
+	struct percpu_runtime_info info = { .size = sizeof(info) };
+	char old[sizeof(info)];
+	int shards;
+
+	memset(old, 0xff, sizeof(old));
+	percpu_runtime_info_get(&info);
+	ok(runtime_info_0_1(old) == 0, "the 0.1.0 percpu_runtime_info symbol");
+	memcpy(&shards, old + offsetof(struct percpu_runtime_info, nr_shards) -
+	       sizeof(size_t), sizeof(shards));
+	ok(shards == nr && !memcmp(old, &info.mode, sizeof(info.mode)),
+	   "it fills the 0.1.0 layout");
+}
+
 /* The size field, and the 0.1.0 spellings that C sources may still use. */
 static void test_info_compat(void)
 {
@@ -321,6 +341,7 @@ static void run_all(void)
 	test_lock();
 	test_info();
 	test_info_compat();
+	test_info_abi_0_1();
 }
 
 int main(void)

@@ -45,8 +45,8 @@ enum percpu_mode {
 };
 
 /*
- * percpu_mode_get: the calling thread's mode (registering it if it has not run
- * an operation yet). If `reason` is not NULL, a static string saying why is
+ * percpu_mode_get: the calling thread's mode (registering it if it has not
+ * run an operation yet). If `reason` is not NULL, a static string saying why is
  * stored there: "registered by libc", "registered by percpu",
  * "rseq: ENOSYS" (or another errno name), "disabled by PERCPU_DISABLE_RSEQ",
  * "disabled by disable_rseq in the settings file", "disabled at run time",

@@ -111,7 +111,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	uint64_t t0, c0;
 
-	w->mode = percpu_mode_get(NULL);	/* also registers, off the clock */
+	w->mode = percpu_mode_get(NULL);	/* registers, off the clock */
 	pthread_barrier_wait(&run.start);
 	t0 = now_ns(CLOCK_MONOTONIC);
 	c0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
