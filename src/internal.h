@@ -153,6 +153,16 @@ size_t percpu_stack_pop_block(struct percpu_stack *s, void **out, size_t n,
 
 /* numa.c */
 int percpu_numa_init(unsigned int nr_cpus, int cid_indexing);
+
+/* A record of getdents64, as the kernel lays it out: directories are read
+ * with the system call into stack buffers (opendir allocates). */
+struct dir_record {
+	uint64_t ino;
+	int64_t off;
+	unsigned short len;
+	unsigned char type;
+	char name[];
+};
 void percpu_numa_place(char *base);
 
 /* pool.c */

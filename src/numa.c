@@ -20,15 +20,6 @@
 #include "internal.h"
 #include "settings.h"
 
-/* A record of getdents64, as the kernel lays it out. */
-struct dir_record {
-	uint64_t ino;
-	int64_t off;
-	unsigned short len;
-	unsigned char type;
-	char name[];
-};
-
 static struct {
 	int *node_of;		/* by CPU id; -1 unknown. mmap'd */
 	unsigned int nr_cpus;

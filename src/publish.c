@@ -163,15 +163,6 @@ static int make_paths(const char *dir)
 	return t.len + 1 < t.cap ? 0 : -1;
 }
 
-/* A record of getdents64, as the kernel lays it out. */
-struct dir_record {
-	uint64_t ino;
-	int64_t off;
-	unsigned short len;
-	unsigned char type;
-	char name[];
-};
-
 /* The pid a status file (or its temporary, with a leading '.') names. */
 static long named_pid(const char *name)
 {

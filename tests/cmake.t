@@ -12,17 +12,7 @@ trap 'rm -rf "$tmp"' EXIT
 prefix=$tmp/prefix
 proj=$tmp/project
 
-# check description command...: one TAP line; output as comments.
-check() {
-	what=$1
-	shift
-	out=$("$@" 2>&1)
-	rc=$?
-	[ -z "$out" ] || echo "$out" | sed 's/^/    # /'
-	[ $rc -eq 0 ] && tap_line OK "$what" || tap_line NOTOK "$what"
-}
-
-check "make install PREFIX=<tmp>" make -s BUILD="$BUILD" PREFIX="$prefix" \
+check_cmd "make install PREFIX=<tmp>" make -s BUILD="$BUILD" PREFIX="$prefix" \
 	DESTDIR= LIBDIR="$prefix/lib" INCLUDEDIR="$prefix/include" \
 	MANDIR="$prefix/share/man" DOCDIR="$prefix/share/doc/percpu" \
 	CMAKEDIR="$prefix/lib/cmake/percpu" install
@@ -50,13 +40,13 @@ configure() {
 		-DCMAKE_CXX_FLAGS="-Wall -Wextra -Werror $SAN"
 }
 
-check "cmake: find_package(percpu 0.1)" configure "$tmp/build" 0.1
-check "cmake --build" cmake --build "$tmp/build"
-check "request_counter (C) runs" "$tmp/build/counter"
-check "cxx_api (C++) runs" "$tmp/build/cxx_api"
-check "the programs load the installed libpercpu.so.0" \
+check_cmd "cmake: find_package(percpu 0.1)" configure "$tmp/build" 0.1
+check_cmd "cmake --build" cmake --build "$tmp/build"
+check_cmd "request_counter (C) runs" "$tmp/build/counter"
+check_cmd "cxx_api (C++) runs" "$tmp/build/cxx_api"
+check_cmd "the programs load the installed libpercpu.so.0" \
 	sh -c "ldd '$tmp/build/counter' | grep -q '=> $prefix/lib/libpercpu.so.0'"
-check "find_package(percpu 1) is refused" \
+check_cmd "find_package(percpu 1) is refused" \
 	sh -c "! cmake -S '$proj' -B '$tmp/build1' -DPERCPU_WANT=1 \
 		-DCMAKE_PREFIX_PATH='$prefix' >/dev/null 2>&1"
 tap_done

@@ -18,16 +18,6 @@ install_vars="BUILD=$BUILD PREFIX=$prefix MANDIR=$prefix/share/man DESTDIR=
 LIBDIR=$prefix/lib INCLUDEDIR=$prefix/include DOCDIR=$prefix/share/doc/percpu
 CMAKEDIR=$prefix/lib/cmake/percpu"
 
-# check description command...: one TAP line; output as comments.
-check() {
-	what=$1
-	shift
-	out=$("$@" 2>&1)
-	rc=$?
-	[ -z "$out" ] || echo "$out" | sed 's/^/    # /'
-	[ $rc -eq 0 ] && tap_line OK "$what" || tap_line NOTOK "$what"
-}
-
 exports_only_percpu() {
 	syms=$(nm -D --defined-only "$BUILD/libpercpu.so") || return 1
 	echo "$syms" | grep -q ' A PERCPU_0\.1$' &&
@@ -35,7 +25,7 @@ exports_only_percpu() {
 		! echo "$syms" | grep -v -e ' A PERCPU_0\.1$' \
 			-e ' [A-Za-z] percpu_[a-z0-9_]*@@PERCPU_0\.1$'
 }
-check "libpercpu.so exports percpu_* only, versioned PERCPU_0.1" \
+check_cmd "libpercpu.so exports percpu_* only, versioned PERCPU_0.1" \
 	exports_only_percpu
 
 # Programs linked against 0.1.0 call these (now macros in the headers).
@@ -45,10 +35,10 @@ exports_old_names() {
 		echo "$syms" | grep -q " T $f@@PERCPU_0\.1$" || return 1
 	done
 }
-check "libpercpu.so still exports the 0.1.0 names" exports_old_names
+check_cmd "libpercpu.so still exports the 0.1.0 names" exports_old_names
 
-check "make install PREFIX=<tmp>" make -s $install_vars install
-check "the examples are installed under share/doc/percpu/examples" \
+check_cmd "make install PREFIX=<tmp>" make -s $install_vars install
+check_cmd "the examples are installed under share/doc/percpu/examples" \
 	cmp examples/request_counter.c "$src"
 # An installed header includes inject.h only under #ifdef PERCPU_INJECT.
 no_inject_h() {
@@ -57,7 +47,7 @@ no_inject_h() {
 		grep -v -e 'inject\.h' -e '^--$' -e '^#ifdef PERCPU_INJECT$' |
 		grep -q .
 }
-check "inject.h is not installed, nor included without PERCPU_INJECT" \
+check_cmd "inject.h is not installed, nor included without PERCPU_INJECT" \
 	no_inject_h
 
 PKG_CONFIG_PATH=$prefix/lib/pkgconfig
@@ -66,7 +56,7 @@ pc_cflags=$(pkg-config --cflags percpu)
 pc_libs=$(pkg-config --libs percpu)
 pc_static=$(pkg-config --libs --static percpu)
 pc_all=$(echo $pc_cflags $pc_libs)
-check "pkg-config --cflags --libs percpu: $pc_all" \
+check_cmd "pkg-config --cflags --libs percpu: $pc_all" \
 	test "$pc_all" = "-I$prefix/include -L$prefix/lib -lpercpu"
 
 # needs_installed_so binary: it loads libpercpu.so.0 from the prefix.
@@ -86,21 +76,21 @@ consume() {
 	compiler=$2
 	shift 2
 	bin=$prefix/consumer-$lang
-	check "$lang, dynamic: $compiler $* \$(pkg-config --cflags --libs)" \
+	check_cmd "$lang, dynamic: $compiler $* \$(pkg-config --cflags --libs)" \
 		$compiler "$@" $SAN $pc_cflags $src -x none $pc_libs -o "$bin"
-	check "$lang, dynamic: uses the installed libpercpu.so.0" \
+	check_cmd "$lang, dynamic: uses the installed libpercpu.so.0" \
 		needs_installed_so "$bin"
-	check "$lang, dynamic: runs" env LD_LIBRARY_PATH="$prefix/lib" "$bin"
+	check_cmd "$lang, dynamic: runs" env LD_LIBRARY_PATH="$prefix/lib" "$bin"
 	if [ -n "$SAN" ]; then
 		echo "ok $((tap_n += 1)) # skip $lang, static: not with sanitizers"
 		return
 	fi
-	check "$lang, static: $compiler -static $* \$(pkg-config --static ...)" \
+	check_cmd "$lang, static: $compiler -static $* \$(pkg-config --static ...)" \
 		$compiler -static "$@" $pc_cflags $src -x none $pc_static \
 		-o "$bin-static"
-	check "$lang, static: no libpercpu.so needed" \
+	check_cmd "$lang, static: no libpercpu.so needed" \
 		has_no_libpercpu_so "$bin-static"
-	check "$lang, static: runs" "$bin-static"
+	check_cmd "$lang, static: runs" "$bin-static"
 }
 consume C "$CC" -x c -std=gnu11 -Wall -Wextra -Werror
 consume C++ "$CXX" -x c++ -std=c++11 -Wall -Wextra -Werror
@@ -109,16 +99,16 @@ man_finds() {
 	page=$(MANPATH=$prefix/share/man man -w "$1") &&
 		echo "$page" | grep -q "^$prefix/share/man/$2"
 }
-check "man percpu finds the installed page" man_finds percpu man3/percpu.3
-check "man percpu_add finds percpu_ops(3)" man_finds percpu_add man3/percpu_ops.3
-check "man percpu-bench finds the installed page" \
+check_cmd "man percpu finds the installed page" man_finds percpu man3/percpu.3
+check_cmd "man percpu_add finds percpu_ops(3)" man_finds percpu_add man3/percpu_ops.3
+check_cmd "man percpu-bench finds the installed page" \
 	man_finds percpu-bench man1/percpu-bench.1
-check "man percpu renders" \
+check_cmd "man percpu renders" \
 	sh -c "MANPATH='$prefix/share/man' man percpu | grep -q percpu_disable_rseq"
 
 rm -f "$prefix"/consumer-*
-check "make uninstall PREFIX=<tmp>" make -s $install_vars uninstall
+check_cmd "make uninstall PREFIX=<tmp>" make -s $install_vars uninstall
 left=$(find "$prefix" ! -type d)
 [ -n "$left" ] && echo "$left" | sed 's/^/    # left: /'
-check "make uninstall removed every file install put there" test -z "$left"
+check_cmd "make uninstall removed every file install put there" test -z "$left"
 tap_done

@@ -9,6 +9,17 @@ tap_line() {
 	if [ "$1" = OK ]; then echo "ok $tap_n - $2"; else echo "not ok $tap_n - $2"; fi
 }
 
+# check_cmd description command...: one TAP line, ok if the command exits
+# 0; its output shown as comments.
+check_cmd() {
+	what=$1
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	[ -z "$out" ] || echo "$out" | sed 's/^/    # /'
+	[ $rc -eq 0 ] && tap_line OK "$what" || tap_line NOTOK "$what"
+}
+
 # run_binary name cmd...: runs a TAP-printing binary, shows its output as
 # diagnostics and reports it as one test line (ok only if it exited 0 and
 # printed no "not ok").
