@@ -34,9 +34,10 @@
 #define MAX_OPS 64
 #define MAX_TRACKED 64
 #define MAX_PAIRS 40
-#define TEXT_MAX 4096
-/* Above this length an export checks a few sizes, not every one. */
-#define SWEEP_MAX 1024
+/* Above this length an export checks the edges and a few sizes between,
+ * not every one: each call builds the whole text, so a sweep is quadratic,
+ * and the call only tells size 0, too small and enough apart. */
+#define SWEEP_MAX 128
 
 #define CHECK(cond, ...)                                                    \
 	do {                                                                \
@@ -216,10 +217,11 @@ static size_t utf8_char(const unsigned char *p, size_t n)
 	static const uint32_t least[] = { 0, 0, 0x80, 0x800, 0x10000 };
 	size_t len = p[0] < 0x80 ? 1 : p[0] >> 5 == 6 ? 2 :
 				   p[0] >> 4 == 14 ? 3 : p[0] >> 3 == 30 ? 4 : 0;
-	uint32_t cp = len == 1 ? p[0] : p[0] & (0x3f >> (len - 1));
+	uint32_t cp;
 
 	if (!len || len > n)
 		return 0;
+	cp = len == 1 ? p[0] : p[0] & (0x3f >> (len - 1));
 	for (size_t i = 1; i < len; i++) {
 		if ((p[i] & 0xc0) != 0x80)
 			return 0;
@@ -387,7 +389,8 @@ struct sample {
 struct exposition {
 	struct sample *s;
 	size_t n, cap;
-	char type_of[256];	/* the family last typed, and its kind */
+	const char *family;	/* the name the last # TYPE gave, in the text */
+	size_t family_len;
 	int histogram;
 };
 
@@ -409,12 +412,12 @@ static void add_sample(struct exposition *e, char *key, const char *v,
 static int in_family(const struct exposition *e, const char *name, size_t n)
 {
 	static const char *const suffixes[] = { "_bucket", "_sum", "_count" };
-	size_t f = strlen(e->type_of);
+	size_t f = e->family_len;
 
-	if (n == f && !memcmp(name, e->type_of, n))
+	if (f && n == f && !memcmp(name, e->family, n))
 		return 1;
-	for (int i = 0; e->histogram && i < 3; i++)
-		if (n == f + strlen(suffixes[i]) && !memcmp(name, e->type_of, f) &&
+	for (int i = 0; f && e->histogram && i < 3; i++)
+		if (n == f + strlen(suffixes[i]) && !memcmp(name, e->family, f) &&
 		    !strncmp(name + f, suffixes[i], n - f))
 			return 1;
 	return 0;
@@ -481,9 +484,9 @@ static void read_comment(struct exposition *e, const char *line, size_t n)
 	for (int i = 0; i < 3; i++)
 		ok |= (size_t)(line + n - rest) == strlen(types[i]) &&
 		      !strncmp(rest, types[i], strlen(types[i]));
-	CHECK(ok && nl < sizeof(e->type_of), "bad type: %.*s", (int)n, line);
-	memcpy(e->type_of, line + 7, nl);
-	e->type_of[nl] = '\0';
+	CHECK(ok, "bad type: %.*s", (int)n, line);
+	e->family = line + 7;
+	e->family_len = nl;
 	e->histogram = rest[0] == 'h';
 	add_sample(e, series_key(line, 7 + nl, NULL, 0), "", 0);
 }
