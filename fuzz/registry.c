@@ -423,7 +423,8 @@ static int in_family(const struct exposition *e, const char *name, size_t n)
 	return 0;
 }
 
-/* An `le` pair is a finite number or "+Inf". */
+/* An `le` pair is a finite number or "+Inf": in a histogram only, other
+ * kinds may use `le` as any label. */
 static int le_valid(const struct pair *prs, int n)
 {
 	int finite;
@@ -457,7 +458,7 @@ static void read_sample(struct exposition *e, const char *line, size_t n)
 	p++;
 	CHECK(number_valid(p, (size_t)(line + n - p), &finite),
 	      "bad value: %.*s", (int)n, line);
-	CHECK(le_valid(prs, np), "bad le: %.*s", (int)n, line);
+	CHECK(!e->histogram || le_valid(prs, np), "bad le: %.*s", (int)n, line);
 	add_sample(e, series_key(line, nl, prs, np), p,
 		   (size_t)(line + n - p));
 }
