@@ -384,6 +384,7 @@ static int number_valid(const char *s, size_t n, int *finite)
 struct sample {
 	char *key;
 	char *value;
+	size_t suffixed;	/* a histogram's line: its name's length */
 };
 
 struct exposition {
@@ -395,7 +396,7 @@ struct exposition {
 };
 
 static void add_sample(struct exposition *e, char *key, const char *v,
-		       size_t n)
+		       size_t n, size_t suffixed)
 {
 	if (e->n == e->cap) {
 		e->cap = e->cap ? 2 * e->cap : 64;
@@ -404,6 +405,7 @@ static void add_sample(struct exposition *e, char *key, const char *v,
 	}
 	e->s[e->n].key = key;
 	e->s[e->n].value = strndup(v, n);
+	e->s[e->n].suffixed = suffixed;
 	CHECK(e->s[e->n].value, "out of memory");
 	e->n++;
 }
@@ -460,7 +462,7 @@ static void read_sample(struct exposition *e, const char *line, size_t n)
 	      "bad value: %.*s", (int)n, line);
 	CHECK(!e->histogram || le_valid(prs, np), "bad le: %.*s", (int)n, line);
 	add_sample(e, series_key(line, nl, prs, np), p,
-		   (size_t)(line + n - p));
+		   (size_t)(line + n - p), nl != e->family_len ? nl : 0);
 }
 
 /* # HELP name text: only \\ and \n escaped; # TYPE name type, each name
@@ -489,13 +491,31 @@ static void read_comment(struct exposition *e, const char *line, size_t n)
 	e->family = line + 7;
 	e->family_len = nl;
 	e->histogram = rest[0] == 'h';
-	add_sample(e, series_key(line, 7 + nl, NULL, 0), "", 0);
+	add_sample(e, series_key(line, 7 + nl, NULL, 0), "", 0, 0);
 }
 
 static int sample_order(const void *a, const void *b)
 {
 	return strcmp(((const struct sample *)a)->key,
 		      ((const struct sample *)b)->key);
+}
+
+static const char *find_value(const struct exposition *e, const char *key);
+
+/* A histogram's name_sum (and _bucket, _count) lines may not share their
+ * name with a family of its own, whichever comes first: Prometheus would
+ * read them as that family's. */
+static void check_not_typed(const struct exposition *e, const char *key,
+			    size_t n)
+{
+	struct buf b = { 0 };
+
+	puts_(&b, "# TYPE ");
+	put(&b, key, n);
+	puts_(&b, "{}");
+	CHECK(!find_value(e, b.p), "%.*s: a histogram's line and a family",
+	      (int)n, key);
+	free(b.p);
 }
 
 /* The exposition text read line by line; its series sorted by key, none
@@ -520,6 +540,9 @@ static void read_exposition(struct exposition *e, const char *text,
 	for (size_t i = 1; i < e->n; i++)
 		CHECK(strcmp(e->s[i - 1].key, e->s[i].key),
 		      "series twice: %s", e->s[i].key);
+	for (size_t i = 0; i < e->n; i++)
+		if (e->s[i].suffixed)
+			check_not_typed(e, e->s[i].key, e->s[i].suffixed);
 }
 
 static void exposition_free(struct exposition *e)
@@ -533,7 +556,7 @@ static void exposition_free(struct exposition *e)
 
 static const char *find_value(const struct exposition *e, const char *key)
 {
-	struct sample k = { (char *)key, NULL };
+	struct sample k = { (char *)key, NULL, 0 };
 	struct sample *s = !e->n ? NULL : bsearch(&k, e->s, e->n, sizeof(*e->s), sample_order);
 
 	return s ? s->value : NULL;
