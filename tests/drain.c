@@ -29,6 +29,7 @@
 #define STACK_CAPACITY 16
 #define BATCH 4
 #define RUN_NS 800000000L
+#define GRACE_NS 10000000000L
 #define DELAY 100
 
 struct item {
@@ -158,7 +159,7 @@ static void drain_list(int s)
 	size_t k = take_chain(percpu_list_drain(list, s), got);
 
 	put_on_stack(got, k);
-	drained += k;
+	__atomic_store_n(&drained, drained + k, __ATOMIC_RELAXED);
 }
 
 static void drain_stack(int s)
@@ -170,7 +171,7 @@ static void drain_stack(int s)
 		take(out[i]);
 	for (size_t i = 0; i < k; i++)
 		put_on_list(out[i]);
-	drained += k;
+	__atomic_store_n(&drained, drained + k, __ATOMIC_RELAXED);
 }
 
 /*
@@ -207,8 +208,14 @@ static long now_ns(void)
 	return ts.tv_sec * 1000000000L + ts.tv_nsec;
 }
 
-/* Start the workers and the helper, let them run, stop them all. */
-static void run_threads(void *(*work)(void *), void *(*helper)(void *))
+/*
+ * Start the workers and the helper, let them run, stop them all. A loaded
+ * machine can starve the helper for the whole run (a drain without
+ * membarrier moves the drainer to each CPU in turn): while *progress is
+ * still 0 the run goes on, up to GRACE_NS more.
+ */
+static void run_threads(void *(*work)(void *), void *(*helper)(void *),
+			const unsigned long *progress)
 {
 	pthread_t t[WORKERS + 1];
 	struct timespec pause = { 0, 10000000 };
@@ -219,7 +226,9 @@ static void run_threads(void *(*work)(void *), void *(*helper)(void *))
 	for (intptr_t i = 0; i < WORKERS; i++)
 		pthread_create(&t[i], NULL, work, (void *)i);
 	pthread_create(&t[WORKERS], NULL, helper, NULL);
-	while (now_ns() < end)
+	while (now_ns() < end ||
+	       (now_ns() < end + GRACE_NS &&
+		!__atomic_load_n(progress, __ATOMIC_RELAXED)))
 		nanosleep(&pause, NULL);
 	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
 	for (int i = 0; i <= WORKERS; i++)
@@ -248,7 +257,7 @@ static void test_drain(void)
 
 	for (int i = 0; i < NR_ITEMS; i++)
 		put_on_list(&items[i]);
-	run_threads(mover, drainer);
+	run_threads(mover, drainer, &drained);
 	test_shards_free();
 	for (int s = 0; s < nr; s++)
 		found += collect_shard(s, seen);
@@ -267,7 +276,7 @@ static void test_drain(void)
 
 static unsigned long added[WORKERS];
 static intptr_t reset_total;
-static unsigned long reset_errors;
+static unsigned long reset_errors, resets;
 
 static void *adder(void *arg)
 {
@@ -293,6 +302,7 @@ static void *resetter(void *arg)
 		if (v == 0 && errno)
 			reset_errors++;
 		reset_total += v;
+		__atomic_store_n(&resets, resets + 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -301,7 +311,7 @@ static void test_read_and_reset(void)
 {
 	unsigned long total = 0;
 
-	run_threads(adder, resetter);
+	run_threads(adder, resetter, &resets);
 	test_shards_free();
 	for (int i = 0; i < WORKERS; i++)
 		total += added[i];
