@@ -213,7 +213,10 @@ int percpu_lease_keep(unsigned int shard, int prev_intent)
 	give_back(me); /* the lease of the CPU it ran on before */
 	/* Atomic although this thread holds the word: the kill switch and
 	 * revokers of earlier leases write it atomically, and a plain load
-	 * beside them is a data race (ThreadSanitizer reports it). */
+	 * beside them is a data race (ThreadSanitizer reports it). Load and
+	 * store need not be one atomic step: leases exist in lock mode only,
+	 * which percpu_lock_only() saw published (acquire) after the disabled
+	 * bit was set in every word, and the bit is never cleared. */
 	me->value = (uintptr_t)me->slot | SHARD_LOCKED | SHARD_LEASED |
 		    ((uintptr_t)__atomic_load_n(w, __ATOMIC_RELAXED) &
 		     SHARD_DISABLED);
