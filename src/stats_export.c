@@ -89,23 +89,58 @@ static void put_bucket(FILE *f, const char *name, const struct stats_series *s,
 
 /* Every bucket lies wholly below or above each 2^j, so the cumulative
  * counts are exact: no bucket is split. */
+static void put_powers_of_two(FILE *f, const char *name,
+			      const struct stats_series *s,
+			      const struct percpu_histogram_snapshot *snap)
+{
+	uint64_t cumulative = 0;
+	size_t i = 0;
+
+	for (unsigned int j = 0; j <= snap->bits; j++) {
+		size_t last = j < 64 ? percpu_histogram_index(((uint64_t)1 << j) - 1)
+				     : snap->nr_buckets - 1;
+
+		for (; i <= last; i++)
+			cumulative += snap->buckets[i];
+		put_bucket(f, name, s, j, cumulative);
+	}
+}
+
+/* The chosen bounds as given; each counts the buckets whose top it
+ * reaches (stats_le_raw), so a bucket it splits counts at the next. */
+static void put_chosen(FILE *f, const char *name, const struct stats_series *s,
+		       const struct percpu_histogram_snapshot *snap)
+{
+	const struct stats_family *fam = s->family;
+	uint64_t cumulative = 0, low, high;
+	char value[32], le[48];
+	size_t i = 0;
+
+	for (size_t j = 0; j < fam->nr_le; j++) {
+		for (; i < snap->nr_buckets; i++) {
+			percpu_histogram_bucket_range(i, &low, &high);
+			if (high > fam->le_raw[j])
+				break;
+			cumulative += snap->buckets[i];
+		}
+		format_double(value, sizeof(value), fam->le[j]);
+		snprintf(le, sizeof(le), "le=\"%s\"", value);
+		put_series(f, name, "_bucket", s->labels, le);
+		fprintf(f, "%" PRIu64 "\n", cumulative);
+	}
+}
+
 static int put_histogram(FILE *f, const char *name, const struct stats_series *s)
 {
 	struct percpu_histogram_snapshot snap;
-	uint64_t cumulative = 0;
 	char value[32];
-	size_t i = 0;
 
 	if (percpu_histogram_snapshot_take(&s->m.histogram, &snap))
 		return -1;
-	for (unsigned int j = 0; j <= snap.bits; j++) {
-		size_t last = j < 64 ? percpu_histogram_index(((uint64_t)1 << j) - 1)
-				     : snap.nr_buckets - 1;
-
-		for (; i <= last; i++)
-			cumulative += snap.buckets[i];
-		put_bucket(f, name, s, j, cumulative);
-	}
+	if (s->family->nr_le)
+		put_chosen(f, name, s, &snap);
+	else
+		put_powers_of_two(f, name, s, &snap);
 	put_series(f, name, "_bucket", s->labels, "le=\"+Inf\"");
 	fprintf(f, "%" PRIu64 "\n", snap.count);
 	put_series(f, name, "_sum", s->labels, "");

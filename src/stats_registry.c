@@ -19,6 +19,8 @@ struct spec {
 	enum stats_kind kind;
 	uint64_t highest;
 	double scale;
+	const double *le;	/* chosen bounds (nr_le > 0), checked */
+	size_t nr_le;
 };
 
 static const struct percpu_registry_limits default_limits = {
@@ -195,6 +197,35 @@ static void series_free(struct stats_series *s, enum stats_kind kind)
 	free(s);
 }
 
+/* The chosen bounds, copied, and their values in recorded units. */
+static int family_le(struct stats_family *f, const struct spec *sp)
+{
+	if (!sp->nr_le)
+		return 0;
+	f->le = malloc(sp->nr_le * sizeof(*f->le));
+	f->le_raw = malloc(sp->nr_le * sizeof(*f->le_raw));
+	if (!f->le || !f->le_raw)
+		return -1;
+	for (size_t i = 0; i < sp->nr_le; i++) {
+		f->le[i] = sp->le[i];
+		f->le_raw[i] = stats_le_raw(sp->le[i], sp->scale);
+	}
+	f->nr_le = sp->nr_le;
+	f->le_scale = sp->scale;
+	return 0;
+}
+
+/* Whether a series of sp may join f: its bounds are the family's. */
+static int same_le(const struct stats_family *f, const struct spec *sp)
+{
+	if (f->nr_le != sp->nr_le)
+		return 0;
+	if (!f->nr_le)
+		return 1;
+	return f->le_scale == sp->scale &&
+	       !memcmp(f->le, sp->le, f->nr_le * sizeof(*f->le));
+}
+
 /* A family without series yet: linked in only once its first is. */
 static struct stats_family *family_new(const struct percpu_registry *r,
 				       const struct spec *sp)
@@ -208,10 +239,12 @@ static struct stats_family *family_new(const struct percpu_registry *r,
 	f->kind = sp->kind;
 	f->tail = &f->series;
 	f->hnode.hash = stats_hash(r->seed, sp->name, strlen(sp->name));
-	if (f->name && (f->help || !sp->help))
+	if (f->name && (f->help || !sp->help) && !family_le(f, sp))
 		return f;
 	free(f->name);
 	free(f->help);
+	free(f->le);
+	free(f->le_raw);
 	free(f);
 	errno = ENOMEM;
 	return NULL;
@@ -227,6 +260,8 @@ static void family_free(struct stats_family *f)
 	}
 	free(f->name);
 	free(f->help);
+	free(f->le);
+	free(f->le_raw);
 	free(f);
 }
 
@@ -285,7 +320,8 @@ static struct stats_series *locked_get(struct percpu_registry *r,
 	struct stats_family *f = find_family(r, sp->name, strlen(sp->name), "");
 	struct stats_series *s;
 
-	if ((f && f->kind != sp->kind) || (!f && clashes(r, sp))) {
+	if ((f && (f->kind != sp->kind || !same_le(f, sp))) ||
+	    (!f && clashes(r, sp))) {
 		errno = EEXIST;
 		return NULL;
 	}
@@ -363,7 +399,8 @@ struct percpu_counter *percpu_registry_counter(struct percpu_registry *r,
 					       const char *help,
 					       const char *labels)
 {
-	struct spec sp = { name, help, labels, STATS_COUNTER, 0, 1 };
+	struct spec sp = { .name = name, .help = help, .labels = labels,
+			   .kind = STATS_COUNTER, .scale = 1 };
 	struct stats_series *s = get(r, &sp);
 
 	return s ? &s->m.counter : NULL;
@@ -373,7 +410,8 @@ struct percpu_gauge *percpu_registry_gauge(struct percpu_registry *r,
 					   const char *name, const char *help,
 					   const char *labels)
 {
-	struct spec sp = { name, help, labels, STATS_GAUGE, 0, 1 };
+	struct spec sp = { .name = name, .help = help, .labels = labels,
+			   .kind = STATS_GAUGE, .scale = 1 };
 	struct stats_series *s = get(r, &sp);
 
 	return s ? &s->m.gauge : NULL;
@@ -384,7 +422,8 @@ struct percpu_updown *percpu_registry_updown(struct percpu_registry *r,
 					     const char *help,
 					     const char *labels)
 {
-	struct spec sp = { name, help, labels, STATS_UPDOWN, 0, 1 };
+	struct spec sp = { .name = name, .help = help, .labels = labels,
+			   .kind = STATS_UPDOWN, .scale = 1 };
 	struct stats_series *s = get(r, &sp);
 
 	return s ? &s->m.updown : NULL;
@@ -397,9 +436,29 @@ struct percpu_histogram *percpu_registry_histogram(struct percpu_registry *r,
 						   uint64_t highest,
 						   double scale)
 {
-	struct spec sp = { name, help, labels, STATS_HISTOGRAM, highest, scale };
+	struct spec sp = { .name = name, .help = help, .labels = labels,
+			   .kind = STATS_HISTOGRAM, .highest = highest,
+			   .scale = scale };
 	struct stats_series *s = get(r, &sp);
 
+	return s ? &s->m.histogram : NULL;
+}
+
+struct percpu_histogram *percpu_registry_histogram_le(
+	struct percpu_registry *r, const char *name, const char *help,
+	const char *labels, double scale, const double *le, size_t n)
+{
+	struct spec sp = { .name = name, .help = help, .labels = labels,
+			   .kind = STATS_HISTOGRAM, .scale = scale, .le = le,
+			   .nr_le = n };
+	struct stats_series *s;
+
+	if (!valid_scale(&sp) || stats_le_check(le, n, scale)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	sp.highest = stats_le_raw(le[n - 1], scale);
+	s = get(r, &sp);
 	return s ? &s->m.histogram : NULL;
 }
 

@@ -61,6 +61,12 @@ struct stats_family {
 	char *name;
 	char *help;		/* NULL: no # HELP line */
 	enum stats_kind kind;
+	/* Histograms with chosen bounds (nr_le > 0): the bounds, their
+	 * recorded values (stats_le_raw) and the scale every series has. */
+	double *le;
+	uint64_t *le_raw;
+	size_t nr_le;
+	double le_scale;
 	struct stats_series *series;
 	struct stats_series **tail;	/* where the next series is linked */
 };
@@ -80,6 +86,10 @@ int stats_name_check(const char *name, size_t max_bytes);
 int stats_help_check(const char *help, size_t max_bytes);
 char *stats_labels_canonical(const char *labels, int histogram,
 			     const struct percpu_registry_limits *l);
+
+/* stats_buckets.c: chosen histogram bounds. */
+int stats_le_check(const double *le, size_t n, double scale);
+uint64_t stats_le_raw(double le, double scale);
 
 /* stats_table.c */
 uint64_t stats_hash(uint64_t h, const char *s, size_t len);

@@ -499,6 +499,40 @@ PERCPU_API struct percpu_histogram *percpu_registry_histogram(
 	struct percpu_registry *r, const char *name, const char *help,
 	const char *labels, uint64_t highest, double scale);
 
+/* Finite `le` bounds a histogram registered with chosen bounds may have. */
+#define PERCPU_REGISTRY_MAX_BUCKETS 256
+
+/*
+ * percpu_registry_histogram_le: as percpu_registry_histogram, with the `le`
+ * bounds chosen: le[0 .. n), finite, >= 0 and strictly increasing, in
+ * exported units (after `scale`), n from 1 to PERCPU_REGISTRY_MAX_BUCKETS;
+ * then +Inf. The range tracked is what the last bound needs. Exported
+ * from the same log-linear buckets, so a bound's count is exact when
+ * bound / scale is a whole number below 256, or a bucket's top
+ * (percpu_histogram_bucket_range()); otherwise values less than 0.39%
+ * below the bound, which share a bucket with values above it, are counted
+ * at the next bound up. The array is copied. Every series of a name has
+ * the bounds and the scale its first one had: others are refused with
+ * EEXIST, as is a name registered by percpu_registry_histogram. Errors as
+ * percpu_registry_histogram, and EINVAL for bounds as above or whose last
+ * one over `scale` reaches 2^63.
+ */
+PERCPU_API struct percpu_histogram *percpu_registry_histogram_le(
+	struct percpu_registry *r, const char *name, const char *help,
+	const char *labels, double scale, const double *le, size_t n);
+
+/*
+ * percpu_buckets_linear: le[i] = start + i * width for i < n;
+ * percpu_buckets_exponential: le[i] = start * factor^i. For
+ * percpu_registry_histogram_le. Return 0, or -1 with errno EINVAL (le
+ * NULL, n 0, start < 0, width <= 0, start <= 0 or factor <= 1 for the
+ * exponential, or a bound not finite).
+ */
+PERCPU_API int percpu_buckets_linear(double *le, size_t n, double start,
+				     double width);
+PERCPU_API int percpu_buckets_exponential(double *le, size_t n, double start,
+					  double factor);
+
 /*
  * percpu_registry_write: the exposition of every metric to f: per name a
  * # HELP line (if help was given) and a # TYPE line, then its series in
