@@ -33,7 +33,7 @@ SAN ?=
 WERROR ?=
 WARN := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
 CFLAGS_ALL := -std=gnu11 -Iinclude -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) $(CPPFLAGS) $(CFLAGS)
-LIB_CFLAGS := $(CFLAGS_ALL) -fPIC -fvisibility=hidden \
+LIB_CFLAGS := $(CFLAGS_ALL) -Isrc -fPIC -fvisibility=hidden \
 	-DPERCPU_SYSCONFDIR='"$(SYSCONFDIR)"' -DPERCPU_RUNSTATEDIR='"$(RUNSTATEDIR)"'
 LDLIBS := -lpthread
 # LDFLAGS=-static links the tools and tests statically (make check-qemu);
@@ -41,7 +41,10 @@ LDLIBS := -lpthread
 LDFLAGS ?=
 SO_LDFLAGS = $(filter-out -static,$(LDFLAGS))
 
-LIB_SRCS := $(wildcard src/*.c)
+# The library's layers, one folder each (src/internal.h is what they share).
+LIB_DIRS := src/runtime src/lockpath src/memory src/stats
+LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
+LIB_HDRS := src/internal.h $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.h))
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 INJ_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/inject/%.o)
 HEADERS := include/percpu.h $(wildcard include/percpu/*.h) $(wildcard include/percpu/arch/*.h)
@@ -68,11 +71,11 @@ MICROBENCH := $(patsubst tools/microbench/%.c,$(BUILD)/%,$(wildcard tools/microb
 
 all: $(BUILD)/libpercpu.a $(BUILD)/libpercpu.so $(TOOLS) $(DEMOS) $(EXAMPLES) $(MICROBENCH)
 
-$(BUILD)/obj/%.o: src/%.c $(HEADERS) $(wildcard src/*.h)
+$(BUILD)/obj/%.o: src/%.c $(HEADERS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
-$(BUILD)/inject/%.o: src/%.c $(HEADERS) $(wildcard src/*.h)
+$(BUILD)/inject/%.o: src/%.c $(HEADERS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -DPERCPU_INJECT -c $< -o $@
 

@@ -80,6 +80,8 @@ unsigned int percpu_cpu_hint_slow(void);
 void percpu_process_disable(const char *why);
 int percpu_index_is_cid(void);
 void percpu_exit_arm(void);
+void percpu_info_fill(struct percpu_runtime_info *info);
+const char *percpu_lock_reason(void);
 
 /*
  * The shard a lock-path operation should try first: the CPU (or the
@@ -173,7 +175,7 @@ void percpu_pool_fork_prepare(void);
 void percpu_pool_fork_parent(void);
 void percpu_pool_fork_child(void);
 
-/* stats_registry.c, stats_counter.c: their fork gates (same purpose). */
+/* stats/registry.c, stats/counter.c: their fork gates (same purpose). */
 void percpu_stats_registry_fork_prepare(void);
 void percpu_stats_registry_fork_parent(void);
 void percpu_stats_registry_fork_child(void);

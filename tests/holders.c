@@ -24,7 +24,7 @@
 
 #define ROUNDS 1000
 #define DEADLINE_SECONDS 10
-/* The shard word bit of a lease (src/lease.h): tests may peek. */
+/* The shard word bit of a lease (src/lockpath/lease.h): tests may peek. */
 #define WORD_LEASED 4
 
 static void on_alarm(int sig)

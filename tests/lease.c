@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * tests/lease.c: shard leases (src/lease.c). In lock mode a thread keeps
+ * tests/lease.c: shard leases (src/lockpath/lease.c). In lock mode a thread keeps
  * the word of its CPU's shard and then works without atomics; the tests
  * show a lease is taken, revoked when another thread or a remote operation
  * needs the shard (even while its holder sleeps), given back when its
@@ -15,7 +15,7 @@
 #include "seccomp_filter.h"
 #include "tap.h"
 
-/* The shard word bit of a lease (src/lease.h): tests may peek. */
+/* The shard word bit of a lease (src/lockpath/lease.h): tests may peek. */
 #define WORD_LEASED 4
 #define STRESS_OPS 20000
 

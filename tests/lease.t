@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Shard leases (src/lease.c): taken, revoked, given back, forgotten by a
+# Shard leases (src/lockpath/lease.c): taken, revoked, given back, forgotten by a
 # fork child, and exact under stress; in every mode, with leases turned
 # off, and with shards indexed by concurrency id.
 . "$(dirname "$0")/lib.sh"

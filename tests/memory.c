@@ -22,7 +22,7 @@
 #define WORKERS 2
 #define PAGE 4096L
 #define CYCLES 3
-/* src/pool.c keeps a struct page_meta (72 bytes) per 4 KiB stride page. */
+/* src/memory/pool.c keeps a struct page_meta (72 bytes) per 4 KiB stride page. */
 #define META_PER_PAGE 72L
 
 static intptr_t **objs;

@@ -17,7 +17,7 @@ run_binary "stress $PERCPU_TEST_MODE: all at once" "$stress" --seconds 2 $all
 run_binary "stress $PERCPU_TEST_MODE: all at once, 5000 rounds" \
 	"$stress" --iterations 5000 $all
 # Lock mode stops leasing a shard for a while after each revocation
-# (src/lease.c), so with 6 workers per CPU the runs above hardly lease:
+# (src/lockpath/lease.c), so with 6 workers per CPU the runs above hardly lease:
 # here a revoked shard may be leased again at once, and leaseholders keep
 # meeting lock holders from the other CPUs.
 if [ "$PERCPU_TEST_MODE" = lock ]; then

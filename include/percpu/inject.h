@@ -24,7 +24,7 @@ PERCPU_EXTERN_C_BEGIN
  * counters say what the slow path saw, so tests can prove a path ran:
  * shard_nested counts operations that found their own thread holding the
  * shard word (a signal handler interrupting a lock-path operation), and
- * lease_revocations the shard leases taken away (lock mode, src/lease.c).
+ * lease_revocations the shard leases taken away (lock mode, src/lockpath/lease.c).
  */
 struct percpu_inject {
 	volatile unsigned int delay[PERCPU_INJECT_POINTS];

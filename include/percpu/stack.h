@@ -20,7 +20,7 @@
  * inside, so a push or pop is one section; when it cannot commit (the
  * thread moved or was preempted, the shard is held by the lock path, or
  * rseq is off) the call goes to the library, which retries it and then
- * applies it holding the shard (src/slow.c).
+ * applies it holding the shard (src/lockpath/slow.c).
  *
  * Every call applies to one shard, atomically, and tells which: the CPU
  * (or concurrency id) in rseq mode; in lock mode normally the same, but

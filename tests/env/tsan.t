@@ -8,7 +8,7 @@
 # rseq percpu_lock takes the lock with a plain store in asm), and report the
 # data they protect as raced when it is not. A leaseholder's unlocked
 # instructions are asm too, but a TSan build makes them atomic builtins
-# (src/uniproc.h), so TSan sees them; what it cannot check is the ordering
+# (src/lockpath/uniproc.h), so TSan sees them; what it cannot check is the ordering
 # membarrier gives leaseholders against revokers: tests/lease.t and
 # model/lease_revoke.pml do.
 . "$(dirname "$0")/../lib.sh"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * src/plain.h: an operation under this thread's lease (lease.c), where no
+ * src/lockpath/plain.h: an operation under this thread's lease (lease.c), where no
  * other thread takes the shard: unlocked instructions (uniproc.h). Inline,
  * so each entry point of slow.c gets its own few instructions.
  *
@@ -16,8 +16,8 @@
 #ifndef PERCPU_PLAIN_H
 #define PERCPU_PLAIN_H
 
-#include "op.h"
-#include "uniproc.h"
+#include "lockpath/op.h"
+#include "lockpath/uniproc.h"
 
 static inline void plain_push(intptr_t *head, intptr_t node)
 {

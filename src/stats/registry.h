@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * src/stats_registry.h: the registry's structures, shared by the registry
- * (stats_registry.c), the checks of what it is given (stats_text.c), its
- * hash tables (stats_table.c) and the export (stats_export.c). Not
+ * src/stats/registry.h: the registry's structures, shared by the registry
+ * (registry.c), the checks of what it is given (text.c), its
+ * hash tables (table.c) and the export (export.c). Not
  * installed.
  *
  * Families and series are only ever appended, each fully built before a
@@ -81,17 +81,22 @@ struct percpu_registry {
 	struct percpu_registry_limits limits;	/* fields read relaxed */
 };
 
-/* stats_text.c: what a registration may put in the exposition. */
+/* text.c: what a registration may put in the exposition. */
 int stats_name_check(const char *name, size_t max_bytes);
 int stats_help_check(const char *help, size_t max_bytes);
 char *stats_labels_canonical(const char *labels, int histogram,
 			     const struct percpu_registry_limits *l);
 
-/* stats_buckets.c: chosen histogram bounds. */
+/* limits.c */
+extern const struct percpu_registry_limits stats_default_limits;
+void stats_load_limits(const struct percpu_registry *r,
+		       struct percpu_registry_limits *l);
+
+/* buckets.c: chosen histogram bounds. */
 int stats_le_check(const double *le, size_t n, double scale);
 uint64_t stats_le_raw(double le, double scale);
 
-/* stats_table.c */
+/* table.c */
 uint64_t stats_hash(uint64_t h, const char *s, size_t len);
 int stats_table_init(struct stats_table *t);
 void stats_table_destroy(struct stats_table *t);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * src/stats_text.c: the checks that keep the exposition valid whatever a
+ * src/stats/text.c: the checks that keep the exposition valid whatever a
  * registration is given (see percpu/stats.h): names, help text and labels
  * within the registry's limits and in UTF-8, and labels put in canonical
  * form, so that one series has one spelling. Errors: EINVAL for what
@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "stats_registry.h"
+#include "stats/registry.h"
 
 /*
  * The length of the UTF-8 sequence at p, or 0 if it is not one: no

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * src/settings.h: the settings read at start (settings.c), from the
+ * src/runtime/settings.h: the settings read at start (settings.c), from the
  * environment over the host-wide settings file over the built-in default.
  */
 #ifndef PERCPU_SETTINGS_H

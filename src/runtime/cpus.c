@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* src/cpus.c: how many CPU ids the kernel can ever report. */
+/* src/runtime/cpus.c: how many CPU ids the kernel can ever report. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* src/remote.c: work on another shard, holding it (see percpu/remote.h). */
+/* src/lockpath/remote.c: work on another shard, holding it (see percpu/remote.h). */
 #include <errno.h>
 #include <signal.h>
 #include "internal.h"

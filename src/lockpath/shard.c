@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * src/shard.c: the shard words, as lock-path locks. A lock-path operation
+ * src/lockpath/shard.c: the shard words, as lock-path locks. A lock-path operation
  * that may race with rseq sections takes the shard's word, then fences that
  * CPU: sections that saw the word free are restarted, later ones see it held
  * and divert. The holder then works with atomic instructions.
  */
 #include <sched.h>
 #include <sys/mman.h>
-#include "lease.h"
+#include "lockpath/lease.h"
 
 /* Room for a shard word and what lease.c keeps beside it, on its own line. */
 #define WORD_SHIFT 6

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * src/settings.c: the settings the library reads at start, each from the
+ * src/runtime/settings.c: the settings the library reads at start, each from the
  * environment, else from the host-wide settings file, else its built-in
  * default, and where each came from. The file lets an operator turn the
  * fast path off for every process that starts on a host without touching
@@ -18,8 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "internal.h"
-#include "settings.h"
-#include "text.h"
+#include "runtime/settings.h"
+#include "runtime/text.h"
 
 #ifndef PERCPU_SYSCONFDIR
 #define PERCPU_SYSCONFDIR "/etc"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * src/uniproc.h: read-modify-writes for a shard no other thread touches
+ * src/lockpath/uniproc.h: read-modify-writes for a shard no other thread touches
  * (a lease, lease.c). A signal handler on this thread may still run between
  * any two instructions, so each update is one instruction, or commits with
  * one compare-and-exchange: a handler cannot split it. Without the lock

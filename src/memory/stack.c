@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * src/stack.c: creating a per-CPU pointer stack, and moving a batch larger
+ * src/memory/stack.c: creating a per-CPU pointer stack, and moving a batch larger
  * than PERCPU_STACK_SMALL: load the count, then compare it, copy the block
  * (rep movsb on x86-64) and commit the new count in one operation
  * (percpu_memcpy_store). Small batches have their own sections

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* src/stats_counter.c: counters and up-down gauges (see percpu/stats.h). */
+/* src/stats/counter.c: counters and up-down gauges (see percpu/stats.h). */
 #include <errno.h>
 #include <time.h>
 #include "percpu.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * src/lease.h: shard leases (lease.c). Entering and leaving a lease are
+ * src/lockpath/lease.h: shard leases (lease.c). Entering and leaving a lease are
  * inline: they are the whole cost of a lock-mode operation under a lease.
  */
 #ifndef PERCPU_LEASE_H

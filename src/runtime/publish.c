@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * src/publish.c: each process's status file, <dir>/<pid>, which
+ * src/runtime/publish.c: each process's status file, <dir>/<pid>, which
  * percpu-info --pid reads: its mode and why, and its settings and where
  * they came from. Written at start, after fork in the child, and when the
  * process mode changes; never by an operation. Underneath malloc like the
@@ -24,7 +24,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "internal.h"
-#include "text.h"
+#include "runtime/text.h"
 
 #ifndef PERCPU_RUNSTATEDIR
 #define PERCPU_RUNSTATEDIR "/run"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * src/lockpath.c: operations without rseq.
+ * src/lockpath/lockpath.c: operations without rseq.
  *  - Process in lock mode: no section can commit any more, so a single-word
  *    operation is one atomic instruction on the chosen shard, no lock.
  *  - Otherwise (this thread cannot use rseq, or gave up): take the shard
@@ -12,8 +12,8 @@
  * under its thread's lease never comes here (slow.c, plain.h).
  */
 #include <sched.h>
-#include "lease.h"
-#include "op.h"
+#include "lockpath/lease.h"
+#include "lockpath/op.h"
 
 static int cas(intptr_t *w, intptr_t expect, intptr_t v, int order)
 {

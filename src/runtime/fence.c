@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * src/fence.c: make sure no critical section that began before now can
+ * src/runtime/fence.c: make sure no critical section that began before now can
  * still commit on a CPU (a fence), or that every thread's earlier stores
  * are visible (a barrier, for leases). membarrier does either; where the
  * kernel refuses it, the calling thread runs once on the CPU (or on every

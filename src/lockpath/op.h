@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* src/op.h: one operation, as the slow path and the lock path see it. */
+/* src/lockpath/op.h: one operation, as the slow path and the lock path see it. */
 #ifndef PERCPU_OP_H
 #define PERCPU_OP_H
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * src/text.h: building short text in a fixed buffer. The settings and the
+ * src/runtime/text.h: building short text in a fixed buffer. The settings and the
  * status file are made underneath malloc, where snprintf may allocate (it
  * does for some conversions): these append plain strings and numbers only,
  * and truncate rather than overflow.

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * src/slow.c: what an operation does when its inline rseq attempt did not
+ * src/lockpath/slow.c: what an operation does when its inline rseq attempt did not
  * commit: a bounded number of rseq retries (the thread may just have been
  * preempted or migrated), then the lock path (lockpath.c).
  */
 #include <errno.h>
 #include <sched.h>
-#include "lease.h"
-#include "plain.h"
+#include "lockpath/lease.h"
+#include "lockpath/plain.h"
 
 enum { RSEQ_DONE, RSEQ_GIVE_UP };
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * src/stats_table.c: the chained hash tables that find a registry's
- * families by name and its series by labels (see stats_registry.h), so that
+ * src/stats/table.c: the chained hash tables that find a registry's
+ * families by name and its series by labels (see registry.h), so that
  * a lookup costs O(1) on average instead of a walk of every series under
  * the registry's mutex.
  *
@@ -11,7 +11,7 @@
  * what that can cost.
  */
 #include <stdlib.h>
-#include "stats_registry.h"
+#include "stats/registry.h"
 
 #define FIRST_HEADS 16
 #define FNV_PRIME 0x100000001b3ull

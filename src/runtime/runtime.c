@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * src/runtime.c: detection, per-thread registration and the process mode.
+ * src/runtime/runtime.c: detection, per-thread registration and the process mode.
  * Everything here runs off the fast path: once at start, once per thread,
  * and when the mode changes.
  */
@@ -13,8 +13,8 @@
 #include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include "lease.h"
-#include "settings.h"
+#include "lockpath/lease.h"
+#include "runtime/settings.h"
 
 #ifndef AT_RSEQ_FEATURE_SIZE
 #define AT_RSEQ_FEATURE_SIZE 27
@@ -447,46 +447,14 @@ unsigned int percpu_cpu_hint_slow(void)
 	return (unsigned int)(((uintptr_t)&self >> 5) % n);
 }
 
-static const char *thread_reason(const struct percpu_thread *t)
+/* Why the process is in lock mode, or NULL. */
+const char *percpu_lock_reason(void)
 {
-	if (percpu_lock_only())
-		return rt.lock_reason;
-#ifdef PERCPU_INJECT
-	if (percpu_inject_thread_lock_path)
-		return "forced to the lock path by a test";
-#endif
-	return t->reason;
+	return rt.lock_reason;
 }
 
-enum percpu_mode percpu_mode_get(const char **reason)
-{
-	struct percpu_thread *t = percpu_self();
-
-	if (reason)
-		*reason = thread_reason(t);
-	return percpu_thread_uses_rseq(t) ? PERCPU_MODE_RSEQ : PERCPU_MODE_LOCK;
-}
-
-/* The 0.1.0 symbol, for binaries linked before the rename (mode.h). */
-#undef percpu_mode
-PERCPU_API enum percpu_mode percpu_mode(const char **reason)
-	__attribute__((alias("percpu_mode_get")));
-
-int percpu_disable_rseq(void)
-{
-	percpu_init();
-	percpu_process_disable("disabled at run time");
-	return 0;
-}
-
-/* The bytes of the 0.1.0 struct, which had no size field. */
-#define INFO_V0_END (offsetof(struct percpu_runtime_info, lock_leases) + \
-		     sizeof(int))
-#define INFO_V0_SIZE (INFO_V0_END - offsetof(struct percpu_runtime_info, mode))
-_Static_assert(offsetof(struct percpu_runtime_info, mode) == sizeof(size_t),
-	       "0.1.0's layout: the fields after size, same offsets");
-
-static void info_fill(struct percpu_runtime_info *info)
+/* What percpu_runtime_info_get reports, in the current layout. */
+void percpu_info_fill(struct percpu_runtime_info *info)
 {
 	unsigned int usable;
 
@@ -509,55 +477,6 @@ static void info_fill(struct percpu_runtime_info *info)
 	info->index_note = rt.index_note;
 	info->numa_placement = rt.numa_placed;
 	info->lock_leases = rt.leases;
-}
-
-int percpu_runtime_info_get(struct percpu_runtime_info *info)
-{
-	struct percpu_runtime_info all;
-	size_t size;
-
-	if (!info || info->size < INFO_V0_END) {
-		errno = EINVAL;
-		return -1;
-	}
-	size = info->size;
-	info_fill(&all);
-	if (size > sizeof(all)) {
-		memset((char *)info + sizeof(all), 0, size - sizeof(all));
-		size = sizeof(all);
-	}
-	memcpy(info, &all, size);
-	info->size = size;
-	return 0;
-}
-
-int percpu_runtime_info_fill(struct percpu_runtime_info *info, size_t size)
-{
-	if (!info) {
-		errno = EINVAL;
-		return -1;
-	}
-	info->size = size;
-	return percpu_runtime_info_get(info);
-}
-
-/*
- * The 0.1.0 symbol, for binaries linked before the size field: it fills
- * that version's layout, the fields after `size`.
- */
-#undef percpu_runtime_info
-PERCPU_API int percpu_runtime_info(void *info_v0);
-int percpu_runtime_info(void *info_v0)
-{
-	struct percpu_runtime_info all;
-
-	if (!info_v0) {
-		errno = EINVAL;
-		return -1;
-	}
-	info_fill(&all);
-	memcpy(info_v0, &all.mode, INFO_V0_SIZE);
-	return 0;
 }
 
 #ifdef PERCPU_INJECT

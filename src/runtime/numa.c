@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * src/numa.c: place each shard's stride on its CPU's NUMA node, with the
+ * src/runtime/numa.c: place each shard's stride on its CPU's NUMA node, with the
  * kernel's mbind() (no libnuma needed). On one node, the default, there is
  * nothing to place and nothing is done. PERCPU_NUMA=0 turns placement off;
  * PERCPU_NUMA=1 places even on one node (so the path can be tested).
@@ -18,7 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "internal.h"
-#include "settings.h"
+#include "runtime/settings.h"
 
 static struct {
 	int *node_of;		/* by CPU id; -1 unknown. mmap'd */

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * src/stats_registry.c: named metrics, looked up or created by name and
+ * src/stats/registry.c: named metrics, looked up or created by name and
  * labels (see percpu/stats.h). Lookups and creations hold the registry's
- * mutex; exports do not (see stats_registry.h).
+ * mutex; exports do not (see registry.h).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
-#include "stats_registry.h"
+#include "stats/registry.h"
 
 /* What a lookup asks for; highest and scale only for histograms. */
 struct spec {
@@ -22,29 +22,6 @@ struct spec {
 	const double *le;	/* chosen bounds (nr_le > 0), checked */
 	size_t nr_le;
 };
-
-static const struct percpu_registry_limits default_limits = {
-	.max_labels = PERCPU_REGISTRY_MAX_LABELS,
-	.max_name_bytes = PERCPU_REGISTRY_MAX_NAME_BYTES,
-	.max_value_bytes = PERCPU_REGISTRY_MAX_VALUE_BYTES,
-	.max_help_bytes = PERCPU_REGISTRY_MAX_HELP_BYTES,
-	.max_series = PERCPU_REGISTRY_MAX_SERIES,
-};
-
-/* Relaxed, field by field: a registration racing with a change of the
- * limits may see some old and some new, each of them a limit set. */
-static void load_limits(const struct percpu_registry *r,
-			struct percpu_registry_limits *l)
-{
-	l->max_labels = __atomic_load_n(&r->limits.max_labels, __ATOMIC_RELAXED);
-	l->max_name_bytes = __atomic_load_n(&r->limits.max_name_bytes,
-					    __ATOMIC_RELAXED);
-	l->max_value_bytes = __atomic_load_n(&r->limits.max_value_bytes,
-					     __ATOMIC_RELAXED);
-	l->max_help_bytes = __atomic_load_n(&r->limits.max_help_bytes,
-					    __ATOMIC_RELAXED);
-	l->max_series = __atomic_load_n(&r->limits.max_series, __ATOMIC_RELAXED);
-}
 
 /* Every bound (at most 2^64 - 1) and the sum (below 2^128) times the scale
  * stay finite. */
@@ -378,7 +355,7 @@ static struct stats_series *get(struct percpu_registry *r,
 		errno = EINVAL;
 		return NULL;
 	}
-	load_limits(r, &l);
+	stats_load_limits(r, &l);
 	if (check_spec(sp, &l))
 		return NULL;
 	labels = stats_labels_canonical(sp->labels, sp->kind == STATS_HISTOGRAM,
@@ -463,7 +440,7 @@ struct percpu_histogram *percpu_registry_histogram_le(
 }
 
 /* Different in each registry and each run, so that which labels collide
- * cannot be worked out once for every process (see stats_table.c). */
+ * cannot be worked out once for every process (see table.c). */
 static uint64_t random_seed(void)
 {
 	struct timespec ts;
@@ -489,38 +466,10 @@ struct percpu_registry *percpu_registry_new(void)
 	pthread_mutex_init(&r->lock, NULL);
 	r->tail = &r->families;
 	r->seed = random_seed();
-	r->limits = default_limits;
+	r->limits = stats_default_limits;
 	return r;
 }
 
-int percpu_registry_get_limits(const struct percpu_registry *r,
-			       struct percpu_registry_limits *l)
-{
-	if (!r || !l) {
-		errno = EINVAL;
-		return -1;
-	}
-	load_limits(r, l);
-	return 0;
-}
-
-int percpu_registry_set_limits(struct percpu_registry *r,
-			       const struct percpu_registry_limits *l)
-{
-	if (!r || !l) {
-		errno = EINVAL;
-		return -1;
-	}
-	__atomic_store_n(&r->limits.max_labels, l->max_labels, __ATOMIC_RELAXED);
-	__atomic_store_n(&r->limits.max_name_bytes, l->max_name_bytes,
-			 __ATOMIC_RELAXED);
-	__atomic_store_n(&r->limits.max_value_bytes, l->max_value_bytes,
-			 __ATOMIC_RELAXED);
-	__atomic_store_n(&r->limits.max_help_bytes, l->max_help_bytes,
-			 __ATOMIC_RELAXED);
-	__atomic_store_n(&r->limits.max_series, l->max_series, __ATOMIC_RELAXED);
-	return 0;
-}
 
 void percpu_registry_free(struct percpu_registry *r)
 {

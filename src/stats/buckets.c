@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * src/stats_buckets.c: histogram bounds a registration chooses
+ * src/stats/buckets.c: histogram bounds a registration chooses
  * (percpu_registry_histogram_le, see percpu/stats.h): their checks, their
  * value in recorded units, and the linear and exponential series.
  */
 #include <errno.h>
 #include <math.h>
-#include "stats_registry.h"
+#include "stats/registry.h"
 
 int stats_le_check(const double *le, size_t n, double scale)
 {

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * src/stats_export.c: a registry in the Prometheus text exposition format
+ * src/stats/export.c: a registry in the Prometheus text exposition format
  * 0.0.4 (see percpu/stats.h), to a stream or a caller's buffer.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include "stats_registry.h"
+#include "stats/registry.h"
 
 static const char *const type_names[] = {
 	[STATS_COUNTER] = "counter",

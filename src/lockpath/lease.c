@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * src/lease.c: shard leases, what makes lock mode fast.
+ * src/lockpath/lease.c: shard leases, what makes lock mode fast.
  *
  * Without rseq an operation needs its shard to itself, and taking a shard
  * word costs an atomic instruction: about 4.5 ns on this project's x86
@@ -32,8 +32,8 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include "lease.h"
-#include "settings.h"
+#include "lockpath/lease.h"
+#include "runtime/settings.h"
 
 /* Threads that can hold a lease at once; the others take words. */
 #define LEASE_SLOTS 256

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* src/stats_histogram.c: log-linear histograms (see percpu/stats.h). */
+/* src/stats/histogram.c: log-linear histograms (see percpu/stats.h). */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * src/pool.c: per-CPU memory. A chunk reserves one stride of address space
+ * src/memory/pool.c: per-CPU memory. A chunk reserves one stride of address space
  * per shard; an object takes the same offset in every stride. Within a
  * stride, 4 KiB pages hold objects of one size class (8 to 4096 bytes, each
  * naturally aligned) or one run of pages for a larger object. Memory is
