@@ -13,7 +13,7 @@ unset PERCPU_DISABLE_RSEQ PERCPU_INDEX PERCPU_NUMA PERCPU_LEASE GLIBC_TUNABLES
 dir=$(mktemp -d)
 pid=
 trap '[ -z "$pid" ] || kill -9 $pid 2>/dev/null; rm -rf "$dir"' EXIT
-export PERCPU_STATUS_DIR=$dir/run PERCPU_CONF=$dir/percpu.conf
+export PERCPU_STATUS_DIR="$dir/run" PERCPU_CONF="$dir/percpu.conf"
 info=$BUILD/percpu-info
 
 # run args...: percpu-info's exit status in $rc, its stdout and stderr in
@@ -95,7 +95,7 @@ mode_note() {
 	[ "$want" = lock ] && [ "$by" != none ] && want_note=1 || want_note=0
 	echo "    # mode $mode, registered_by $by, $note note line(s)"
 	[ "$mode" = "$want" ] && printf '%s\n' "$text" | grep -qx "mode: $want" &&
-		[ "$note" = $want_note ]
+		[ "$note" = "$want_note" ]
 	tap_line "$([ $? = 0 ] && echo OK || echo NOTOK)" \
 		"${*:-no environment}: mode $want, a note iff lock beside an area"
 }
@@ -121,7 +121,7 @@ result $? "hostile PERCPU_INDEX: one line, escaped; valid JSON"
 # --pid and --ps of a running process, in JSON as in text.
 "$BUILD/tests/status_helper" >"$dir/helper" 2>&1 &
 pid=$!
-for i in $(seq 100); do
+for _ in $(seq 100); do
 	grep -qx ready "$dir/helper" && break
 	sleep 0.1
 done
