@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # percpu-info's interface: --help and --version on stdout with exit 0, an
-# unknown option or argument a usage error (exit 2, usage on stderr);
+# unknown option or argument a usage error (exit 2, usage on stderr), a
+# failed write exit 1;
 # --json says exactly what the text says (each "key: value" line one
 # member), in rseq and in lock mode, for --pid and --ps too; the line that
 # explains lock mode beside a registered rseq area; environment values
@@ -52,6 +53,11 @@ for bad in --nosuch extra "--pid 12x" "--pid 1 --ps" "--pid"; do
 		grep -q '^usage: percpu-info ' "$dir/err"
 	result $? "'$bad': usage on stderr, exit 2"
 done
+
+"$info" >/dev/full 2>"$dir/err"
+rc=$?
+[ $rc = 1 ] && grep -q 'standard output' "$dir/err"
+tap_line "$([ $? = 0 ] && echo OK || echo NOTOK)" "output to a full disk: exit 1 (got $rc)"
 
 if ! command -v jq >/dev/null 2>&1; then
 	tap_line NOTOK "jq is missing (scripts/install-deps, as root)"

@@ -426,7 +426,8 @@ static int print_version(void)
 
 enum { OPT_JSON = 1, OPT_PID, OPT_PS, OPT_HELP, OPT_VERSION };
 
-int main(int argc, char **argv)
+/* What the options ask for; its exit status. */
+static int run(int argc, char **argv)
 {
 	static const struct option longs[] = {
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -454,4 +455,16 @@ int main(int argc, char **argv)
 	if (o.many)
 		return print_all(&o);
 	return pid ? print_pid(&o, pid) : print_self_record(&o);
+}
+
+/* A full disk or a closed pipe must not pass for success. */
+int main(int argc, char **argv)
+{
+	int status = run(argc, argv);
+
+	if (fflush(stdout) || ferror(stdout)) {
+		perror("percpu-info: standard output");
+		return 1;
+	}
+	return status;
 }
