@@ -55,6 +55,20 @@ inline int shards() noexcept
 	return percpu_nr_shards();
 }
 
+namespace detail {
+/* Whether T is intptr_t or uintptr_t (under whatever name: int64_t and
+ * uint64_t on the 64-bit Linux ABIs), the types a word may be read as:
+ * the library's operations read it through an intptr_t *, which C and C++
+ * allow for the type and its unsigned counterpart only. make_signed is
+ * only asked of integers, which it is defined for. */
+template <typename T, bool = std::is_integral<T>::value &&
+			     !std::is_same<T, bool>::value>
+struct is_word : std::false_type {};
+template <typename T>
+struct is_word<T, true>
+	: std::is_same<typename std::make_signed<T>::type, intptr_t> {};
+} // namespace detail
+
 /*
  * var<T>: one T per shard, zeroed (or copied from `init`), freed with the
  * object. T must be trivially copyable (the copies are raw memory) and at
@@ -62,18 +76,16 @@ inline int shards() noexcept
  *
  * at(shard): that shard's copy, or nullptr with errno EINVAL for a shard
  * not in [0, shards()). For integers, sum() adds every shard's copy, each
- * read atomically (exact when no update runs, as percpu_sum()); for T an
- * integer of intptr_t's size (int64_t, uint64_t, intptr_t, ... on 64-bit
- * ABIs), the single-word operations of percpu/ops.h on this shard's copy:
- * add, fetch_add, xchg, load, store, cas, with T's values (unsigned ones
- * wrap modulo 2^N as in C).
+ * read atomically (exact when no update runs, as percpu_sum()); for T
+ * intptr_t or uintptr_t (so int64_t and uint64_t on 64-bit ABIs), the
+ * single-word operations of percpu/ops.h on this shard's copy: add,
+ * fetch_add, xchg, load, store, cas, with T's values (unsigned ones wrap
+ * modulo 2^N as in C).
  */
 template <typename T>
 class var {
 	static_assert(std::is_trivially_copyable<T>::value,
 		      "percpu::var<T>: T must be trivially copyable");
-	static constexpr bool is_word = std::is_integral<T>::value &&
-					sizeof(T) == sizeof(intptr_t);
 
 public:
 	var() noexcept : p_(static_cast<T *>(percpu_alloc(sizeof(T)))) {}
@@ -143,13 +155,11 @@ public:
 	}
 
 private:
-	/* A word may be read through intptr_t: T is intptr_t or its
-	 * unsigned counterpart (same size, integral, so long or unsigned
-	 * long on the 64-bit Linux ABIs, int or unsigned int on 32-bit). */
 	intptr_t *word() const noexcept
 	{
-		static_assert(is_word, "percpu::var<T>: word operations need "
-				       "an integer T of intptr_t's size");
+		static_assert(detail::is_word<T>::value,
+			      "percpu::var<T>: word operations need T intptr_t "
+			      "or uintptr_t");
 		return reinterpret_cast<intptr_t *>(p_);
 	}
 
