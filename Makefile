@@ -44,10 +44,11 @@ SO_LDFLAGS = $(filter-out -static,$(LDFLAGS))
 LIB_SRCS := $(wildcard src/*.c)
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 INJ_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/inject/%.o)
-HEADERS := include/percpu.h $(wildcard include/percpu/*.h) $(wildcard include/percpu/*.hpp) $(wildcard include/percpu/arch/*.h)
+HEADERS := include/percpu.h $(wildcard include/percpu/*.h) $(wildcard include/percpu/arch/*.h)
 PUBLIC_HEADERS := include/percpu.h $(filter-out include/percpu/arch.h include/percpu/inject.h,$(wildcard include/percpu/*.h))
 # inject.h holds the test suite's hooks: in the tree, not installed.
-# percpu.hpp is the C++ layer (C++ only).
+# percpu.hpp is the C++ layer (C++ only; what is built from C does not
+# depend on it).
 CXX_HEADERS := $(wildcard include/percpu/*.hpp)
 INSTALL_HEADERS := $(filter-out include/percpu/inject.h,$(wildcard include/percpu/*.h)) $(CXX_HEADERS)
 
@@ -169,7 +170,7 @@ $(BUILD)/tests/static/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libpercpu-inje
 
 # Every public header compiles alone, as C11 and as C++11; the C++ ones
 # as C++11, -Wpedantic included.
-$(BUILD)/headers.ok: $(HEADERS)
+$(BUILD)/headers.ok: $(HEADERS) $(CXX_HEADERS)
 	@mkdir -p $(BUILD)
 	for h in $(PUBLIC_HEADERS); do \
 		echo "#include \"$${h#include/}\"" | $(CC) -std=c11 $(WARN) -Iinclude -x c -fsyntax-only - || exit 1; \
@@ -191,7 +192,7 @@ $(BUILD)/tests/cxx_api: tests/cxx_api.cpp $(BUILD)/libpercpu.a $(HEADERS)
 # with sanitizers by $(CXX) only, whose runtime the library was built for.
 CXX_WRAPPER_CXX := $(if $(SAN),$(CXX),$(foreach c,g++ clang++,$(if $(shell command -v $(c)),$(c))))
 CXX_WRAPPER_BINS := $(CXX_WRAPPER_CXX:%=$(BUILD)/tests/cxx_wrapper-%)
-$(BUILD)/tests/cxx_wrapper-%: tests/cxx_wrapper.cpp $(BUILD)/libpercpu-inject.a $(HEADERS)
+$(BUILD)/tests/cxx_wrapper-%: tests/cxx_wrapper.cpp $(BUILD)/libpercpu-inject.a $(HEADERS) $(CXX_HEADERS)
 	@mkdir -p $(dir $@)
 	$* -std=c++11 -Iinclude $(OPT) -Wall -Wextra -Wpedantic -Werror $(SAN) $(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS) -DPERCPU_INJECT $< -o $@ $(BUILD)/libpercpu-inject.a $(LDLIBS)
 
