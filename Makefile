@@ -50,7 +50,10 @@ INJ_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/inject/%.o)
 HEADERS := include/percpu.h $(wildcard include/percpu/*.h) $(wildcard include/percpu/arch/*.h)
 PUBLIC_HEADERS := include/percpu.h $(filter-out include/percpu/arch.h include/percpu/inject.h,$(wildcard include/percpu/*.h))
 # inject.h holds the test suite's hooks: in the tree, not installed.
-INSTALL_HEADERS := $(filter-out include/percpu/inject.h,$(wildcard include/percpu/*.h))
+# percpu.hpp is the C++ layer (C++ only; what is built from C does not
+# depend on it).
+CXX_HEADERS := $(wildcard include/percpu/*.hpp)
+INSTALL_HEADERS := $(filter-out include/percpu/inject.h,$(wildcard include/percpu/*.h)) $(CXX_HEADERS)
 
 TOOLS := $(BUILD)/percpu-info $(BUILD)/percpu-bench
 EXAMPLE_SRCS := $(wildcard examples/*.c)
@@ -168,12 +171,16 @@ $(BUILD)/tests/static/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libpercpu-inje
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -DPERCPU_INJECT -static $< -o $@ $(BUILD)/libpercpu-inject.a $(LDLIBS)
 
-# Every public header compiles alone, as C11 and as C++11.
-$(BUILD)/headers.ok: $(HEADERS)
+# Every public header compiles alone, as C11 and as C++11; the C++ ones
+# as C++11, -Wpedantic included.
+$(BUILD)/headers.ok: $(HEADERS) $(CXX_HEADERS)
 	@mkdir -p $(BUILD)
 	for h in $(PUBLIC_HEADERS); do \
 		echo "#include \"$${h#include/}\"" | $(CC) -std=c11 $(WARN) -Iinclude -x c -fsyntax-only - || exit 1; \
 		echo "#include \"$${h#include/}\"" | $(CXX) -std=c++11 $(WARN) -Iinclude -x c++ -fsyntax-only - || exit 1; \
+	done
+	for h in $(CXX_HEADERS); do \
+		echo "#include \"$${h#include/}\"" | $(CXX) -std=c++11 $(WARN) -Wpedantic -Iinclude -x c++ -fsyntax-only - || exit 1; \
 	done
 	touch $@
 
@@ -183,7 +190,16 @@ $(BUILD)/tests/cxx_api: tests/cxx_api.cpp $(BUILD)/libpercpu.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++11 -Iinclude $(OPT) -Wall -Wextra -Wpedantic -Werror $(SAN) $(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS) $< -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
 
-tests: all $(TEST_BINS) $(BUILD)/headers.ok $(BUILD)/tests/cxx_api
+# The C++ wrapper (tests/cxx_wrapper.t) built by each C++ compiler there
+# is, g++ and clang++, against the test build of the library (mixed mode);
+# with sanitizers by $(CXX) only, whose runtime the library was built for.
+CXX_WRAPPER_CXX := $(if $(SAN),$(CXX),$(foreach c,g++ clang++,$(if $(shell command -v $(c)),$(c))))
+CXX_WRAPPER_BINS := $(CXX_WRAPPER_CXX:%=$(BUILD)/tests/cxx_wrapper-%)
+$(BUILD)/tests/cxx_wrapper-%: tests/cxx_wrapper.cpp $(BUILD)/libpercpu-inject.a $(HEADERS) $(CXX_HEADERS)
+	@mkdir -p $(dir $@)
+	$* -std=c++11 -Iinclude $(OPT) -Wall -Wextra -Wpedantic -Werror $(SAN) $(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS) -DPERCPU_INJECT $< -o $@ $(BUILD)/libpercpu-inject.a $(LDLIBS)
+
+tests: all $(TEST_BINS) $(BUILD)/headers.ok $(BUILD)/tests/cxx_api $(CXX_WRAPPER_BINS)
 
 # tests/install.t builds against the installed library with the same
 # compilers and sanitizer flags.

@@ -155,7 +155,7 @@ static unsigned char tag_of(int i, int shard)
 static void tag(int i, int check)
 {
 	for (int s = 0; s < st.nr; s++) {
-		unsigned char *q = percpu_ptr(st.obj[i], s);
+		unsigned char *q = (unsigned char *)percpu_ptr(st.obj[i], s);
 		unsigned char t = tag_of(i, s);
 
 		if (check)

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <type_traits>
 
 static int tap_n, tap_failed;
 
@@ -105,12 +106,43 @@ static void test_words()
 	   "percpu_xchg, percpu_load, percpu_cas");
 	ok(multi_ops(p, q), "the multi-word operations");
 	ok(percpu_remote_xchg(p, 0, 0) >= 0, "percpu_remote_xchg");
+	intptr_t old = -1;
+	ok(percpu_remote_xchg2(p, 0, 0, &old) == 0 && old == 0,
+	   "percpu_remote_xchg2");
 	int seen = 0;
 	ok(percpu_remote(0, remote_fn, &seen) == 0 && seen == 1,
 	   "percpu_remote");
 	shard = percpu_lock(q);
 	ok(percpu_unlock(q, shard) == 0, "percpu_lock, percpu_unlock");
 	ok(percpu_free(p) == 0 && percpu_free(q) == 0, "percpu_free");
+}
+
+// percpu_ptr keeps the type in C++ too; the _u64 operations, percpu_sum.
+static void test_typed()
+{
+	uint64_t *p = (uint64_t *)percpu_alloc(sizeof(uint64_t));
+	const uint64_t top = UINT64_MAX;
+	uint64_t total = 0;
+	int shard = percpu_store_u64(p, top - 1), r;
+
+	static_assert(std::is_same<decltype(percpu_ptr(p, 0)), uint64_t *>::value,
+		      "percpu_ptr keeps uint64_t *");
+	PERCPU_FOR_EACH_SHARD(s)
+		total += *percpu_ptr(p, s);
+	ok(total == top - 1 && percpu_sum_u64(p) == top - 1 &&
+	   percpu_sum((intptr_t *)p) == -2,
+	   "percpu_store_u64, percpu_ptr, PERCPU_FOR_EACH_SHARD, percpu_sum*");
+	percpu_add_u64(p, 1);
+	percpu_fetch_add_u64(p, 0, nullptr);
+	percpu_xchg_u64(p, 0, nullptr);
+	total = percpu_sum_u64(p);
+	do {
+		uint64_t v = percpu_load_u64(p, &shard);
+		r = percpu_cas_u64(p, shard, v, v + 3);
+	} while (r == PERCPU_MOVED);
+	ok(r == PERCPU_OK && percpu_sum_u64(p) == total + 3,
+	   "percpu_add_u64, _fetch_add_u64, _xchg_u64, _load_u64, _cas_u64");
+	percpu_free(p);
 }
 
 static void test_list_and_stack()
@@ -215,6 +247,7 @@ int main()
 {
 	test_mode_and_version();
 	test_words();
+	test_typed();
 	test_list_and_stack();
 	test_metrics();
 	test_histogram();

@@ -164,7 +164,7 @@ static void test_double_free(void)
 static void test_ptr(void)
 {
 	ok(nr >= 1, "percpu_nr_shards() %d", nr);
-	ok(percpu_ptr(words, nr - 1) ==
+	ok((char *)percpu_ptr(words, nr - 1) ==
 	   (char *)words + (size_t)(nr - 1) * PERCPU_STRIDE,
 	   "percpu_ptr(nr - 1) valid");
 	for (int i = 0; i < 4; i++) {

@@ -4,7 +4,8 @@
 # node; `make install` into a temporary prefix gives what a user needs:
 # pkg-config finds the library, the installed copy of
 # examples/request_counter.c builds against it as C and as C++, dynamically
-# and statically, and runs; inject.h (the tests' hooks) is not installed;
+# and statically, and runs, as does a C++ program on percpu/percpu.hpp;
+# inject.h (the tests' hooks) is not installed;
 # `man percpu` and `man percpu_add` work; `make uninstall` leaves no file
 # behind. The 0.1.0 names of renamed functions are still exported.
 # CC, CXX and SAN (sanitizer flags) come from `make check`.
@@ -94,6 +95,18 @@ consume() {
 }
 consume C "$CC" -x c -std=gnu11 -Wall -Wextra -Werror
 consume C++ "$CXX" -x c++ -std=c++11 -Wall -Wextra -Werror
+
+# The C++ wrapper is installed with the headers and works from there.
+wrapper_consumer() {
+	printf '#include <percpu/percpu.hpp>\nint main()\n{\n\tpercpu::var<long> v;\n\n\tv.add(2);\n\treturn v.sum() == 2 ? 0 : 1;\n}\n' \
+		>"$prefix/consumer-wrapper.cpp" &&
+		$CXX -std=c++11 -Wall -Wextra -Wpedantic -Werror $SAN $pc_cflags \
+			"$prefix/consumer-wrapper.cpp" $pc_libs \
+			-o "$prefix/consumer-wrapper" &&
+		LD_LIBRARY_PATH=$prefix/lib "$prefix/consumer-wrapper"
+}
+check_cmd "C++: percpu/percpu.hpp installed; a program using it builds and runs" \
+	wrapper_consumer
 
 man_finds() {
 	page=$(MANPATH=$prefix/share/man man -w "$1") &&

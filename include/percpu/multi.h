@@ -17,6 +17,14 @@
  * the named shard's copies; memcpy_store's dst and src are used as given
  * (with len 0 they may be NULL: neither is touched, in every mode).
  *
+ * Argument order, one rule: compares first, then stores. The compares
+ * start with the committing word, as in percpu_cas(): p, shard, expect,
+ * then the second compare's (q, expect2). The stores start with the
+ * commit's value v, then each speculative store's target before what goes
+ * there (q, v2; dst, src, len). So cmp2_store takes (p, shard, expect, q,
+ * expect2, v), and cas_store2 and memcpy_store read as
+ * percpu_cas(p, shard, expect, v) extended on the right.
+ *
  * Each returns PERCPU_OK, PERCPU_CHANGED (a compare failed: nothing stored),
  * PERCPU_MOVED (the thread is not on `shard`: nothing committed; load again
  * and retry; may be spurious), or -1 with errno EINVAL for a shard out of

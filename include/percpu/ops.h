@@ -270,6 +270,49 @@ static inline int percpu_cas(intptr_t *p, int shard, intptr_t expect,
 	return percpu_cas_slow(p, shard, expect, v);
 }
 
+/*
+ * uint64_t counters: each operation above on a uint64_t word, for 64-bit
+ * ABIs (intptr_t of 64 bits: every 64-bit Linux one; a 32-bit ABI has no
+ * 64-bit per-CPU word). Same contract and cost: each is the intptr_t
+ * operation inlined, its values converted modulo 2^64 (a uint64_t may be
+ * read through an intptr_t, its signed counterpart there). An int64_t is
+ * an intptr_t on these ABIs (both long), so the operations above take an
+ * int64_t * as it is. Sum with percpu_sum_u64() (percpu/memory.h).
+ */
+#if INTPTR_MAX == INT64_MAX
+static inline int percpu_add_u64(uint64_t *p, uint64_t v)
+{
+	return percpu_add((intptr_t *)p, (intptr_t)v);
+}
+
+static inline uint64_t percpu_fetch_add_u64(uint64_t *p, uint64_t v,
+					    int *shard)
+{
+	return (uint64_t)percpu_fetch_add((intptr_t *)p, (intptr_t)v, shard);
+}
+
+static inline uint64_t percpu_xchg_u64(uint64_t *p, uint64_t v, int *shard)
+{
+	return (uint64_t)percpu_xchg((intptr_t *)p, (intptr_t)v, shard);
+}
+
+static inline uint64_t percpu_load_u64(uint64_t *p, int *shard)
+{
+	return (uint64_t)percpu_load((intptr_t *)p, shard);
+}
+
+static inline int percpu_store_u64(uint64_t *p, uint64_t v)
+{
+	return percpu_store((intptr_t *)p, (intptr_t)v);
+}
+
+static inline int percpu_cas_u64(uint64_t *p, int shard, uint64_t expect,
+				 uint64_t v)
+{
+	return percpu_cas((intptr_t *)p, shard, (intptr_t)expect, (intptr_t)v);
+}
+#endif
+
 PERCPU_EXTERN_C_END
 
 #endif

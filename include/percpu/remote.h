@@ -62,9 +62,20 @@ PERCPU_API int percpu_remote(int shard, void (*fn)(void *arg, int shard),
  * percpu_remote_xchg: store v into shard `shard`'s word and return its old
  * value, exactly: no update of that shard is lost or counted twice. With
  * v = 0 this reads and resets a counter. Returns the old value; on an error
- * (as percpu_remote()) returns 0 with errno set.
+ * (as percpu_remote()) returns 0 with errno set, which a caller can only
+ * tell from an old value of 0 by clearing errno before: prefer
+ * percpu_remote_xchg2().
  */
 PERCPU_API intptr_t percpu_remote_xchg(intptr_t *p, int shard, intptr_t v);
+
+/*
+ * percpu_remote_xchg2: as percpu_remote_xchg(), the error apart from the
+ * value: stores the old value in *old and returns 0; or returns -1 with
+ * errno as percpu_remote() (EINVAL also for old NULL), the word and *old
+ * untouched.
+ */
+PERCPU_API int percpu_remote_xchg2(intptr_t *p, int shard, intptr_t v,
+				   intptr_t *old);
 
 /*
  * percpu_list_drain: take every node of shard `shard`'s list, leaving it

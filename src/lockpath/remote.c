@@ -64,11 +64,25 @@ static void xchg_on(void *arg, int shard)
 				   a->v, __ATOMIC_SEQ_CST);
 }
 
-intptr_t percpu_remote_xchg(intptr_t *p, int shard, intptr_t v)
+int percpu_remote_xchg2(intptr_t *p, int shard, intptr_t v, intptr_t *old)
 {
 	struct xchg_args a = { p, v };
 
-	return percpu_remote(shard, xchg_on, &a) ? 0 : a.v;
+	if (!old) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (percpu_remote(shard, xchg_on, &a))
+		return -1;
+	*old = a.v;
+	return 0;
+}
+
+intptr_t percpu_remote_xchg(intptr_t *p, int shard, intptr_t v)
+{
+	intptr_t old;
+
+	return percpu_remote_xchg2(p, shard, v, &old) ? 0 : old;
 }
 
 struct percpu_list_node *percpu_list_drain(struct percpu_list *list, int shard)
