@@ -234,8 +234,16 @@ static void test_registry()
 	percpu_updown_add(percpu_registry_updown(r, "u", "h", ""), 1);
 	percpu_histogram_record(percpu_registry_histogram(r, "t", "h", "",
 							  100, 1), 1);
+	double le[3], lin[2];
+	ok(percpu_buckets_exponential(le, 3, 1, 10) == 0 &&
+	   percpu_buckets_linear(lin, 2, 0, 5) == 0,
+	   "percpu_buckets_exponential, _linear");
+	percpu_histogram_record(percpu_registry_histogram_le(r, "b", "h", "",
+							     1, le, 3), 7);
 	ok(percpu_registry_format(r, buf, sizeof(buf), &len) == 0 &&
-	   std::strstr(buf, "c_total 1"), "percpu_registry_* metrics, format");
+	   std::strstr(buf, "c_total 1") &&
+	   std::strstr(buf, "b_bucket{le=\"10\"} 1"),
+	   "percpu_registry_* metrics, format");
 	std::FILE *f = std::fopen("/dev/null", "w");
 	ok(f && percpu_registry_write(r, f) == 0, "percpu_registry_write");
 	if (f)
