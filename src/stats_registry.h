@@ -80,6 +80,7 @@ int stats_name_check(const char *name, size_t max_bytes);
 int stats_help_check(const char *help, size_t max_bytes);
 char *stats_labels_canonical(const char *labels, int histogram,
 			     const struct percpu_registry_limits *l);
+int stats_has_total(const char *name);
 
 /* stats_table.c */
 uint64_t stats_hash(uint64_t h, const char *s, size_t len);
