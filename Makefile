@@ -143,12 +143,12 @@ PKG_CONFIG ?= pkg-config
 HAVE_HTTP := $(if $(QEMU_GUEST_BINS),,$(shell $(PKG_CONFIG) --exists libmicrohttpd 2>/dev/null && echo 1))
 HTTP_SONAME := libpercpu-http.so.$(call version_field,MAJOR)
 HTTP_OBJS := $(patsubst src/http/%.c,$(BUILD)/http/%.o,$(wildcard src/http/*.c))
-HTTP_LIBS_A := $(BUILD)/libpercpu-http.a $(BUILD)/libpercpu-http.so
+HTTP_LIBRARIES := $(BUILD)/libpercpu-http.a $(BUILD)/libpercpu-http.so
 
 ifeq ($(HAVE_HTTP),1)
 HTTP_CFLAGS := $(shell $(PKG_CONFIG) --cflags libmicrohttpd)
 HTTP_LIBS := $(shell $(PKG_CONFIG) --libs libmicrohttpd)
-all: $(HTTP_LIBS_A)
+all: $(HTTP_LIBRARIES)
 TEST_BINS += $(BUILD)/tests/http
 
 $(BUILD)/http/%.o: src/http/%.c $(HEADERS)
