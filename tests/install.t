@@ -110,6 +110,8 @@ check_cmd "man percpu renders" \
 
 check_cmd "percpu-stats-demo is installed" \
 	sh -c "'$prefix/bin/percpu-stats-demo' --help >/dev/null"
+check_cmd "man percpu-stats-demo finds the installed page" \
+	man_finds percpu-stats-demo man1/percpu-stats-demo.1
 
 # http_consumer: a server on port 0, started and stopped, built with
 # pkg-config percpu-http against the installed libraries.
