@@ -49,18 +49,20 @@ LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 INJ_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/inject/%.o)
 HEADERS := include/percpu.h $(wildcard include/percpu/*.h) $(wildcard include/percpu/arch/*.h)
 PUBLIC_HEADERS := include/percpu.h $(filter-out include/percpu/arch.h include/percpu/inject.h,$(wildcard include/percpu/*.h))
-# inject.h holds the test suite's hooks: in the tree, not installed.
+# inject.h holds the test suite's hooks: in the tree, not installed;
+# http.h is libpercpu-http's, installed with it (install-http).
 # percpu.hpp is the C++ layer (C++ only; what is built from C does not
 # depend on it).
 CXX_HEADERS := $(wildcard include/percpu/*.hpp)
-INSTALL_HEADERS := $(filter-out include/percpu/inject.h,$(wildcard include/percpu/*.h)) $(CXX_HEADERS)
+INSTALL_HEADERS := $(filter-out include/percpu/inject.h include/percpu/http.h,$(wildcard include/percpu/*.h)) $(CXX_HEADERS)
 
 TOOLS := $(BUILD)/percpu-info $(BUILD)/percpu-bench
 EXAMPLE_SRCS := $(wildcard examples/*.c)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRCS))
 MAN1 := $(wildcard doc/man/*.1)
-MAN3 := $(wildcard doc/man/*.3)
-TEST_SRCS := $(wildcard tests/*.c)
+MAN3 := $(filter-out doc/man/percpu_http.3,$(wildcard doc/man/*.3))
+# tests/http.c needs libpercpu-http: built only with it (HAVE_HTTP below).
+TEST_SRCS := $(filter-out tests/http.c,$(wildcard tests/*.c))
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%) $(BUILD)/tests/param
 # Programs of several files: each directory is one program, built by its
 # own rule below (the pattern rules take only tools/*.c and tests/*.c).
@@ -135,6 +137,72 @@ malloc-pairs: $(BUILD)/tests/malloc_pairs $(BUILD)/libpercpu-malloc.so
 $(MALLOC_TESTS): $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libpercpu-malloc-inject.so $(BUILD)/libpercpu-malloc.so $(HEADERS) $(MALLOC_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(SO_LDFLAGS) -Isrc/malloc -DPERCPU_INJECT $< -o $@ -L$(BUILD) -l:libpercpu-malloc-inject.so -Wl,-rpath,$(abspath $(BUILD)) $(LDLIBS)
+
+# libpercpu-http (src/http/, percpu_http(3)): a registry's /metrics over
+# HTTP with GNU libmicrohttpd, a library of its own so that libpercpu keeps
+# no dependency on it; built, tested and installed only where pkg-config
+# finds libmicrohttpd (libmicrohttpd-dev). It links libpercpu.so; its
+# static archive links the demo and tests/http, which take libpercpu
+# statically too (one copy of the library in a process).
+# The emulated guests' static binaries (make check-qemu) go without it.
+PKG_CONFIG ?= pkg-config
+HAVE_HTTP := $(if $(QEMU_GUEST_BINS),,$(shell $(PKG_CONFIG) --exists libmicrohttpd 2>/dev/null && echo 1))
+HTTP_SONAME := libpercpu-http.so.$(call version_field,MAJOR)
+HTTP_OBJS := $(patsubst src/http/%.c,$(BUILD)/http/%.o,$(wildcard src/http/*.c))
+HTTP_LIBRARIES := $(BUILD)/libpercpu-http.a $(BUILD)/libpercpu-http.so
+
+ifeq ($(HAVE_HTTP),1)
+HTTP_CFLAGS := $(shell $(PKG_CONFIG) --cflags libmicrohttpd)
+HTTP_LIBS := $(shell $(PKG_CONFIG) --libs libmicrohttpd)
+all: $(HTTP_LIBRARIES)
+TEST_BINS += $(BUILD)/tests/http
+
+$(BUILD)/http/%.o: src/http/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) $(HTTP_CFLAGS) -c $< -o $@
+
+$(BUILD)/libpercpu-http.a: $(HTTP_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+# The version script exports percpu_http_* only, under PERCPU_HTTP_0.1.
+$(BUILD)/libpercpu-http.so: $(HTTP_OBJS) $(BUILD)/libpercpu.so src/http/libpercpu-http.map
+	$(CC) $(SAN) $(SO_LDFLAGS) -shared -Wl,-soname,$(HTTP_SONAME) -Wl,--version-script=src/http/libpercpu-http.map -o $@.$(VERSION) $(HTTP_OBJS) -L$(BUILD) -lpercpu $(HTTP_LIBS) $(LDLIBS)
+	ln -sf libpercpu-http.so.$(VERSION) $(BUILD)/$(HTTP_SONAME)
+	ln -sf libpercpu-http.so.$(VERSION) $@
+
+$(BUILD)/percpu-stats-demo: tools/percpu-stats-demo.c $(BUILD)/libpercpu-http.a $(BUILD)/libpercpu.a $(HEADERS)
+	$(CC) $(CFLAGS_ALL) -DPERCPU_DEMO_HTTP $(LDFLAGS) $< -o $@ $(BUILD)/libpercpu-http.a $(BUILD)/libpercpu.a $(HTTP_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/http: tests/http.c $(wildcard tests/*.h) $(BUILD)/libpercpu-http.a $(BUILD)/libpercpu-inject.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -DPERCPU_INJECT $< -o $@ $(BUILD)/libpercpu-http.a $(BUILD)/libpercpu-inject.a $(HTTP_LIBS) $(LDLIBS)
+
+install: install-http
+install-http: all
+	install -d $(DESTDIR)$(INCLUDEDIR)/percpu $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(MANDIR)/man3
+	install -m 644 include/percpu/http.h $(DESTDIR)$(INCLUDEDIR)/percpu/
+	install -m 644 $(BUILD)/libpercpu-http.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(BUILD)/libpercpu-http.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libpercpu-http.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(HTTP_SONAME)
+	ln -sf libpercpu-http.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpercpu-http.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' percpu-http.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/percpu-http.pc
+	install -m 644 doc/man/percpu_http.3 $(DESTDIR)$(MANDIR)/man3/
+	scripts/man-aliases doc/man/percpu_http.3 | while read name page; do \
+		ln -sf $$page $(DESTDIR)$(MANDIR)/man3/$$name.3 || exit 1; \
+	done
+endif
+
+# Removes what install-http put there, whether or not this build has it.
+uninstall: uninstall-http
+uninstall-http:
+	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,libpercpu-http.a libpercpu-http.so.$(VERSION) $(HTTP_SONAME) libpercpu-http.so)
+	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/percpu-http.pc
+	scripts/man-aliases doc/man/percpu_http.3 | while read name page; do \
+		rm -f $(DESTDIR)$(MANDIR)/man3/$$name.3 || exit 1; \
+	done
+	rm -f $(DESTDIR)$(MANDIR)/man3/percpu_http.3
+
+.PHONY: install-http uninstall-http
 
 $(BUILD)/%: tools/%.c $(BUILD)/libpercpu.a $(HEADERS) $(wildcard tools/*.h)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS) $< -o $@ $(BUILD)/libpercpu.a $(LDLIBS)
@@ -300,7 +368,7 @@ install: all
 	install -m 755 $(BUILD)/libpercpu.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
 	ln -sf libpercpu.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf libpercpu.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpercpu.so
-	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(TOOLS) $(DEMOS) $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' percpu.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/percpu.pc
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/
@@ -315,7 +383,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/percpu
 	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,libpercpu.a libpercpu.so.$(VERSION) $(SONAME) libpercpu.so)
 	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/percpu.pc
-	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(TOOLS)))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(TOOLS) $(DEMOS)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
 	scripts/man-aliases $(MAN3) | while read name page; do \

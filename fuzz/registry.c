@@ -16,7 +16,11 @@
  * `le` but "+Inf", no series twice. Each series registered must appear,
  * with the value the harness expects. percpu_registry_format() must agree
  * with percpu_registry_write() and keep its contract at every buffer size
- * around the length. A failed registration must return NULL with a
+ * around the length. percpu_registry_write_openmetrics() must give the
+ * same lines one for one, each sample with the same value, then # EOF,
+ * and no family typed twice (a counter's family is its name without
+ * _total there, so the registry must keep name and name_total apart when
+ * one is a counter). A failed registration must return NULL with a
  * documented errno and leave the exposition as it was; one that succeeds
  * must have been given a valid name, help and labels. A broken invariant
  * aborts: libFuzzer keeps the input.
@@ -642,6 +646,73 @@ static void check_formats(struct percpu_registry *r, const char *text,
 		check_format(r, text, len, len * k / 8);
 }
 
+/* The name a # TYPE line types, as a string to free(). */
+static char *typed_name(const char *line, const char *end)
+{
+	const char *name = line + strlen("# TYPE ");
+	const char *space = memchr(name, ' ', (size_t)(end - name));
+
+	CHECK(space, "a # TYPE line without a type");
+	return strndup(name, (size_t)(space - name));
+}
+
+/* The value of a sample line: what follows its last space. */
+static const char *sample_value(const char *line, const char *end,
+				size_t *n)
+{
+	const char *v = end;
+
+	while (v > line && v[-1] != ' ')
+		v--;
+	*n = (size_t)(end - v);
+	return v;
+}
+
+static void check_typed_once(char **typed, int nr, const char *name)
+{
+	for (int i = 0; i < nr; i++)
+		CHECK(strcmp(typed[i], name), "OpenMetrics: %s typed twice", name);
+}
+
+/* OpenMetrics against the 0.0.4 text: line for line, then # EOF. */
+static void check_openmetrics(int reg, const char *text, size_t len)
+{
+	char *om = NULL, *typed[MAX_TRACKED + 1];
+	size_t om_len, n, m;
+	FILE *f = open_memstream(&om, &om_len);
+	const char *p = text, *o, *pe, *oe, *om_end;
+	int nr = 0;
+
+	CHECK(f, "open_memstream");
+	CHECK(percpu_registry_write_openmetrics(st.r[reg], f) == 0,
+	      "write_openmetrics: errno %d", errno);
+	CHECK(fclose(f) == 0, "fclose");
+	CHECK(om_len >= 6 && !strcmp(om + om_len - 6, "# EOF\n"),
+	      "OpenMetrics does not end with # EOF");
+	om_end = om + om_len - 6;
+	for (o = om; p < text + len; p = pe + 1, o = oe + 1) {
+		pe = strchr(p, '\n');
+		CHECK(o < om_end, "OpenMetrics has fewer lines");
+		oe = strchr(o, '\n');
+		if (!strncmp(o, "# TYPE ", 7)) {
+			CHECK(nr <= MAX_TRACKED, "more families than series");
+			typed[nr] = typed_name(o, oe);
+			check_typed_once(typed, nr, typed[nr]);
+			nr++;
+		} else if (*p != '#') {
+			const char *pv = sample_value(p, pe, &n);
+			const char *ov = sample_value(o, oe, &m);
+
+			CHECK(n == m && !memcmp(pv, ov, n),
+			      "OpenMetrics: another value, %.*s", (int)m, ov);
+		}
+	}
+	CHECK(o == om_end, "OpenMetrics has more lines");
+	while (nr)
+		free(typed[--nr]);
+	free(om);
+}
+
 static void export_and_check(int reg)
 {
 	struct exposition e = { 0 };
@@ -651,6 +722,7 @@ static void export_and_check(int reg)
 	read_exposition(&e, text, len);
 	check_tracked(&e, reg);
 	check_formats(st.r[reg], text, len);
+	check_openmetrics(reg, text, len);
 	exposition_free(&e);
 	free(text);
 }

@@ -246,6 +246,8 @@ static void test_registry()
 	   "percpu_registry_* metrics, format");
 	std::FILE *f = std::fopen("/dev/null", "w");
 	ok(f && percpu_registry_write(r, f) == 0, "percpu_registry_write");
+	ok(f && percpu_registry_write_openmetrics(r, f) == 0,
+	   "percpu_registry_write_openmetrics");
 	if (f)
 		std::fclose(f);
 	percpu_registry_free(r);

@@ -6,7 +6,9 @@
 # examples/request_counter.c builds against it as C and as C++, dynamically
 # and statically, and runs, as does a C++ program on percpu/percpu.hpp;
 # inject.h (the tests' hooks) is not installed;
-# `man percpu` and `man percpu_add` work; `make uninstall` leaves no file
+# `man percpu` and `man percpu_add` work; percpu-stats-demo is installed;
+# where libpercpu-http is built, pkg-config percpu-http builds a server
+# against the installed copy, which runs; `make uninstall` leaves no file
 # behind. The 0.1.0 names of renamed functions are still exported.
 # CC, CXX and SAN (sanitizer flags) come from `make check`.
 . "$(dirname "$0")/lib.sh"
@@ -118,6 +120,46 @@ check_cmd "man percpu-bench finds the installed page" \
 	man_finds percpu-bench man1/percpu-bench.1
 check_cmd "man percpu renders" \
 	sh -c "MANPATH='$prefix/share/man' man percpu | grep -q percpu_disable_rseq"
+
+check_cmd "percpu-stats-demo is installed" \
+	sh -c "'$prefix/bin/percpu-stats-demo' --help >/dev/null"
+check_cmd "man percpu-stats-demo finds the installed page" \
+	man_finds percpu-stats-demo man1/percpu-stats-demo.1
+
+# http_consumer: a server on port 0, started and stopped, built with
+# pkg-config percpu-http against the installed libraries.
+http_consumer() {
+	cat >"$prefix/consumer-http.c" <<'EOF'
+#include <stdio.h>
+#include <percpu.h>
+#include <percpu/http.h>
+
+int main(void)
+{
+	struct percpu_registry *r = percpu_registry_new();
+	struct percpu_http *h = percpu_http_start(r, "127.0.0.1", 0);
+
+	if (!h || percpu_http_port(h) <= 0)
+		return 1;
+	percpu_http_stop(h);
+	percpu_registry_free(r);
+	return 0;
+}
+EOF
+	$CC $SAN -Wall -Wextra -Werror $(pkg-config --cflags percpu-http) \
+		"$prefix/consumer-http.c" $(pkg-config --libs percpu-http) \
+		-o "$prefix/consumer-http"
+}
+if [ -e "$BUILD/libpercpu-http.so" ]; then
+	check_cmd "pkg-config percpu-http: a server builds against the installed copy" \
+		http_consumer
+	check_cmd "it runs, with the installed libpercpu-http.so.0" \
+		env LD_LIBRARY_PATH="$prefix/lib" "$prefix/consumer-http"
+	check_cmd "man percpu_http_start finds percpu_http(3)" \
+		man_finds percpu_http_start man3/percpu_http.3
+else
+	echo "ok $((tap_n += 1)) # skip libpercpu-http: not built (no libmicrohttpd)"
+fi
 
 rm -f "$prefix"/consumer-*
 check_cmd "make uninstall PREFIX=<tmp>" make -s $install_vars uninstall

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # The manual pages in doc/man/: each lints clean with mandoc, every function
 # a synopsis shows is declared in include/, and every function the shared
-# library exports (its slow paths aside) has a page that names it.
+# libraries export (the slow paths aside) has a page that names it.
 . "$(dirname "$0")/lib.sh"
 
 if command -v mandoc >/dev/null 2>&1; then
@@ -30,9 +30,12 @@ done
 [ -z "$missing" ] && r=OK || r=NOTOK
 tap_line $r "every function in a synopsis is declared in include/${missing:+ (not:$missing)}"
 
-# Every exported function but the slow paths is in some page's NAME.
+# Every exported function but the slow paths is in some page's NAME:
+# libpercpu's, and libpercpu-http's where it is built.
+http_so=
+[ -e "$BUILD/libpercpu-http.so" ] && http_so=$BUILD/libpercpu-http.so
 undocumented=
-for f in $(nm -D --defined-only "$BUILD/libpercpu.so" |
+for f in $(nm -D --defined-only "$BUILD/libpercpu.so" $http_so |
 	awk '$2 == "T" { sub(/@.*/, "", $3); print $3 }' | grep -v '_slow$'); do
 	sed -n '/^\.Sh NAME/,/^\.Nd/p' doc/man/*.3 | grep -qx "\.Nm $f\( ,\)\{0,1\}" ||
 		undocumented="$undocumented $f"

@@ -4,7 +4,8 @@
 # (no error, no lint), in rseq and in lock mode, and so does that of a
 # registry given hostile input (tests/stats_hostile.c). promtool comes with
 # Debian's prometheus package, which scripts/install-deps installs: without
-# it this test fails rather than skips.
+# it this test fails rather than skips. Their OpenMetrics expositions pass
+# the strict parser of python3's prometheus_client (skipped without it).
 . "$(dirname "$0")/lib.sh"
 demo="$BUILD/percpu-stats-demo"
 out=$(mktemp)
@@ -55,4 +56,29 @@ if "$BUILD/tests/stats_hostile" --exposition >"$out" &&
 else
 	tap_line NOTOK "after refused registrations (not UTF-8): promtool accepts the exposition"
 fi
+
+# openmetrics_parses description command...: the command's OpenMetrics
+# read in full by prometheus_client's parser.
+openmetrics_parses() {
+	what=$1
+	shift
+	if ! /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null; then
+		tap_line OK "$what # SKIP python3-prometheus-client is not installed"
+		return
+	fi
+	"$@" >"$out"
+	problems=$(/usr/bin/python3 -c '
+import sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+list(text_string_to_metric_families(sys.stdin.read()))' <"$out" 2>&1)
+	rc=$?
+	[ -z "$problems" ] || echo "$problems" | tail -n 3 | sed 's/^/# /'
+	[ $rc -eq 0 ] && tap_line OK "$what" || tap_line NOTOK "$what"
+}
+openmetrics_parses "the demo's OpenMetrics parses" \
+	"$demo" --once --threads 3 --openmetrics
+openmetrics_parses "the demo's OpenMetrics parses, lock mode" \
+	env PERCPU_DISABLE_RSEQ=1 "$demo" --once --threads 3 --openmetrics
+openmetrics_parses "after refused registrations: the OpenMetrics parses" \
+	"$BUILD/tests/stats_hostile" --openmetrics
 tap_done

@@ -8,7 +8,8 @@
  * INT64_MAX unsigned; out-of-range buckets and NULL registries are errors;
  * the limits hold (E2BIG, ENOSPC) and costs stay linear.
  * With --exposition, prints the text after the hostile registrations
- * (tests/promtool.t checks it).
+ * (tests/promtool.t checks it); with --openmetrics, the same in
+ * OpenMetrics (promtool.t has it parsed).
  */
 #include <errno.h>
 #include <float.h>
@@ -290,6 +291,10 @@ static int null_calls(void)
 	if (percpu_registry_write(NULL, stdout) != -1 || errno != EINVAL)
 		return 1;
 	errno = 0;
+	if (percpu_registry_write_openmetrics(NULL, stdout) != -1 ||
+	    errno != EINVAL)
+		return 1;
+	errno = 0;
 	return percpu_registry_format(NULL, buf, sizeof(buf), &len) != -1 ||
 	       errno != EINVAL;
 }
@@ -306,11 +311,12 @@ static void test_null(void)
 	   "a NULL registry: NULL or -1, EINVAL (status %#x)", status);
 }
 
-static int main_exposition(void)
+static int main_exposition(int openmetrics)
 {
 	int refused;
 	struct percpu_registry *r = hostile(&refused);
-	int rc = percpu_registry_write(r, stdout);
+	int rc = openmetrics ? percpu_registry_write_openmetrics(r, stdout)
+			     : percpu_registry_write(r, stdout);
 
 	percpu_registry_free(r);
 	return rc || !refused;
@@ -319,7 +325,9 @@ static int main_exposition(void)
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "--exposition"))
-		return main_exposition();
+		return main_exposition(0);
+	if (argc > 1 && !strcmp(argv[1], "--openmetrics"))
+		return main_exposition(1);
 	tap_check_mode();
 	test_utf8();
 	test_canonical();

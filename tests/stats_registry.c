@@ -100,13 +100,15 @@ static int count_lines(const char *text, const char *prefix)
 	return n;
 }
 
-static char *export_text(struct percpu_registry *r)
+/* The exposition, 0.0.4 or (om) OpenMetrics, as a string to free(). */
+static char *export_format(struct percpu_registry *r, int om)
 {
 	char *text = NULL;
 	size_t len;
 	FILE *f = open_memstream(&text, &len);
 
-	if (!f || percpu_registry_write(r, f)) {
+	if (!f || (om ? percpu_registry_write_openmetrics(r, f)
+		      : percpu_registry_write(r, f))) {
 		if (f)
 			fclose(f);
 		free(text);
@@ -114,6 +116,11 @@ static char *export_text(struct percpu_registry *r)
 	}
 	fclose(f);
 	return text;
+}
+
+static char *export_text(struct percpu_registry *r)
+{
+	return export_format(r, 0);
 }
 
 static void test_concurrent_registration(void)
@@ -195,6 +202,18 @@ static void test_refused_clashes(void)
 	   percpu_registry_counter(r, "k_sum", NULL, NULL) &&
 	   refused(r, 'h', "k", NULL, EEXIST),
 	   "names that would clash with a histogram's lines: EEXIST");
+	ok(percpu_registry_counter(r, "c_total", NULL, NULL) &&
+	   refused(r, 'g', "c", NULL, EEXIST) &&
+	   refused(r, 'c', "c", NULL, EEXIST) &&
+	   percpu_registry_counter(r, "d", NULL, NULL) &&
+	   refused(r, 'g', "d_total", NULL, EEXIST) &&
+	   refused(r, 'h', "d_total", NULL, EEXIST) &&
+	   percpu_registry_gauge(r, "e", NULL, NULL) &&
+	   refused(r, 'c', "e_total", NULL, EEXIST) &&
+	   percpu_registry_gauge(r, "g_total", NULL, NULL) &&
+	   percpu_registry_gauge(r, "g", NULL, NULL),
+	   "name beside name_total, one a counter (one OpenMetrics family): "
+	   "EEXIST; two gauges: both");
 	errno = 0;
 	ok(!percpu_registry_histogram(r, "z", NULL, NULL, 1, 0) &&
 	   !percpu_registry_histogram(r, "z", NULL, NULL, 1, -1) &&
@@ -229,6 +248,34 @@ static const char expected[] =
 	"size_bytes_sum{kind=\"x\"} 506\n"
 	"size_bytes_count{kind=\"x\"} 6\n";
 
+/* The same in OpenMetrics: the counter's family without _total, each le
+ * a float, # EOF. */
+static const char expected_om[] =
+	"# HELP http_requests Requests \\\\ served.\\nBy method.\n"
+	"# TYPE http_requests counter\n"
+	"http_requests_total{method=\"GET\"} 3\n"
+	"http_requests_total{method=\"POST\",path=\"/a\\\"b\"} 0\n"
+	"# TYPE temperature_celsius gauge\n"
+	"temperature_celsius -5\n"
+	"# HELP in_flight In flight.\n"
+	"# TYPE in_flight gauge\n"
+	"in_flight 1\n"
+	"# HELP size_bytes Sizes.\n"
+	"# TYPE size_bytes histogram\n"
+	"size_bytes_bucket{kind=\"x\",le=\"0.0\"} 1\n"
+	"size_bytes_bucket{kind=\"x\",le=\"1.0\"} 2\n"
+	"size_bytes_bucket{kind=\"x\",le=\"3.0\"} 4\n"
+	"size_bytes_bucket{kind=\"x\",le=\"7.0\"} 4\n"
+	"size_bytes_bucket{kind=\"x\",le=\"15.0\"} 4\n"
+	"size_bytes_bucket{kind=\"x\",le=\"31.0\"} 4\n"
+	"size_bytes_bucket{kind=\"x\",le=\"63.0\"} 4\n"
+	"size_bytes_bucket{kind=\"x\",le=\"127.0\"} 4\n"
+	"size_bytes_bucket{kind=\"x\",le=\"255.0\"} 5\n"
+	"size_bytes_bucket{kind=\"x\",le=\"+Inf\"} 6\n"
+	"size_bytes_sum{kind=\"x\"} 506\n"
+	"size_bytes_count{kind=\"x\"} 6\n"
+	"# EOF\n";
+
 /* Every kind, labels and none, help and none, escapes, overflow. */
 static struct percpu_registry *example(void)
 {
@@ -260,6 +307,41 @@ static void test_exposition(void)
 
 	ok(text && !strcmp(text, expected), "exposition, byte for byte");
 	if (text && strcmp(text, expected))
+		tap_diag("got:\n%s", text);
+	free(text);
+	percpu_registry_free(r);
+}
+
+static void test_openmetrics(void)
+{
+	struct percpu_registry *r = example();
+	char *text = export_format(r, 1);
+
+	ok(text && !strcmp(text, expected_om), "OpenMetrics, byte for byte");
+	if (text && strcmp(text, expected_om))
+		tap_diag("got:\n%s", text);
+	free(text);
+	percpu_registry_free(r);
+}
+
+/* A counter named without _total gets it on its samples only; a quote in
+ * help is escaped; a scaled bound keeps its exponent, 0 becomes 0.0. */
+static void test_openmetrics_names(void)
+{
+	struct percpu_registry *r = percpu_registry_new();
+	char *text;
+	int good;
+
+	percpu_counter_add(percpu_registry_counter(r, "jobs", "Say \"hi\".",
+						   NULL), 2);
+	percpu_registry_histogram(r, "lat_seconds", NULL, NULL, 1000, 1e-9);
+	text = export_format(r, 1);
+	good = text && strstr(text, "# HELP jobs Say \\\"hi\\\".\n"
+				    "# TYPE jobs counter\njobs_total 2\n") &&
+	       strstr(text, "lat_seconds_bucket{le=\"0.0\"} 0\n") &&
+	       strstr(text, "lat_seconds_bucket{le=\"1.023e-06\"} 0\n");
+	ok(good, "OpenMetrics: jobs_total under # TYPE jobs, \\\" in help, le 0.0");
+	if (text && !good)
 		tap_diag("got:\n%s", text);
 	free(text);
 	percpu_registry_free(r);
@@ -369,6 +451,8 @@ int main(void)
 	test_refused_syntax();
 	test_refused_clashes();
 	test_exposition();
+	test_openmetrics();
+	test_openmetrics_names();
 	test_scaled_histogram();
 	test_buffer();
 	test_stream_error();

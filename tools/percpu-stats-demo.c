@@ -4,7 +4,10 @@
  * them in a registry of per-CPU metrics (percpu/stats.h): requests by
  * method and status, latency and response size histograms, requests in
  * flight. The main thread prints the Prometheus exposition every interval;
- * --once prints a single one, with nothing else, for promtool.
+ * --once prints a single one, with nothing else, for promtool;
+ * --openmetrics prints OpenMetrics instead. Built with libpercpu-http,
+ * --serve PORT also serves the metrics at http://ADDR:PORT/metrics while
+ * it runs (port 0: one the kernel picks, printed).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,6 +17,9 @@
 #include <string.h>
 #include <time.h>
 #include <percpu.h>
+#ifdef PERCPU_DEMO_HTTP
+#include <percpu/http.h>
+#endif
 
 #define MAX_THREADS 256
 /* Tracked ranges, [0, 2^36) ns and [0, 2^30) bytes: beyond, values still
@@ -42,7 +48,11 @@ static struct {
 	unsigned int seconds;
 	unsigned int interval_ms;
 	int once;
-} opt = { 4, 10, 1000, 0 };
+	int openmetrics;
+	int serve;		/* 1: --serve given */
+	unsigned int port;
+	const char *addr;	/* NULL: every IPv4 interface */
+} opt = { 4, 10, 1000, 0, 0, 0, 0, NULL };
 
 static struct metrics m;
 static struct percpu_counter interval_requests;	/* read and reset */
@@ -139,6 +149,13 @@ static void sleep_ms(unsigned int ms)
 
 /* The interval's count comes from an exact read-and-reset: no request is
  * lost or counted in two intervals, though workers never pause. */
+static void write_exposition(struct percpu_registry *r)
+{
+	if (opt.openmetrics ? percpu_registry_write_openmetrics(r, stdout)
+			    : percpu_registry_write(r, stdout))
+		die("write");
+}
+
 static void report(struct percpu_registry *r, double elapsed)
 {
 	intptr_t n = 0;
@@ -146,8 +163,7 @@ static void report(struct percpu_registry *r, double elapsed)
 	percpu_counter_reset(&interval_requests, &n);
 	printf("# percpu-stats-demo at %.1f s: %ld requests in the last "
 	       "interval\n", elapsed, (long)n);
-	if (percpu_registry_write(r, stdout))
-		die("write");
+	write_exposition(r);
 	printf("\n");
 	fflush(stdout);
 }
@@ -167,26 +183,46 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: percpu-stats-demo [--threads N] [--seconds N] "
 		"[--interval-ms N] [--once]\n"
+		"                         [--openmetrics] [--serve PORT] "
+		"[--addr ADDR]\n"
 		"  --threads N      worker threads (default 4)\n"
 		"  --seconds N      run time (default 10)\n"
 		"  --interval-ms N  between two expositions (default 1000)\n"
-		"  --once           run 200 ms, print one exposition alone\n");
+		"  --once           run 200 ms, print one exposition alone\n"
+		"  --openmetrics    print OpenMetrics, not Prometheus text\n"
+		"  --serve PORT     serve /metrics over HTTP on PORT while it "
+		"runs\n"
+		"                   (0: a free port, printed)%s\n"
+		"  --addr ADDR      the address to serve on (default: every "
+		"IPv4 one)\n",
+#ifdef PERCPU_DEMO_HTTP
+		""
+#else
+		"; not in this build"
+#endif
+		);
 }
 
-static unsigned int parse_count(const char *s, const char *what,
-				unsigned long max)
+static unsigned int parse_number(const char *s, const char *what,
+				 unsigned long min, unsigned long max)
 {
 	char *end;
 	unsigned long v;
 
 	errno = 0;
 	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || v < 1 || v > max) {
-		fprintf(stderr, "percpu-stats-demo: %s: expected 1 to %lu, "
-			"got '%s'\n", what, max, s);
+	if (errno || end == s || *end || *s == '-' || v < min || v > max) {
+		fprintf(stderr, "percpu-stats-demo: %s: expected %lu to %lu, "
+			"got '%s'\n", what, min, max, s);
 		exit(2);
 	}
 	return (unsigned int)v;
+}
+
+static unsigned int parse_count(const char *s, const char *what,
+				unsigned long max)
+{
+	return parse_number(s, what, 1, max);
 }
 
 static void parse_options(int argc, char **argv)
@@ -196,6 +232,9 @@ static void parse_options(int argc, char **argv)
 		{ "seconds", required_argument, NULL, 's' },
 		{ "interval-ms", required_argument, NULL, 'i' },
 		{ "once", no_argument, NULL, 'o' },
+		{ "openmetrics", no_argument, NULL, 'm' },
+		{ "serve", required_argument, NULL, 'S' },
+		{ "addr", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -210,6 +249,11 @@ static void parse_options(int argc, char **argv)
 		case 'i': opt.interval_ms = parse_count(optarg, "--interval-ms",
 							3600000); break;
 		case 'o': opt.once = 1; break;
+		case 'm': opt.openmetrics = 1; break;
+		case 'S': opt.serve = 1;
+			opt.port = parse_number(optarg, "--serve", 0, 65535);
+			break;
+		case 'a': opt.addr = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
@@ -218,7 +262,45 @@ static void parse_options(int argc, char **argv)
 		usage(stderr);
 		exit(2);
 	}
+#ifndef PERCPU_DEMO_HTTP
+	if (opt.serve) {
+		fprintf(stderr, "percpu-stats-demo: --serve: built without "
+			"libpercpu-http (libmicrohttpd was not found)\n");
+		exit(2);
+	}
+#endif
 }
+
+#ifdef PERCPU_DEMO_HTTP
+static struct percpu_http *server;
+
+/* The server, if --serve: its address goes first on stdout, so that a
+ * script that asked for port 0 can read which port it got. */
+static void serve_start(struct percpu_registry *r)
+{
+	if (!opt.serve)
+		return;
+	server = must(percpu_http_start(r, opt.addr, opt.port), "--serve");
+	printf("# percpu-stats-demo: serving http://%s:%d/metrics\n",
+	       opt.addr ? opt.addr : "0.0.0.0", percpu_http_port(server));
+	fflush(stdout);
+}
+
+static void serve_stop(void)
+{
+	percpu_http_stop(server);
+}
+#else
+/* Without libpercpu-http, parse_options() refuses --serve. */
+static void serve_start(struct percpu_registry *r)
+{
+	(void)r;
+}
+
+static void serve_stop(void)
+{
+}
+#endif
 
 int main(int argc, char **argv)
 {
@@ -235,6 +317,7 @@ int main(int argc, char **argv)
 		if ((errno = pthread_create(&tid[i], NULL, worker,
 					    (void *)(uintptr_t)i)))
 			die("pthread_create");
+	serve_start(r);
 	if (opt.once)
 		sleep_ms(200);
 	else
@@ -242,8 +325,9 @@ int main(int argc, char **argv)
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (unsigned int i = 0; i < opt.threads; i++)
 		pthread_join(tid[i], NULL);
-	if (opt.once && percpu_registry_write(r, stdout))
-		die("write");
+	serve_stop();
+	if (opt.once)
+		write_exposition(r);
 	percpu_registry_free(r);
 	percpu_counter_destroy(&interval_requests);
 	return 0;

@@ -372,7 +372,8 @@ PERCPU_API double percpu_histogram_mean(
 
 /*
  * A registry: named metrics, each series a name plus a set of labels, with
- * help text, exported in the Prometheus text exposition format 0.0.4.
+ * help text, exported in the Prometheus text exposition format 0.0.4 or
+ * in OpenMetrics 1.0.0.
  *
  * Names match [a-zA-Z_:][a-zA-Z0-9_:]*. Labels are given as Prometheus
  * writes them, e.g. `method="GET",code="200"` (NULL or "" for none), pairs
@@ -468,7 +469,8 @@ PERCPU_API int percpu_registry_set_limits(
  * malformed or not UTF-8), E2BIG (beyond a size limit), ENOSPC (a new
  * series beyond the registry's series limit), EEXIST (the name has another
  * type, or its lines would clash with a histogram's name_bucket, name_sum
- * or name_count) or ENOMEM. A lookup allocates (malloc) the labels'
+ * or name_count, or a counter's in OpenMetrics: name and name_total may
+ * not both be registered when one of them is a counter) or ENOMEM. A lookup allocates (malloc) the labels'
  * canonical form while it runs; a new series keeps it, and is allocated
  * too (and a new name's family).
  */
@@ -543,6 +545,19 @@ PERCPU_API int percpu_buckets_exponential(double *le, size_t n, double start,
  * histogram (calloc), and the stream may allocate its buffer.
  */
 PERCPU_API int percpu_registry_write(struct percpu_registry *r, FILE *f);
+
+/*
+ * percpu_registry_write_openmetrics: the same metrics in OpenMetrics 1.0.0
+ * text (application/openmetrics-text; version=1.0.0): as
+ * percpu_registry_write(), but a counter's family is its name without
+ * _total and its samples end in _total (a counter registered as
+ * requests_total or as requests: # TYPE requests counter, then
+ * requests_total samples), help escapes quotes too, each `le` is a float
+ * ("1.0", "+Inf"), and the text ends with "# EOF". No _created samples.
+ * Returns and allocates as percpu_registry_write().
+ */
+PERCPU_API int percpu_registry_write_openmetrics(struct percpu_registry *r,
+						 FILE *f);
 
 /*
  * percpu_registry_format: the same exposition into buf (size bytes, NUL

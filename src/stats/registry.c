@@ -70,8 +70,27 @@ static struct stats_family *find_family(const struct percpu_registry *r,
 
 static const char *const histogram_suffixes[] = { "_bucket", "_sum", "_count" };
 
+/*
+ * In OpenMetrics a counter a_total is the family a, whose sample is
+ * a_total, and a counter a is the same: so a name and the same name plus
+ * _total may not both be families when one is a counter. Two lookups.
+ */
+static int total_clashes(const struct percpu_registry *r,
+			 const struct spec *sp, size_t len)
+{
+	const struct stats_family *f = find_family(r, sp->name, len, "_total");
+
+	if (f && (f->kind == STATS_COUNTER || sp->kind == STATS_COUNTER))
+		return 1;
+	if (!stats_has_total(sp->name))
+		return 0;
+	f = find_family(r, sp->name, len - strlen("_total"), "");
+	return f && (f->kind == STATS_COUNTER || sp->kind == STATS_COUNTER);
+}
+
 /* A histogram's lines would clash with a family named like one of them,
- * or a new family with a histogram's lines: three lookups either way. */
+ * or a new family with a histogram's lines: three lookups either way;
+ * then the OpenMetrics names of counters. */
 static int clashes(const struct percpu_registry *r, const struct spec *sp)
 {
 	size_t len = strlen(sp->name), n;
@@ -90,7 +109,7 @@ static int clashes(const struct percpu_registry *r, const struct spec *sp)
 		if (f && f->kind == STATS_HISTOGRAM)
 			return 1;
 	}
-	return 0;
+	return total_clashes(r, sp, len);
 }
 
 /* The name's hash, then a brace no name has, then the labels: name "ab"

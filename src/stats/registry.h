@@ -86,6 +86,7 @@ int stats_name_check(const char *name, size_t max_bytes);
 int stats_help_check(const char *help, size_t max_bytes);
 char *stats_labels_canonical(const char *labels, int histogram,
 			     const struct percpu_registry_limits *l);
+int stats_has_total(const char *name);
 
 /* limits.c */
 extern const struct percpu_registry_limits stats_default_limits;

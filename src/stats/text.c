@@ -88,6 +88,15 @@ int stats_help_check(const char *help, size_t max_bytes)
 	return 0;
 }
 
+/* Whether a name is something followed by _total: in OpenMetrics such
+ * a counter's family is the something (stats_export.c). */
+int stats_has_total(const char *name)
+{
+	size_t len = strlen(name), n = strlen("_total");
+
+	return len > n && !strcmp(name + len - n, "_total");
+}
+
 /* One `key="value"`, the value as the exposition escapes it. */
 struct pair {
 	const char *key;
