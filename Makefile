@@ -232,6 +232,15 @@ check-qemu:
 	$(MAKE) qemu-bins-aarch64 qemu-bins-x86_64
 	QEMU_BUILD=$(QEMU_BUILD) prove --exec /bin/sh tests/qemu/*.t
 
+# The Debian packages (debian/, scripts/check-deb): built from a copy of
+# the tree in a temporary folder, checked with lintian, their contents
+# listed, a tiny program built against libpercpu-dev. About a minute.
+check-deb:
+	scripts/install-deps deb
+	scripts/check-deb
+
+.PHONY: check-deb
+
 # The benchmark report (scripts/bench-report): $(BUILD)/bench/percpu-bench.csv,
 # .png and .md, the ratios of both of its runs (percpu-bench --ratios) at
 # the end of the .md, all three copied into bench/, the committed report.
