@@ -4,6 +4,7 @@
 # `make bench` writes the benchmark report. CC=clang works as well as gcc.
 # `make check-qemu` runs the tests in emulated guests: aarch64 (the rseq
 # sections for real) and x86-64 with many CPUs (see tests/qemu/).
+# `make check-deb` builds and checks the Debian packages (debian/).
 
 CC ?= cc
 ifeq ($(CC),cc)
