@@ -4,6 +4,7 @@
 # `make bench` writes the benchmark report. CC=clang works as well as gcc.
 # `make check-qemu` runs the tests in emulated guests: aarch64 (the rseq
 # sections for real) and x86-64 with many CPUs (see tests/qemu/).
+# `make check-deb` builds and checks the Debian packages (debian/).
 
 CC ?= cc
 ifeq ($(CC),cc)
@@ -318,6 +319,15 @@ check-qemu:
 	scripts/qemu/fetch $(QEMU_BUILD)/fetch
 	$(MAKE) qemu-bins-aarch64 qemu-bins-x86_64
 	QEMU_BUILD=$(QEMU_BUILD) prove --exec /bin/sh tests/qemu/*.t
+
+# The Debian packages (debian/, scripts/check-deb): built from a copy of
+# the tree in a temporary folder, checked with lintian, their contents
+# listed, a tiny program built against libpercpu-dev. About a minute.
+check-deb:
+	scripts/install-deps deb
+	scripts/check-deb
+
+.PHONY: check-deb
 
 # The benchmark report (scripts/bench-report): $(BUILD)/bench/percpu-bench.csv,
 # .png and .md, the ratios of both of its runs (percpu-bench --ratios) at
