@@ -320,6 +320,14 @@ check-qemu:
 	$(MAKE) qemu-bins-aarch64 qemu-bins-x86_64
 	QEMU_BUILD=$(QEMU_BUILD) prove --exec /bin/sh tests/qemu/*.t
 
+# What CI runs of it: the aarch64 guest with its quick list (the unit
+# tests in every mode, aborts, lock hand-off, drains, the kill switch).
+check-qemu-quick:
+	scripts/install-deps qemu
+	scripts/qemu/fetch $(QEMU_BUILD)/fetch
+	$(MAKE) qemu-bins-aarch64
+	QEMU_BUILD=$(QEMU_BUILD) QEMU_QUICK=1 prove --exec /bin/sh tests/qemu/aarch64.t
+
 # The Debian packages (debian/, scripts/check-deb): built from a copy of
 # the tree in a temporary folder, checked with lintian, their contents
 # listed, a tiny program built against libpercpu-dev. About a minute.
@@ -426,5 +434,5 @@ uninstall-cmake:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps tests check check-env check-stress check-qemu bench bench-malloc install uninstall clean
+.PHONY: all deps tests check check-env check-stress check-qemu check-qemu-quick bench bench-malloc install uninstall clean
 .SECONDARY:

@@ -8,6 +8,21 @@
 # timings are not performance).
 . "$(dirname "$0")/lib.sh"
 list=$QEMU_BUILD/aarch64.list
+# QEMU_QUICK=1 (make check-qemu-quick, in CI): about a minute of guest time.
+if [ "${QEMU_QUICK:-0}" = 1 ]; then
+	cat >"$list" <<'LIST'
+tests/unit.t
+tests/unit_multi.t
+tests/abort.t
+tests/lock_handoff.t
+tests/edges.t
+tests/drain.t
+tests/qemu/guest_killswitch.sh
+LIST
+	guest aarch64 aarch64 600 "$list"
+	guest_done
+	exit 0
+fi
 cat >"$list" <<'LIST'
 tests/unit.t
 tests/unit_multi.t
