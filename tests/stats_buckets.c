@@ -16,23 +16,6 @@
 static struct percpu_histogram *shared;
 static uint64_t values[THREADS][PER_THREAD];
 
-static char *export_text(struct percpu_registry *r)
-{
-	char *text = NULL;
-	size_t len;
-	FILE *f = open_memstream(&text, &len);
-
-	if (!f)
-		return NULL;
-	if (percpu_registry_write(r, f)) {
-		fclose(f);
-		free(text);
-		return NULL;
-	}
-	fclose(f);
-	return text;
-}
-
 /* The count on the line that starts with `line`, or -1. */
 static long long count_of(const char *text, const char *line)
 {
@@ -109,7 +92,7 @@ static void test_bounds_ns(void)
 	fill_values(le, n);
 	spawn_all(workers, THREADS, recorder, NULL);
 	join_all(workers, THREADS);
-	text = export_text(r);
+	text = registry_text(r);
 	for (size_t j = 0; j < n; j++) {
 		uint64_t bound = (uint64_t)(le[j] * 1e9 + 0.5);
 		long long below = 0, at_most = 0, got;
@@ -163,7 +146,7 @@ static void test_exact_bounds(void)
 					 le, 6);
 	for (uint64_t v = 0; v < 600; v++)
 		percpu_histogram_record(h, v);
-	text = export_text(r);
+	text = registry_text(r);
 	for (int j = 0; j < 6; j++) {
 		snprintf(line, sizeof(line), "size_bytes_bucket{k=\"v\",le=\"%g\"} ",
 			 le[j]);
@@ -190,7 +173,7 @@ static void test_exact_scaled(void)
 					 4);
 	for (uint64_t v = 0; v < 300; v++)
 		percpu_histogram_record(h, v);
-	text = export_text(r);
+	text = registry_text(r);
 	for (int j = 0; j < 4; j++) {
 		snprintf(line, sizeof(line), "t_seconds_bucket{le=\"%g\"} ",
 			 le[j]);

@@ -16,23 +16,6 @@
 #include <sys/wait.h>
 #include "stats_util.h"
 
-static char *export_text(struct percpu_registry *r)
-{
-	char *text = NULL;
-	size_t len;
-	FILE *f = open_memstream(&text, &len);
-
-	if (!f)
-		return NULL;
-	if (percpu_registry_write(r, f)) {
-		fclose(f);
-		free(text);
-		return NULL;
-	}
-	fclose(f);
-	return text;
-}
-
 static int refused_counter(struct percpu_registry *r, const char *name,
 			   const char *help, const char *labels, int err)
 {
@@ -74,7 +57,7 @@ static void test_utf8(void)
 {
 	int refused;
 	struct percpu_registry *r = hostile(&refused);
-	char *text = export_text(r);
+	char *text = registry_text(r);
 
 	ok(refused, "labels and help not UTF-8 (bad byte, overlong, "
 	   "surrogate, > U+10FFFF, truncated): NULL, EINVAL");
@@ -103,7 +86,7 @@ static void test_canonical(void)
 	   "labels in any order, a space after a comma: one series");
 	ok(none && none == empty, "no labels and a=\"\": one series");
 	percpu_counter_add(ab, 1);
-	text = export_text(r);
+	text = registry_text(r);
 	ok(text && strstr(text, "\nx_total{a=\"1\",b=\"2\"} 1\n"
 			  "# TYPE y_total counter\ny_total 0\n") &&
 	   !strstr(text, "b=\"2\",a"), "exported once, keys in order");
@@ -129,7 +112,7 @@ static void test_scale(void)
 	h = percpu_registry_histogram(r, "b", NULL, NULL, UINT64_MAX, 1e269);
 	for (int i = 0; h && i < 4; i++)
 		percpu_histogram_record(h, UINT64_MAX);
-	text = export_text(r);
+	text = registry_text(r);
 	ok(h && text && !strstr(text, "inf") &&
 	   strstr(text, "b_bucket{le=\"+Inf\"} 4\n"),
 	   "scale 1e269, the largest: every bound and the sum finite");
@@ -150,7 +133,7 @@ static void test_counter(void)
 	ok(errno == EINVAL && percpu_counter_sum(c) == 5,
 	   "a negative add: EINVAL, the counter unchanged");
 	percpu_counter_add(c, INTPTR_MAX);
-	text = export_text(r);
+	text = registry_text(r);
 	ok(text && strstr(text, "\nc_total 9223372036854775812\n"),
 	   "beyond INT64_MAX: exported unsigned");
 	free(text);

@@ -53,6 +53,24 @@ static __attribute__((unused)) double ln(double x)
 	return 2 * sum + e * 0.69314718055994530942;
 }
 
+/* A registry's exposition (percpu_registry_write), malloc'd, or NULL. */
+static __attribute__((unused)) char *registry_text(struct percpu_registry *r)
+{
+	char *text = NULL;
+	size_t len;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return NULL;
+	if (percpu_registry_write(r, f)) {
+		fclose(f);
+		free(text);
+		return NULL;
+	}
+	fclose(f);
+	return text;
+}
+
 struct worker {
 	pthread_t tid;
 	int index;
