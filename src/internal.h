@@ -175,6 +175,16 @@ void percpu_pool_fork_prepare(void);
 void percpu_pool_fork_parent(void);
 void percpu_pool_fork_child(void);
 
+/* The statistics' fork gates (stats/registry.c, stats/counter.c): rwlocks
+ * that prefer writers, so that readers back to back cannot keep a fork
+ * waiting. */
+#ifdef PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+#define PERCPU_FORK_GATE_INITIALIZER \
+	PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+#else
+#define PERCPU_FORK_GATE_INITIALIZER PTHREAD_RWLOCK_INITIALIZER
+#endif
+
 /* stats/registry.c, stats/counter.c: their fork gates (same purpose). */
 void percpu_stats_registry_fork_prepare(void);
 void percpu_stats_registry_fork_parent(void);

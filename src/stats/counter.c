@@ -2,7 +2,7 @@
 /* src/stats/counter.c: counters and up-down gauges (see percpu/stats.h). */
 #include <errno.h>
 #include <time.h>
-#include "percpu.h"
+#include "internal.h"
 
 /* Words are summed as unsigned so that a counter that wraps stays exact
  * modulo 2^64 instead of overflowing a signed sum. */
@@ -24,13 +24,8 @@ static intptr_t sum_shards(intptr_t *p)
  * for ever. Writers first: refills running back to back must not keep a
  * fork waiting. No thread takes the gate twice.
  */
-#ifdef PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
-#define GATE_INITIALIZER PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
-#else
-#define GATE_INITIALIZER PTHREAD_RWLOCK_INITIALIZER
-#endif
-static const pthread_rwlock_t gate_initial = GATE_INITIALIZER;
-static pthread_rwlock_t fork_gate = GATE_INITIALIZER;
+static const pthread_rwlock_t gate_initial = PERCPU_FORK_GATE_INITIALIZER;
+static pthread_rwlock_t fork_gate = PERCPU_FORK_GATE_INITIALIZER;
 
 static void refill_lock(struct percpu_counter *c)
 {

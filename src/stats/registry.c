@@ -338,13 +338,8 @@ static struct stats_series *locked_get(struct percpu_registry *r,
  * that lookups back to back cannot keep a fork waiting; no thread takes
  * the gate twice.
  */
-#ifdef PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
-#define GATE_INITIALIZER PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
-#else
-#define GATE_INITIALIZER PTHREAD_RWLOCK_INITIALIZER
-#endif
-static const pthread_rwlock_t gate_initial = GATE_INITIALIZER;
-static pthread_rwlock_t fork_gate = GATE_INITIALIZER;
+static const pthread_rwlock_t gate_initial = PERCPU_FORK_GATE_INITIALIZER;
+static pthread_rwlock_t fork_gate = PERCPU_FORK_GATE_INITIALIZER;
 
 void percpu_stats_registry_fork_prepare(void)
 {

@@ -15,7 +15,7 @@
 #define PERCPU_STATS_REGISTRY_H
 
 #include <stddef.h>
-#include "percpu.h"
+#include "internal.h"
 
 enum stats_kind {
 	STATS_COUNTER,
