@@ -176,6 +176,22 @@ tap_line $r "a killed process leaves its file"
 [ -e "$PERCPU_STATUS_DIR/$file_pid" ] || r=NOTOK
 tap_line $r "the next process to start removes it, and only it"
 
+# Values from the environment are written escaped: a newline in a setting
+# or in the settings file's path cannot add a line to the process's file.
+bad=$(printf 'cpu\nmode: forged\033\377')
+start hostile PERCPU_INDEX="$bad" PERCPU_CONF="$dir/a
+mode: forged"
+out=$("$info" --pid "$pid" 2>&1)
+[ "$(printf '%s\n' "$out" | grep -c '^mode: ')" = 1 ] &&
+	printf '%s\n' "$out" | grep -qxF "mode: rseq" &&
+	printf '%s\n' "$out" | grep -qF 'cpu\x0amode: forged\x1b\xff' &&
+	printf '%s\n' "$out" |
+	grep -qxF "settings_file: $dir/a\\x0amode: forged (absent)" &&
+	r=OK || r=NOTOK
+[ $r = OK ] || printf '%s\n' "$out" | sed 's/^/    # /'
+tap_line $r "a newline in PERCPU_INDEX and PERCPU_CONF: escaped, one mode line"
+kill "$pid"
+
 # Files forged for a live process that does not use the library, from a
 # real one: pid, start time and executable replaced.
 sleep 30 &

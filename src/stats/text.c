@@ -10,37 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "stats/registry.h"
-
-/*
- * The length of the UTF-8 sequence at p, or 0 if it is not one: no
- * overlong form, no surrogate, nothing above U+10FFFF (as Go's
- * utf8.ValidString, which Prometheus' parser uses).
- */
-static size_t utf8_length(const unsigned char *p)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] < 0xc2 || p[0] > 0xf4)
-		return 0;
-	n = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
-	if (p[0] == 0xe0)
-		lo = 0xa0;		/* overlong */
-	else if (p[0] == 0xed)
-		hi = 0x9f;		/* surrogates */
-	else if (p[0] == 0xf0)
-		lo = 0x90;		/* overlong */
-	else if (p[0] == 0xf4)
-		hi = 0x8f;		/* above U+10FFFF */
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
+#include "utf8.h"
 
 static int is_name_start(char c)
 {
