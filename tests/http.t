@@ -45,15 +45,6 @@ skip_unless() {
 	fi
 }
 
-# wait_line file pattern: the first line matching, waiting up to 10 s.
-wait_line() {
-	for i in $(seq 100); do
-		grep -m1 "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # get path [curl options]: the status and content type, the body in
 # $dir/body and the headers in $dir/headers.
 get() {
@@ -70,16 +61,6 @@ adds_sum() {
 promtool_clean() {
 	out=$(promtool check metrics <"$1" 2>&1) && [ -z "$out" ] && return 0
 	echo "$out" | sed 's/^/    # /'
-	return 1
-}
-
-# openmetrics_parses file: prometheus_client's strict parser reads it all.
-openmetrics_parses() {
-	out=$(/usr/bin/python3 -c '
-import sys
-from prometheus_client.openmetrics.parser import text_string_to_metric_families
-list(text_string_to_metric_families(sys.stdin.read()))' <"$1" 2>&1) && return 0
-	echo "$out" | tail -n 3 | sed 's/^/    # /'
 	return 1
 }
 
