@@ -48,13 +48,13 @@ if sed 's/demo_requests_total/demo_requests/' "$out" |
 else
 	tap_line OK "promtool rejects a broken exposition"
 fi
-# Registrations with labels and help that are not UTF-8 (refused) beside
-# good ones: what is exported still parses.
+# Registrations with labels and help that are not UTF-8, and with blank
+# help (refused), beside good ones: what is exported still parses.
 if "$BUILD/tests/stats_hostile" --exposition >"$out" &&
 	promtool check metrics <"$out" >/dev/null 2>&1; then
-	tap_line OK "after refused registrations (not UTF-8): promtool accepts the exposition"
+	tap_line OK "after refused registrations (not UTF-8, blank help): promtool accepts the exposition"
 else
-	tap_line NOTOK "after refused registrations (not UTF-8): promtool accepts the exposition"
+	tap_line NOTOK "after refused registrations (not UTF-8, blank help): promtool accepts the exposition"
 fi
 
 # openmetrics_ok description command...: the command's OpenMetrics read
