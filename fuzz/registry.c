@@ -369,9 +369,11 @@ static int name_valid(const char *name)
 	return name && name_len(name, 1) == strlen(name);
 }
 
+/* NULL, or UTF-8 that says something: not "" nor only blanks. */
 static int help_valid(const char *help)
 {
-	return !help || utf8_valid(help, strlen(help));
+	return !help ||
+	       (help[strspn(help, " \t")] && utf8_valid(help, strlen(help)));
 }
 
 static int errno_documented(int err)

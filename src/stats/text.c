@@ -41,7 +41,10 @@ int stats_name_check(const char *name, size_t max_bytes)
 	return 0;
 }
 
-/* NULL (no help), or UTF-8 of at most max_bytes: 0, or -1 with errno. */
+/* NULL (no help), or UTF-8 of at most max_bytes that says something:
+ * "" and only spaces and tabs, which readers of the exposition skip, would
+ * be a # HELP line with no help (promtool's lint: "no help text").
+ * 0, or -1 with errno. */
 int stats_help_check(const char *help, size_t max_bytes)
 {
 	size_t n;
@@ -50,6 +53,8 @@ int stats_help_check(const char *help, size_t max_bytes)
 		return 0;
 	if (strnlen(help, max_bytes + 1) > max_bytes)
 		return fail(E2BIG);
+	if (!help[strspn(help, " \t")])
+		return fail(EINVAL);
 	for (const char *p = help; *p; p += n) {
 		n = utf8_length((const unsigned char *)p);
 		if (!n)
