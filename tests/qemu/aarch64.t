@@ -4,9 +4,9 @@
 # Debian's arm64 kernel): the rseq sections of include/percpu/arch/aarch64.h
 # for real, in rseq, lock and mixed mode, with CPU and concurrency-id
 # indexing; the param stress test, the kill switch and signal handlers,
-# each reduced to fit emulation; the resident memory of per-CPU objects
-# (memory.t); percpu-bench as a smoke test (emulated timings are not
-# performance).
+# shard leases (lease.t guest), each reduced to fit emulation; the
+# resident memory of per-CPU objects (memory.t); percpu-bench as a smoke
+# test (emulated timings are not performance).
 . "$(dirname "$0")/lib.sh"
 list=$QEMU_BUILD/aarch64.list
 # QEMU_QUICK=1 (make check-qemu-quick, in CI): about a minute of guest time.
@@ -37,6 +37,7 @@ tests/edges.t
 tests/drain.t
 tests/stats.t
 tests/memory.t
+tests/lease.t guest
 tests/qemu/guest_killswitch.sh
 tests/qemu/guest_param.sh
 tests/qemu/guest_bench.sh
