@@ -321,7 +321,7 @@ check-qemu:
 	QEMU_BUILD=$(QEMU_BUILD) prove --exec /bin/sh tests/qemu/*.t
 
 # What CI runs of it: the aarch64 guest with its quick list (the unit
-# tests in every mode, aborts, lock hand-off, drains, the kill switch).
+# tests in every mode, aborts, lock hand-off, drains, memory, the kill switch).
 check-qemu-quick:
 	scripts/install-deps qemu
 	scripts/qemu/fetch $(QEMU_BUILD)/fetch

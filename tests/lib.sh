@@ -9,6 +9,12 @@ tap_line() {
 	if [ "$1" = OK ]; then echo "ok $tap_n - $2"; else echo "not ok $tap_n - $2"; fi
 }
 
+# tap_skip description reason: a line for a check that cannot run here.
+tap_skip() {
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n - $1 # SKIP $2"
+}
+
 # check_cmd description command...: one TAP line, ok if the command exits
 # 0; its output shown as comments.
 check_cmd() {

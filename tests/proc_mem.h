@@ -6,6 +6,14 @@
  * pool maps with MAP_NORESERVE and MADV_NOHUGEPAGE). Shared by the memory
  * test and the many-CPU guest's (tests/qemu/rss.c).
  *
+ * The whole process's figure is the Rss of all its mappings in smaps, which
+ * the kernel counts by walking the page tables, not VmRSS: proc(5) warns
+ * that status's figures are inexact for scalability. Linux 6.1 keeps up to
+ * 64 page faults per thread in a per-thread cache before adding them to
+ * VmRSS; 6.2 and later read a per-CPU counter without summing it. Either
+ * shows growth that did not happen, or hides growth that did: it is read
+ * too, for reports only.
+ *
  * The files are read with read(2) into a static buffer, never stdio: a
  * measurement must not call malloc, which under a preloaded libpercpu-malloc
  * touches that allocator's own per-CPU pool (also "nr nh") on whichever CPU
@@ -22,7 +30,8 @@
 struct proc_mem {
 	long pool_rss;		/* resident in the pool's mappings */
 	long pool_size;		/* address space of those mappings */
-	long vm_rss;		/* the whole process */
+	long rss;		/* the whole process: Rss of every mapping */
+	long vm_rss;		/* VmRSS in status: inexact, printed only */
 };
 
 /* One line at a time from a /proc file; lines longer than the buffer are cut. */
@@ -86,7 +95,7 @@ static __attribute__((unused)) long proc_vm_rss(void)
 static __attribute__((unused)) struct proc_mem proc_mem_read(void)
 {
 	static struct proc_lines p;
-	struct proc_mem u = { 0, 0, 0 };
+	struct proc_mem u = { 0, 0, 0, 0 };
 	long size = 0, rss = 0, kb;
 	const char *line;
 
@@ -94,8 +103,10 @@ static __attribute__((unused)) struct proc_mem proc_mem_read(void)
 		while ((line = proc_lines_next(&p))) {
 			if (sscanf(line, "Size: %ld kB", &kb) == 1)
 				size = kb * 1024;
-			else if (sscanf(line, "Rss: %ld kB", &kb) == 1)
+			else if (sscanf(line, "Rss: %ld kB", &kb) == 1) {
 				rss = kb * 1024;
+				u.rss += rss;
+			}
 			else if (!strncmp(line, "VmFlags:", 8) &&
 				 strstr(line, " nr ") && strstr(line, " nh ")) {
 				u.pool_size += size;

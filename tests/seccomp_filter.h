@@ -17,7 +17,14 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+/* The native ABI's value of seccomp_data.arch, where the test knows it. */
 #if defined(__x86_64__)
+#define SECCOMP_NATIVE_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SECCOMP_NATIVE_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+#ifdef SECCOMP_NATIVE_ARCH
 /* Four to check the ABI and load the number, two per call, one to allow. */
 #define SECCOMP_FILTER_MAX (4 + 3 * 2 + 1)
 
@@ -44,7 +51,7 @@ static void seccomp_fail_call(struct seccomp_filter_prog *f, unsigned int nr,
 
 /*
  * System call numbers only mean these calls for the native ABI, so
- * calls made through another one (i386 int 0x80) are let through. x32 calls
+ * calls made through another one (i386 int 0x80, AArch32) are let through. x32 calls
  * carry __X32_SYSCALL_BIT in the number and so are let through as well:
  * nothing under test uses that ABI.
  */
@@ -54,7 +61,7 @@ static void seccomp_build(struct seccomp_filter_prog *f, int rseq_errno,
 	seccomp_emit(f, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 		offsetof(struct seccomp_data, arch)));
 	seccomp_emit(f, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-						     AUDIT_ARCH_X86_64, 1, 0));
+						     SECCOMP_NATIVE_ARCH, 1, 0));
 	seccomp_emit(f, (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
 						     SECCOMP_RET_ALLOW));
 	seccomp_emit(f, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
@@ -71,7 +78,8 @@ static void seccomp_build(struct seccomp_filter_prog *f, int rseq_errno,
  * membarrier_errno and sched_setaffinity with affinity_errno in this
  * thread and what it creates; 0 leaves a call
  * alone. NO_NEW_PRIVS lets an unprivileged process install the filter.
- * Returns 0, or -1 with errno; ENOTSUP on an architecture other than x86-64.
+ * Returns 0, or -1 with errno; ENOTSUP on an architecture other than x86-64
+ * and aarch64.
  */
 static int seccomp_refuse(int rseq_errno, int membarrier_errno,
 			  int affinity_errno)

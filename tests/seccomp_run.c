@@ -9,7 +9,7 @@
  *
  * The filter is installed before exec, so it also covers the dynamic
  * loader's and libc's own start-up registration, and every thread and child
- * of the command. Every other system call is allowed. x86-64 only.
+ * of the command. Every other system call is allowed. x86-64 and aarch64 only.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -92,7 +92,7 @@ int main(int argc, char **argv)
 	if (seccomp_refuse(o.rseq_errno, o.membarrier_errno,
 			   o.affinity_errno)) {
 		fprintf(stderr, "seccomp_run: cannot install the filter: %s\n",
-			errno == ENOTSUP ? "only x86-64 is supported" :
+			errno == ENOTSUP ? "only x86-64 and aarch64 are supported" :
 					   strerror(errno));
 		return 1;
 	}

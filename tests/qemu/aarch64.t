@@ -4,8 +4,9 @@
 # Debian's arm64 kernel): the rseq sections of include/percpu/arch/aarch64.h
 # for real, in rseq, lock and mixed mode, with CPU and concurrency-id
 # indexing; the param stress test, the kill switch and signal handlers,
-# each reduced to fit emulation; percpu-bench as a smoke test (emulated
-# timings are not performance).
+# shard leases (lease.t guest), each reduced to fit emulation; the
+# resident memory of per-CPU objects (memory.t); percpu-bench as a smoke
+# test (emulated timings are not performance).
 . "$(dirname "$0")/lib.sh"
 list=$QEMU_BUILD/aarch64.list
 # QEMU_QUICK=1 (make check-qemu-quick, in CI): about a minute of guest time.
@@ -17,6 +18,7 @@ tests/abort.t
 tests/lock_handoff.t
 tests/edges.t
 tests/drain.t
+tests/memory.t
 tests/qemu/guest_killswitch.sh
 LIST
 	guest aarch64 aarch64 600 "$list"
@@ -34,6 +36,8 @@ tests/longjmp.t
 tests/edges.t
 tests/drain.t
 tests/stats.t
+tests/memory.t
+tests/lease.t guest
 tests/qemu/guest_killswitch.sh
 tests/qemu/guest_param.sh
 tests/qemu/guest_bench.sh
