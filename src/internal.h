@@ -110,6 +110,10 @@ int percpu_fence_all_try(void);
 void percpu_fence_all(void);
 void percpu_backoff_sleep(unsigned int *tries);
 int percpu_barrier_threads(void);
+struct fence_counts {
+	uint64_t fences, barriers, by_affinity;
+};
+void percpu_fence_counts(struct fence_counts *c);
 
 /* shard.c */
 enum { SHARD_TAKEN, SHARD_NESTED, SHARD_BUSY };
@@ -152,6 +156,13 @@ size_t percpu_stack_push_block(struct percpu_stack *s, void *const *ptrs,
 			       size_t n, int *shard);
 size_t percpu_stack_pop_block(struct percpu_stack *s, void **out, size_t n,
 			      int *shard);
+
+/* lockpath/tally.c: the library's own statistics (percpu_runtime_stats). */
+void percpu_tally_unlocked_op(void);
+void percpu_tally_spill(void);
+void percpu_tally_remote(void);
+void percpu_tally_thread_exit(void);
+void percpu_tally_after_fork(void);
 
 /* numa.c */
 int percpu_numa_init(unsigned int nr_cpus, int cid_indexing);

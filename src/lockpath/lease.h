@@ -34,6 +34,36 @@ struct lease_self {
 	unsigned int no_slot;		/* attempts that found no free slot */
 };
 
+/*
+ * Beside each shard word, on its line, written only by its holder (a
+ * lease counts as holding; revokers is the one field others write, with
+ * atomics). The last three are the library's own statistics (tally.c).
+ */
+struct shard_ban {
+	uintptr_t word;
+	uintptr_t left;		/* takes until the shard may be leased again */
+	uintptr_t next;		/* the ban after the next revocation */
+	uintptr_t asked;	/* revoked: not leased again by its take */
+	uintptr_t revokers;	/* at work in percpu_lease_revoke */
+	uintptr_t lock_ops;	/* operations applied holding the shard */
+	uintptr_t grants;	/* leases granted */
+	uintptr_t revocations;	/* leases revoked */
+};
+_Static_assert(sizeof(struct shard_ban) <= 64, "one line (shard.c)");
+
+static inline struct shard_ban *percpu_shard_ban(unsigned int shard)
+{
+	return (struct shard_ban *)percpu_shard_word(shard);
+}
+
+/* Add one to a holder's count: a plain increment, atomic only in that a
+ * reader may load it meanwhile. */
+static inline void percpu_tally_held(uintptr_t *count)
+{
+	__atomic_store_n(count, __atomic_load_n(count, __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELAXED);
+}
+
 extern __thread struct lease_self percpu_lease_self
 	__attribute__((tls_model("initial-exec"), visibility("hidden")));
 extern int percpu_leases_on __attribute__((visibility("hidden")));
