@@ -81,6 +81,9 @@ void percpu_process_disable(const char *why);
 int percpu_index_is_cid(void);
 void percpu_exit_arm(void);
 void percpu_info_fill(struct percpu_runtime_info *info);
+/* info.c: versioned structs (their first field the size the caller set). */
+int percpu_sized_check(const void *dst, size_t v0_end);
+void percpu_sized_copy(void *dst, const void *all, size_t len);
 const char *percpu_lock_reason(void);
 
 /*

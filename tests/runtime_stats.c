@@ -17,7 +17,6 @@
 
 #define N 1000
 #define THREADS 4
-#define WORD_LEASED 4	/* src/lockpath/lease.h: tests may peek */
 
 static int leases;	/* lock mode with leases */
 
@@ -31,16 +30,6 @@ static struct percpu_runtime_stats now(void)
 }
 
 #define DELTA(a, b, field) ((unsigned long)((b).field - (a).field))
-
-static int leased(int shard)
-{
-	uintptr_t w = __atomic_load_n(
-		(uintptr_t *)(percpu_rt.shard_words +
-			      percpu_shard_offset((unsigned int)shard)),
-		__ATOMIC_RELAXED);
-
-	return (w & WORD_LEASED) != 0;
-}
 
 static unsigned long inject_lock_ops(void)
 {
@@ -86,9 +75,9 @@ static void test_adds(void)
 	   "%d adds: lock_path_ops +%lu, want +%lu", N,
 	   DELTA(a, b, lock_path_ops), want);
 	ok(DELTA(a, b, lease_grants) == (unsigned long)leases &&
-	   leased(s) == leases,
+	   test_leased(s) == leases,
 	   "lease_grants +%lu, shard %d %sleased", DELTA(a, b, lease_grants),
-	   s, leased(s) ? "" : "not ");
+	   s, test_leased(s) ? "" : "not ");
 	ok(DELTA(a, b, lease_revocations) == 0 && DELTA(a, b, fences) == 0 &&
 	   DELTA(a, b, thread_barriers) == 0 && DELTA(a, b, remote_ops) == 0,
 	   "no revocation, fence, barrier or remote operation");

@@ -156,20 +156,11 @@ static void sum_all(struct percpu_runtime_stats *st)
 int percpu_runtime_stats_get(struct percpu_runtime_stats *stats)
 {
 	struct percpu_runtime_stats all;
-	size_t size;
 
-	if (!stats || stats->size < STATS_V0_END) {
-		errno = EINVAL;
+	if (percpu_sized_check(stats, STATS_V0_END))
 		return -1;
-	}
-	size = stats->size;
 	sum_all(&all);
-	if (size > sizeof(all)) {
-		memset((char *)stats + sizeof(all), 0, size - sizeof(all));
-		size = sizeof(all);
-	}
-	memcpy(stats, &all, size);
-	stats->size = size;
+	percpu_sized_copy(stats, &all, sizeof(all));
 	return 0;
 }
 
@@ -179,21 +170,6 @@ static void line(struct text *t, const char *name, uint64_t v)
 	text_add(t, ": ");
 	text_add_uint(t, (unsigned long)v);
 	text_add(t, "\n");
-}
-
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 int percpu_runtime_stats_print(int fd)
@@ -210,5 +186,5 @@ int percpu_runtime_stats_print(int fd)
 	line(&t, "fences", st.fences);
 	line(&t, "thread_barriers", st.thread_barriers);
 	line(&t, "fences_by_affinity", st.fences_by_affinity);
-	return write_all(fd, buf, t.len);
+	return text_write_all(fd, buf, t.len);
 }
