@@ -9,10 +9,12 @@
  * one revocation and one barrier; a remote operation counts one, and
  * one fence where rseq threads may run; with threads adding at once, the
  * lock-path count equals the test build's own (percpu_inject), and in
- * mixed mode every lock-path add fenced its CPU once.
+ * mixed mode every lock-path add fenced its CPU once; a fork child starts
+ * from its parent's counts.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/wait.h>
 #include "tap.h"
 
 #define N 1000
@@ -219,6 +221,25 @@ static void test_threads(void)
 	percpu_free(shared_counter);
 }
 
+/* A fork child starts from its parent's counts, other threads' too. */
+static void test_fork(void)
+{
+	struct percpu_runtime_stats a = now(), c;
+	int status = -1;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		c = now();
+		_exit(c.lock_path_ops == a.lock_path_ops &&
+		      c.lease_grants == a.lease_grants &&
+		      c.fences == a.fences ? 0 : 1);
+	}
+	waitpid(pid, &status, 0);
+	ok(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "a fork child's counts are its parent's (%lu lock-path operations)",
+	   (unsigned long)a.lock_path_ops);
+}
+
 /* The printed lines say what the struct says. */
 static void test_print(void)
 {
@@ -266,6 +287,7 @@ int main(void)
 	test_lock_thread();
 	test_unpin();
 	test_threads();
+	test_fork();
 	test_print();
 	return tap_done();
 }

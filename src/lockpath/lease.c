@@ -323,6 +323,16 @@ int percpu_lease_revoke(unsigned int shard, uintptr_t *w, uintptr_t lease,
 	return r;
 }
 
+/* Operations under a lease, summed over the slots (lockpath/tally.c). */
+uint64_t percpu_lease_ops(void)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < LEASE_SLOTS; i++)
+		n += __atomic_load_n(&slots[i].ops, __ATOMIC_RELAXED);
+	return n;
+}
+
 /* The child of fork() has only this thread, under a new thread id: every
  * other slot is free. */
 void percpu_lease_after_fork(void)
@@ -331,7 +341,7 @@ void percpu_lease_after_fork(void)
 
 	for (unsigned int i = 0; i < LEASE_SLOTS; i++)
 		if (&slots[i] != me->slot)
-			slots[i] = (struct lease_slot){ 0 };
+			slots[i] = (struct lease_slot){ .ops = slots[i].ops };
 	if (me->slot)
 		__atomic_store_n(&me->slot->claimed, tid(), __ATOMIC_RELAXED);
 	__atomic_store_n(&me->shard, -1, __ATOMIC_RELAXED);

@@ -24,6 +24,8 @@ enum { LEASE_IDLE, LEASE_CHECKING, LEASE_OWNED };
 struct lease_slot {
 	int state;
 	int claimed;		/* the owner's thread id, 0 if free */
+	uintptr_t ops;		/* operations under a lease, by its owners
+				   (kept from one owner to the next) */
 } __attribute__((aligned(64)));
 
 struct lease_self {
@@ -174,5 +176,6 @@ int percpu_lease_revoke(unsigned int shard, uintptr_t *w, uintptr_t lease,
 			uintptr_t me);
 void percpu_lease_taken_back(unsigned int shard, uintptr_t lease);
 void percpu_lease_after_fork(void);
+uint64_t percpu_lease_ops(void);
 
 #endif

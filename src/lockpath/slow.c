@@ -198,14 +198,15 @@ static __attribute__((noinline)) int run_unleased(struct op *op)
 }
 
 /*
- * Count an operation under a lease, on the shard's line. A signal handler
- * inside its thread's lease operation (which may be counting) spills.
+ * Count an operation under a lease, in its thread's slot, whose line the
+ * lease has just written. A signal handler inside its thread's lease
+ * operation (which may be counting) spills.
  */
 static inline __attribute__((always_inline)) void
 tally_leased(const struct lease_entry *e)
 {
 	if (PERCPU_LIKELY(e->prev != LEASE_OWNED))
-		percpu_tally_held(&percpu_shard_ban(e->shard)->lock_ops);
+		percpu_tally_held(&e->slot->ops);
 	else
 		percpu_tally_spill();
 }

@@ -3,15 +3,16 @@
  * src/lockpath/tally.c: the library's own statistics (percpu/mode.h,
  * percpu_runtime_stats_get), summed when read.
  *
- * A lock-path operation counts where it already holds something: on the
- * line of the shard word it holds or leases (struct shard_ban), with a
- * plain increment. With PERCPU_LEASE=0 a single-word operation in lock mode
- * holds nothing (one atomic instruction): it counts in a slot of its
- * thread's, claimed at its first such operation and folded into `spilled`
- * when the thread exits. A signal handler whose thread was counting (the
- * holding it interrupted, or the slot's busy flag) adds to `spilled`
- * instead, with an atomic, as does a thread that found no free slot.
- * Fences count in fence.c, beside their system call.
+ * A lock-path operation counts where it already writes, with a plain
+ * increment: holding a shard word, on the word's line (struct shard_ban);
+ * under a lease, in its thread's lease slot (lease.c). With PERCPU_LEASE=0
+ * a single-word operation in lock mode holds nothing (one atomic
+ * instruction): it counts in a slot of its thread's here, claimed at its
+ * first such operation. A slot keeps its count when its thread exits and
+ * the next owner adds to it, so nothing is moved. A signal handler whose
+ * thread was counting (the holding it interrupted, or the slot's busy
+ * flag) adds to `spilled` instead, with an atomic, as does a thread that
+ * found no free slot. Fences count in fence.c, beside their system call.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -78,16 +79,7 @@ void percpu_tally_unlocked_op(void)
 	__atomic_store_n(&sl->busy, 0, __ATOMIC_RELAXED);
 }
 
-/* Move a slot's count to `spilled` and free the slot. */
-static void fold(struct tally_slot *sl)
-{
-	__atomic_fetch_add(&shared.spilled,
-			   __atomic_load_n(&sl->ops, __ATOMIC_RELAXED),
-			   __ATOMIC_RELAXED);
-	__atomic_store_n(&sl->ops, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&sl->claimed, 0, __ATOMIC_RELEASE);
-}
-
+/* Free the slot; its count stays, for the next owner to add to. */
 void percpu_tally_thread_exit(void)
 {
 	struct tally_slot *sl = mine;
@@ -96,16 +88,15 @@ void percpu_tally_thread_exit(void)
 		return;
 	mine = NULL;
 	LEASE_COMPILER_BARRIER();
-	fold(sl);
+	__atomic_store_n(&sl->claimed, 0, __ATOMIC_RELEASE);
 }
 
-/* The child of fork() has only this thread: the others' slots are free,
- * their counts kept. */
+/* The child of fork() has only this thread: the others' slots are free. */
 void percpu_tally_after_fork(void)
 {
 	for (unsigned int i = 0; i < TALLY_SLOTS; i++)
-		if (&slots[i] != mine && slots[i].claimed)
-			fold(&slots[i]);
+		if (&slots[i] != mine)
+			slots[i].claimed = 0;
 }
 
 static uint64_t load(const uint64_t *n)
@@ -142,7 +133,7 @@ static void sum_all(struct percpu_runtime_stats *st)
 	sum_shards(st);
 	for (unsigned int i = 0; i < TALLY_SLOTS; i++)
 		st->lock_path_ops += load(&slots[i].ops);
-	st->lock_path_ops += load(&shared.spilled);
+	st->lock_path_ops += percpu_lease_ops() + load(&shared.spilled);
 	st->remote_ops = load(&shared.remote);
 	percpu_fence_counts(&f);
 	st->fences = f.fences;
