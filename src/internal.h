@@ -162,7 +162,15 @@ size_t percpu_stack_pop_block(struct percpu_stack *s, void **out, size_t n,
 
 /* lockpath/tally.c: the library's own statistics (percpu_runtime_stats). */
 void percpu_tally_unlocked_op(void);
-void percpu_tally_spill(void);
+extern uint64_t percpu_tally_spilled __attribute__((visibility("hidden")));
+
+/* Count a lock-path operation where a plain increment could be undone
+ * (a signal handler inside its thread's counting): one atomic add. */
+static inline void percpu_tally_spill(void)
+{
+	__atomic_fetch_add(&percpu_tally_spilled, 1, __ATOMIC_RELAXED);
+}
+
 void percpu_tally_remote(void);
 void percpu_tally_thread_exit(void);
 void percpu_tally_after_fork(void);

@@ -11,8 +11,9 @@
  * first such operation. A slot keeps its count when its thread exits and
  * the next owner adds to it, so nothing is moved. A signal handler whose
  * thread was counting (the holding it interrupted, or the slot's busy
- * flag) adds to `spilled` instead, with an atomic, as does a thread that
- * found no free slot. Fences count in fence.c, beside their system call.
+ * flag) adds to percpu_tally_spilled instead, with an atomic
+ * (percpu_tally_spill, internal.h), as does a thread that found no free
+ * slot. Fences count in fence.c, beside their system call.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -34,10 +35,8 @@ static struct tally_slot slots[TALLY_SLOTS];
 static struct tally_slot no_slot = { 1, 1, 0 };
 static __thread struct tally_slot *mine
 	__attribute__((tls_model("initial-exec")));
-static struct {
-	uint64_t spilled;	/* lock-path operations counted here */
-	uint64_t remote;
-} shared;
+uint64_t percpu_tally_spilled;
+static uint64_t remote_ops;
 
 static struct tally_slot *claim(void)
 {
@@ -53,14 +52,9 @@ static struct tally_slot *claim(void)
 	return mine;
 }
 
-void percpu_tally_spill(void)
-{
-	__atomic_fetch_add(&shared.spilled, 1, __ATOMIC_RELAXED);
-}
-
 void percpu_tally_remote(void)
 {
-	__atomic_fetch_add(&shared.remote, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&remote_ops, 1, __ATOMIC_RELAXED);
 }
 
 void percpu_tally_unlocked_op(void)
@@ -133,8 +127,8 @@ static void sum_all(struct percpu_runtime_stats *st)
 	sum_shards(st);
 	for (unsigned int i = 0; i < TALLY_SLOTS; i++)
 		st->lock_path_ops += load(&slots[i].ops);
-	st->lock_path_ops += percpu_lease_ops() + load(&shared.spilled);
-	st->remote_ops = load(&shared.remote);
+	st->lock_path_ops += percpu_lease_ops() + load(&percpu_tally_spilled);
+	st->remote_ops = load(&remote_ops);
 	percpu_fence_counts(&f);
 	st->fences = f.fences;
 	st->thread_barriers = f.barriers;
