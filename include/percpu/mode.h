@@ -140,10 +140,12 @@ PERCPU_API int percpu_runtime_info_fill(struct percpu_runtime_info *info,
  * sets `size`; fields are only ever appended.
  *
  * Counting costs nothing on the rseq path: an operation whose section
- * commits counts nowhere. A lock-path operation counts on the line of the
- * shard word it holds (or leases), beside the word; with PERCPU_LEASE=0, a
- * single-word operation in lock mode holds no word and counts in a slot
- * of its thread's. The rest count by an atomic add beside a system call.
+ * commits counts nowhere (rseq aborts are not counted). A lock-path
+ * operation counts with a plain increment where it already writes: on the
+ * line of the shard word it holds, or, under a lease, in its thread's
+ * lease slot; with PERCPU_LEASE=0, a single-word operation in lock mode
+ * holds no word and counts in a slot of its thread's. Remote operations,
+ * fences and barriers count by an atomic add beside a system call.
  * The sums are read at the call: exact once no thread runs an operation
  * (the counts of exited threads included), and otherwise a moment's view
  * that may miss operations under way.

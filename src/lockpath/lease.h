@@ -39,7 +39,9 @@ struct lease_self {
 /*
  * Beside each shard word, on its line, written only by its holder (a
  * lease counts as holding; revokers is the one field others write, with
- * atomics). The last three are the library's own statistics (tally.c).
+ * atomics). The last three are the library's own statistics (tally.c):
+ * lock_ops counts operations holding the word, not those under a lease
+ * (struct lease_slot's ops).
  */
 struct shard_ban {
 	uintptr_t word;
