@@ -357,10 +357,10 @@ bench: $(BUILD)/percpu-bench $(BUILD)/percpu-info
 bench-malloc: $(BUILD)/bench-malloc
 	scripts/bench-malloc-report $(BUILD)
 
-# Fuzzing: each fuzz/*.c is one libFuzzer harness, built with clang, ASan
-# and UBSan into $(FUZZ_BUILD). `make fuzz` runs each for FUZZ_SECONDS from
-# its seed corpus fuzz/corpus/<harness>/ (scripts/fuzz-run) and fails on
-# the first crash. PERCPU_DISABLE_RSEQ=1 make fuzz fuzzes lock mode.
+# Fuzzing: each fuzz/*.c is one libFuzzer harness (fuzz/lib/: what they
+# share), built with clang, ASan and UBSan into $(FUZZ_BUILD). `make fuzz`
+# runs each for FUZZ_SECONDS from its seed corpus fuzz/corpus/<harness>/
+# (scripts/fuzz-run) and fails on the first crash. PERCPU_DISABLE_RSEQ=1 make fuzz fuzzes lock mode.
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
@@ -370,9 +370,10 @@ fuzz:
 	$(MAKE) CC=clang BUILD=$(FUZZ_BUILD) SAN="$(FUZZ_SAN)" $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz/%)
 	scripts/fuzz-run $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
-$(BUILD)/fuzz/%: fuzz/%.c $(BUILD)/libpercpu-inject.a $(HEADERS)
+FUZZ_LIB := $(wildcard fuzz/lib/*.c)
+$(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIB) $(wildcard fuzz/lib/*.h) $(BUILD)/libpercpu-inject.a $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -DPERCPU_INJECT $< -o $@ $(BUILD)/libpercpu-inject.a $(LDLIBS)
+	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -DPERCPU_INJECT $< $(FUZZ_LIB) -o $@ $(BUILD)/libpercpu-inject.a $(LDLIBS)
 
 .PHONY: fuzz
 

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <percpu.h>
+#include "lib/harness.h"
 
 #define OBJECTS 8
 #define STACKS 2
@@ -38,15 +39,6 @@
 #define BLOCK_MAX (PERCPU_MEMCPY_MAX / sizeof(void *))
 #define STACK_CAP_MAX \
 	((PERCPU_ALLOC_MAX - sizeof(struct percpu_stack)) / sizeof(void *))
-
-#define CHECK(cond, ...)                                                    \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			fprintf(stderr, "memory_stack: " __VA_ARGS__);      \
-			fprintf(stderr, " (%s, line %d)\n", #cond, __LINE__); \
-			abort();                                            \
-		}                                                           \
-	} while (0)
 
 struct input {
 	const uint8_t *p;

@@ -9,8 +9,10 @@
  * http --serve: a server for the script to scrape with curl. Prints
  * "port N", then threads add to the metrics until a line "stop" comes on
  * stdin; then each thread's own count of its adds ("thread I N": what the
- * exposition must now show, exactly) and "stopped". At the end of stdin it
- * stops the server and exits 0.
+ * exposition must now show, exactly), the mode each thread ran in ("mode
+ * I rseq" or "mode I lock": in mixed mode the odd ones take the lock path),
+ * the lock-path operations seen ("lock_path_ops N") and "stopped". At the
+ * end of stdin it stops the server and exits 0.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +27,7 @@ static struct {
 	struct percpu_histogram *values;
 	pthread_t tid[THREADS];
 	uint64_t counted[THREADS];	/* by each thread, apart from percpu */
+	enum percpu_mode mode[THREADS];
 	int stop;
 } srv;
 
@@ -34,6 +37,7 @@ static void *adder(void *arg)
 	uint64_t n = 0;
 
 	test_thread_setup((int)i);
+	srv.mode[i] = percpu_mode_get(NULL);
 	while (!__atomic_load_n(&srv.stop, __ATOMIC_RELAXED)) {
 		percpu_updown_add(srv.in_flight, 1);
 		percpu_counter_add(srv.adds[i], 1);
@@ -80,6 +84,10 @@ static void stop_adders(void)
 		pthread_join(srv.tid[i], NULL);
 		printf("thread %d %llu\n", i, (unsigned long long)srv.counted[i]);
 	}
+	for (int i = 0; i < THREADS; i++)
+		printf("mode %d %s\n", i,
+		       srv.mode[i] == PERCPU_MODE_LOCK ? "lock" : "rseq");
+	printf("lock_path_ops %lu\n", percpu_inject.lock_path_ops);
 	printf("stopped\n");
 	fflush(stdout);
 }

@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# libpercpu-http (percpu_http(3)), in rseq and in lock mode: the unit tests
-# of tests/http.c, then its server scraped with curl while threads add and
-# after they stopped: the content type, exact values, promtool check
+# libpercpu-http (percpu_http(3)), in rseq, lock and mixed mode: the unit
+# tests of tests/http.c, then its server scraped with curl while threads
+# add (in mixed mode the odd ones on the lock path) and after they stopped:
+# each thread's mode, the content type, exact values, promtool check
 # metrics, OpenMetrics when Accept asks for it (read by prometheus_client's
 # strict parser), HEAD, 404, 405, and the port closed after
 # percpu_http_stop(); then percpu-stats-demo --serve. Skipped where
@@ -44,15 +45,6 @@ skip_unless() {
 	fi
 }
 
-# wait_line file pattern: the first line matching, waiting up to 10 s.
-wait_line() {
-	for i in $(seq 100); do
-		grep -m1 "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # get path [curl options]: the status and content type, the body in
 # $dir/body and the headers in $dir/headers.
 get() {
@@ -72,16 +64,6 @@ promtool_clean() {
 	return 1
 }
 
-# openmetrics_parses file: prometheus_client's strict parser reads it all.
-openmetrics_parses() {
-	out=$(/usr/bin/python3 -c '
-import sys
-from prometheus_client.openmetrics.parser import text_string_to_metric_families
-list(text_string_to_metric_families(sys.stdin.read()))' <"$1" 2>&1) && return 0
-	echo "$out" | tail -n 3 | sed 's/^/    # /'
-	return 1
-}
-
 # The values the threads counted themselves, each exactly in the body.
 exact_values() {
 	total=0
@@ -96,6 +78,21 @@ exact_values() {
 		grep -qx "http_test_values_bucket{le=\"+Inf\"} $total" "$dir/body" &&
 		grep -qx 'http_test_in_flight 0' "$dir/body" &&
 		grep -qx 'http_test_threads 3' "$dir/body"
+}
+
+# modes_ran name modes: each adder ran in its mode (tests/http.c prints
+# "mode I rseq|lock"), and the lock path counted at least one operation
+# for each add of the lock-mode adders.
+modes_ran() {
+	ran=$(awk '/^mode / { printf "%s%s", sep, $3; sep = " " }' "$dir/out")
+	ok_if "$1: the adders ran in the modes asked for ($ran; want $2)" \
+		test "$ran" = "$2"
+	locked=$(awk '/^mode / && $3 == "lock" { lock[$2] = 1 }
+		/^thread / { n[$2] = $3 }
+		END { for (i in lock) s += n[i]; print s + 0 }' "$dir/out")
+	ops=$(sed -n 's/^lock_path_ops //p' "$dir/out")
+	ok_if "$1: lock-path operations ($ops) cover the lock-mode adds ($locked)" \
+		test "${ops:-0}" -ge "$locked"
 }
 
 while_running() {
@@ -152,10 +149,12 @@ after_stop() {
 	done
 }
 
-# scrape_mode name env...: the server of tests/http.c, scraped.
+# scrape_mode name modes env...: the server of tests/http.c, scraped;
+# modes, the adders' modes to expect, one word each.
 scrape_mode() {
 	name=$1
-	shift
+	modes=$2
+	shift 2
 	rm -f "$dir/in" "$dir/out"
 	mkfifo "$dir/in"
 	env "$@" "$bin" --serve <"$dir/in" >"$dir/out" 2>&1 &
@@ -167,6 +166,7 @@ scrape_mode() {
 	while_running "$name"
 	echo stop >&3
 	wait_line "$dir/out" '^stopped$' >/dev/null
+	modes_ran "$name" "$modes"
 	after_stop "$name"
 	exec 3>&-
 	wait $pid
@@ -181,8 +181,10 @@ scrape_mode() {
 
 PERCPU_TEST_MODE=rseq run_binary "unit tests, rseq" "$bin" --unit
 PERCPU_TEST_MODE=lock PERCPU_DISABLE_RSEQ=1 run_binary "unit tests, lock" "$bin" --unit
-scrape_mode rseq PERCPU_TEST_MODE=rseq
-scrape_mode lock PERCPU_TEST_MODE=lock PERCPU_DISABLE_RSEQ=1
+PERCPU_TEST_MODE=mixed run_binary "unit tests, mixed" "$bin" --unit
+scrape_mode rseq "rseq rseq rseq" PERCPU_TEST_MODE=rseq
+scrape_mode lock "lock lock lock" PERCPU_TEST_MODE=lock PERCPU_DISABLE_RSEQ=1
+scrape_mode mixed "rseq lock rseq" PERCPU_TEST_MODE=mixed
 
 # The check can fail: the parser refuses OpenMetrics without # EOF.
 sed '$d' "$dir/openmetrics" >"$dir/broken"

@@ -127,10 +127,7 @@ result $? "hostile PERCPU_INDEX: one line, escaped; valid JSON"
 # --pid and --ps of a running process, in JSON as in text.
 "$BUILD/tests/status_helper" >"$dir/helper" 2>&1 &
 pid=$!
-for _ in $(seq 100); do
-	grep -qx ready "$dir/helper" && break
-	sleep 0.1
-done
+wait_line "$dir/helper" '^ready$' >/dev/null
 same "--pid" "--pid $pid"
 "$info" --ps --json >"$dir/out" 2>"$dir/err"
 [ "$(jq -r --arg p "$pid" '[.processes[] | select(.pid == $p)] | length' \

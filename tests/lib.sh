@@ -77,6 +77,29 @@ run_all_indexings() {
 	tap_done
 }
 
+# wait_line file pattern: the first line of the file matching the grep
+# pattern, printed once there is one (a background program's output),
+# waiting up to 10 s; 1 if none came.
+wait_line() {
+	for _ in $(seq 100); do
+		grep -m1 "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# openmetrics_parses file: prometheus_client's strict OpenMetrics parser
+# (python3-prometheus-client) reads the whole file; if not, the last lines
+# of its complaint as comments.
+openmetrics_parses() {
+	om_problems=$(/usr/bin/python3 -c '
+import sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+list(text_string_to_metric_families(sys.stdin.read()))' <"$1" 2>&1) && return 0
+	echo "$om_problems" | tail -n 3 | sed 's/^/    # /'
+	return 1
+}
+
 tap_done() {
 	echo "1..$tap_n"
 }

@@ -2,7 +2,8 @@
 /*
  * tests/stats_hostile.c: the registry and its exposition under input a
  * server may take from its requests (issue 17): text that is not UTF-8 is
- * refused and leaves the other series alone; labels in any order, with a
+ * refused and leaves the other series alone, and so is help that says
+ * nothing ("" or only blanks); labels in any order, with a
  * space after a comma, or empty, name one series; scales whose bounds or
  * sum would be inf are refused; counters only grow and export beyond
  * INT64_MAX unsigned; out-of-range buckets and NULL registries are errors;
@@ -41,6 +42,8 @@ static struct percpu_registry *hostile(int *refused_all)
 		good &= refused_counter(r, "req_total", NULL, labels, EINVAL);
 		good &= refused_counter(r, "bad_total", bad[i], NULL, EINVAL);
 	}
+	good &= refused_counter(r, "blank_total", "", NULL, EINVAL);
+	good &= refused_counter(r, "blank_total", " \t", NULL, EINVAL);
 	percpu_counter_add(percpu_registry_counter(r, "req_total", NULL,
 						   "path=\"/b\""), 1);
 	*refused_all = good;
@@ -60,10 +63,41 @@ static void test_utf8(void)
 	char *text = registry_text(r);
 
 	ok(refused, "labels and help not UTF-8 (bad byte, overlong, "
-	   "surrogate, > U+10FFFF, truncated): NULL, EINVAL");
+	   "surrogate, > U+10FFFF, truncated), help blank: NULL, EINVAL");
 	ok(text && !strcmp(text, hostile_expected),
 	   "the refused series leave the others as they were");
 	if (text && strcmp(text, hostile_expected))
+		tap_diag("got:\n%s", text);
+	free(text);
+	percpu_registry_free(r);
+}
+
+/*
+ * Help that says nothing, "" or only spaces and tabs (what readers skip
+ * before the text), is no help to the exposition's readers: promtool's
+ * lint fails on "no help text". Refused, whether the name is new or not;
+ * the first help that says something is the family's.
+ */
+static void test_blank_help(void)
+{
+	static const char *const blank[] = { "", " ", "\t", " \t  " };
+	static const char want[] = "# HELP blank_total  Says \\\\n.\n"
+				   "# TYPE blank_total counter\n"
+				   "blank_total 0\n"
+				   "blank_total{a=\"1\"} 0\n";
+	struct percpu_registry *r = percpu_registry_new();
+	int good = 1;
+	char *text;
+
+	for (size_t i = 0; i < sizeof(blank) / sizeof(blank[0]); i++)
+		good &= refused_counter(r, "blank_total", blank[i], NULL, EINVAL);
+	good &= percpu_registry_counter(r, "blank_total", " Says \\n.", NULL) &&
+		refused_counter(r, "blank_total", "", "a=\"1\"", EINVAL) &&
+		percpu_registry_counter(r, "blank_total", NULL, "a=\"1\"");
+	text = registry_text(r);
+	ok(good && text && !strcmp(text, want),
+	   "help \"\" or only blanks: NULL, EINVAL; NULL and real help still taken");
+	if (text && strcmp(text, want))
 		tap_diag("got:\n%s", text);
 	free(text);
 	percpu_registry_free(r);
@@ -313,6 +347,7 @@ int main(int argc, char **argv)
 		return main_exposition(1);
 	tap_check_mode();
 	test_utf8();
+	test_blank_help();
 	test_canonical();
 	test_scale();
 	test_counter();

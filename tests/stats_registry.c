@@ -300,25 +300,14 @@ static struct percpu_registry *example(void)
 	return r;
 }
 
-static void test_exposition(void)
+/* example() exported as 0.0.4 or (om) OpenMetrics: want, byte for byte. */
+static void test_example(int om, const char *want, const char *what)
 {
 	struct percpu_registry *r = example();
-	char *text = export_text(r);
+	char *text = export_format(r, om);
 
-	ok(text && !strcmp(text, expected), "exposition, byte for byte");
-	if (text && strcmp(text, expected))
-		tap_diag("got:\n%s", text);
-	free(text);
-	percpu_registry_free(r);
-}
-
-static void test_openmetrics(void)
-{
-	struct percpu_registry *r = example();
-	char *text = export_format(r, 1);
-
-	ok(text && !strcmp(text, expected_om), "OpenMetrics, byte for byte");
-	if (text && strcmp(text, expected_om))
+	ok(text && !strcmp(text, want), "%s, byte for byte", what);
+	if (text && strcmp(text, want))
 		tap_diag("got:\n%s", text);
 	free(text);
 	percpu_registry_free(r);
@@ -450,8 +439,8 @@ int main(void)
 	test_concurrent_registration();
 	test_refused_syntax();
 	test_refused_clashes();
-	test_exposition();
-	test_openmetrics();
+	test_example(0, expected, "exposition");
+	test_example(1, expected_om, "OpenMetrics");
 	test_openmetrics_names();
 	test_scaled_histogram();
 	test_buffer();

@@ -25,16 +25,7 @@ start() {
 	env "$@" "$helper" >"$out" 2>&1 &
 	pid=$!
 	pids="$pids $pid"
-	wait_for "$out" ready
-}
-
-# wait_for file word: until the file has the line, up to 10 s.
-wait_for() {
-	for i in $(seq 100); do
-		grep -qx "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_line "$out" '^ready$' >/dev/null
 }
 
 # expect_pid name pid line...: percpu-info --pid prints each line.
@@ -82,7 +73,7 @@ start reload
 expect_pid "before the reload: rseq mode" "$pid" "mode: rseq"
 echo 'disable_rseq = 1' >"$PERCPU_CONF"
 kill -HUP "$pid"
-wait_for "$dir/reload.out" reloaded
+wait_line "$dir/reload.out" '^reloaded$' >/dev/null
 expect_pid "after percpu_reload_settings(): lock mode, republished" "$pid" \
 	"mode: lock" "setting_disable_rseq: 1 (file)" \
 	"reason: disabled by percpu_reload_settings(): disable_rseq in the settings file"
@@ -93,7 +84,7 @@ echo 'disable_rseq = 0' >"$PERCPU_CONF"
 start env_wins PERCPU_DISABLE_RSEQ=0
 echo 'disable_rseq = 1' >"$PERCPU_CONF"
 kill -HUP "$pid"
-wait_for "$dir/env_wins.out" reloaded
+wait_line "$dir/env_wins.out" '^reloaded$' >/dev/null
 expect_pid "PERCPU_DISABLE_RSEQ=0 wins over the file on a reload" "$pid" \
 	"mode: rseq" "setting_disable_rseq: 0 (environment)"
 kill -TERM "$pid"
@@ -175,6 +166,22 @@ tap_line $r "a killed process leaves its file"
 [ -e "$PERCPU_STATUS_DIR/$env_pid" ] && r=NOTOK
 [ -e "$PERCPU_STATUS_DIR/$file_pid" ] || r=NOTOK
 tap_line $r "the next process to start removes it, and only it"
+
+# Values from the environment are written escaped: a newline in a setting
+# or in the settings file's path cannot add a line to the process's file.
+bad=$(printf 'cpu\nmode: forged\033\377')
+start hostile PERCPU_INDEX="$bad" PERCPU_CONF="$dir/a
+mode: forged"
+out=$("$info" --pid "$pid" 2>&1)
+[ "$(printf '%s\n' "$out" | grep -c '^mode: ')" = 1 ] &&
+	printf '%s\n' "$out" | grep -qxF "mode: rseq" &&
+	printf '%s\n' "$out" | grep -qF 'cpu\x0amode: forged\x1b\xff' &&
+	printf '%s\n' "$out" |
+	grep -qxF "settings_file: $dir/a\\x0amode: forged (absent)" &&
+	r=OK || r=NOTOK
+[ $r = OK ] || printf '%s\n' "$out" | sed 's/^/    # /'
+tap_line $r "a newline in PERCPU_INDEX and PERCPU_CONF: escaped, one mode line"
+kill "$pid"
 
 # Files forged for a live process that does not use the library, from a
 # real one: pid, start time and executable replaced.

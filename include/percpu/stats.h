@@ -380,9 +380,13 @@ PERCPU_API double percpu_histogram_mean(
  * separated by a comma and optionally spaces after it: label names match
  * [a-zA-Z_][a-zA-Z0-9_]* and do not start with "__", no name twice; values
  * are UTF-8 and escape \\, \" and \n as in the exposition. Help text is
- * UTF-8 (the export escapes it). What is not UTF-8 (overlong forms and
- * surrogates included) is refused, so that one bad value cannot make the
- * whole exposition unreadable; a refused registration changes nothing.
+ * UTF-8 (the export escapes it), or NULL for none: no # HELP line, which
+ * the format allows (promtool's lint, though, asks for help). What is not
+ * UTF-8 (overlong forms and surrogates included) is refused, so that one
+ * bad value cannot make the whole exposition unreadable; so is help that
+ * says nothing, "" or only spaces and tabs, a # HELP line that readers take
+ * for none (`promtool check metrics` fails on it: "no help text"). A
+ * refused registration changes nothing.
  *
  * A series is its name and its set of labels: the order of the pairs does
  * not matter, and a label with an empty value is no label (as in
@@ -466,11 +470,12 @@ PERCPU_API int percpu_registry_set_limits(
  * created at zero if new. Exported as a Prometheus counter (by convention
  * its name ends in _total, and it only grows), a gauge, a gauge. Returns
  * the metric, or NULL with errno EINVAL (r NULL, name, labels or help
- * malformed or not UTF-8), E2BIG (beyond a size limit), ENOSPC (a new
- * series beyond the registry's series limit), EEXIST (the name has another
- * type, or its lines would clash with a histogram's name_bucket, name_sum
- * or name_count, or a counter's in OpenMetrics: name and name_total may
- * not both be registered when one of them is a counter) or ENOMEM. A lookup allocates (malloc) the labels'
+ * malformed or not UTF-8, help "" or only blanks), E2BIG (beyond a size
+ * limit), ENOSPC (a new series beyond the registry's series limit),
+ * EEXIST (the name has another type, or its lines would clash with a
+ * histogram's name_bucket, name_sum or name_count, or a counter's in
+ * OpenMetrics: name and name_total may not both be registered when one of
+ * them is a counter) or ENOMEM. A lookup allocates (malloc) the labels'
  * canonical form while it runs; a new series keeps it, and is allocated
  * too (and a new name's family).
  */

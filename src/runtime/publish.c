@@ -97,12 +97,13 @@ static void add_exe(struct text *t)
 	text_add(t, "\n");
 }
 
+/* `key: a (b)`; a may come from the environment or the settings file. */
 static void add_line(struct text *t, const char *key, const char *a,
 		     const char *b)
 {
 	text_add(t, key);
 	text_add(t, ": ");
-	text_add(t, a);
+	text_add_escaped(t, a);
 	if (b) {
 		text_add(t, " (");
 		text_add(t, b);

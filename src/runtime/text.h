@@ -10,7 +10,9 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <string.h>
 #include <unistd.h>
+#include "utf8.h"
 
 struct text {
 	char *buf;
@@ -51,6 +53,42 @@ static inline int text_write_all(int fd, const char *s, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/*
+ * A value from the environment or the settings file, as percpu-info prints
+ * its own: a backslash doubled, a control character or a byte that is not
+ * UTF-8 as \xNN, so that a newline in a value cannot start a line of its
+ * own in a status file (a forged `mode:` line), and a reader sees the
+ * value as it was.
+ */
+static inline void text_add_escaped(struct text *t, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	char piece[5];
+	size_t n;
+
+	for (; *p; p += n) {
+		n = utf8_length(p);
+		if (*p == '\\') {
+			piece[0] = piece[1] = '\\';
+			piece[2] = '\0';
+		} else if (!n || *p < 0x20 || *p == 0x7f) {
+			piece[0] = '\\';
+			piece[1] = 'x';
+			piece[2] = hex[*p >> 4];
+			piece[3] = hex[*p & 15];
+			piece[4] = '\0';
+		} else {
+			memcpy(piece, p, n);
+			piece[n] = '\0';
+		}
+		if (t->len + strlen(piece) >= t->cap)
+			return;	/* whole characters only: the rest is cut */
+		text_add(t, piece);
+		n = n ? n : 1;
+	}
 }
 
 #endif

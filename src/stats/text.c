@@ -10,37 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "stats/registry.h"
-
-/*
- * The length of the UTF-8 sequence at p, or 0 if it is not one: no
- * overlong form, no surrogate, nothing above U+10FFFF (as Go's
- * utf8.ValidString, which Prometheus' parser uses).
- */
-static size_t utf8_length(const unsigned char *p)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] < 0xc2 || p[0] > 0xf4)
-		return 0;
-	n = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
-	if (p[0] == 0xe0)
-		lo = 0xa0;		/* overlong */
-	else if (p[0] == 0xed)
-		hi = 0x9f;		/* surrogates */
-	else if (p[0] == 0xf0)
-		lo = 0x90;		/* overlong */
-	else if (p[0] == 0xf4)
-		hi = 0x8f;		/* above U+10FFFF */
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
+#include "utf8.h"
 
 static int is_name_start(char c)
 {
@@ -71,7 +41,10 @@ int stats_name_check(const char *name, size_t max_bytes)
 	return 0;
 }
 
-/* NULL (no help), or UTF-8 of at most max_bytes: 0, or -1 with errno. */
+/* NULL (no help), or UTF-8 of at most max_bytes that says something:
+ * "" and only spaces and tabs, which readers of the exposition skip, would
+ * be a # HELP line with no help (promtool's lint: "no help text").
+ * 0, or -1 with errno. */
 int stats_help_check(const char *help, size_t max_bytes)
 {
 	size_t n;
@@ -80,6 +53,8 @@ int stats_help_check(const char *help, size_t max_bytes)
 		return 0;
 	if (strnlen(help, max_bytes + 1) > max_bytes)
 		return fail(E2BIG);
+	if (!help[strspn(help, " \t")])
+		return fail(EINVAL);
 	for (const char *p = help; *p; p += n) {
 		n = utf8_length((const unsigned char *)p);
 		if (!n)

@@ -36,7 +36,9 @@ for t in tests/*.t; do
 		# lock mode, correct but not the rseq mode these cases ask for.
 		tap_line OK "$t with the allocator preloaded (its cases with glibc's registration off in lock mode: rseq taken by the allocator's copy, as documented)"
 	else
-		printf '%s\n' "$out" | grep '^not ok' | head -5 | sed 's/^/    # /'
+		# On stderr, which prove shows: CI logs keep only its output.
+		printf '%s\n' "$out" | grep '^ *#* *not ok' | head -8 |
+			sed "s|^|    # $t: |" >&2
 		tap_line NOTOK "$t with the allocator preloaded (exit $rc)"
 	fi
 done
