@@ -81,6 +81,9 @@ void percpu_process_disable(const char *why);
 int percpu_index_is_cid(void);
 void percpu_exit_arm(void);
 void percpu_info_fill(struct percpu_runtime_info *info);
+/* info.c: versioned structs (their first field the size the caller set). */
+int percpu_sized_check(const void *dst, size_t v0_end);
+void percpu_sized_copy(void *dst, const void *all, size_t len);
 const char *percpu_lock_reason(void);
 
 /*
@@ -110,6 +113,10 @@ int percpu_fence_all_try(void);
 void percpu_fence_all(void);
 void percpu_backoff_sleep(unsigned int *tries);
 int percpu_barrier_threads(void);
+struct fence_counts {
+	uint64_t fences, barriers, by_affinity;
+};
+void percpu_fence_counts(struct fence_counts *c);
 
 /* shard.c */
 enum { SHARD_TAKEN, SHARD_NESTED, SHARD_BUSY };
@@ -152,6 +159,21 @@ size_t percpu_stack_push_block(struct percpu_stack *s, void *const *ptrs,
 			       size_t n, int *shard);
 size_t percpu_stack_pop_block(struct percpu_stack *s, void **out, size_t n,
 			      int *shard);
+
+/* lockpath/tally.c: the library's own statistics (percpu_runtime_stats). */
+void percpu_tally_unlocked_op(void);
+extern uint64_t percpu_tally_spilled __attribute__((visibility("hidden")));
+
+/* Count a lock-path operation where a plain increment could be undone
+ * (a signal handler inside its thread's counting): one atomic add. */
+static inline void percpu_tally_spill(void)
+{
+	__atomic_fetch_add(&percpu_tally_spilled, 1, __ATOMIC_RELAXED);
+}
+
+void percpu_tally_remote(void);
+void percpu_tally_thread_exit(void);
+void percpu_tally_after_fork(void);
 
 /* numa.c */
 int percpu_numa_init(unsigned int nr_cpus, int cid_indexing);

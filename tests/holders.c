@@ -24,8 +24,6 @@
 
 #define ROUNDS 1000
 #define DEADLINE_SECONDS 10
-/* The shard word bit of a lease (src/lockpath/lease.h): tests may peek. */
-#define WORD_LEASED 4
 
 static void on_alarm(int sig)
 {
@@ -58,16 +56,6 @@ static int lock_mode_no_leases(void)
 	const char *off = getenv("PERCPU_LEASE");
 
 	return test_mode() == TEST_LOCK && off && !strcmp(off, "0");
-}
-
-static int leased(int shard)
-{
-	uintptr_t w = __atomic_load_n(
-		(uintptr_t *)(percpu_rt.shard_words +
-			      percpu_shard_offset((unsigned int)shard)),
-		__ATOMIC_RELAXED);
-
-	return (w & WORD_LEASED) != 0;
 }
 
 static intptr_t read_plainly(intptr_t *p, int shard)
@@ -262,7 +250,7 @@ static void test_sleeping_leaseholder(void)
 	wait_for(&lz.sleeper_ready);
 	usleep(20000);
 	if (test_mode() == TEST_LOCK && !lock_mode_no_leases())
-		ok(leased(0) && leased(1), "the sleeper leases shard 1, the "
+		ok(test_leased(0) && test_leased(1), "the sleeper leases shard 1, the "
 		   "busy thread shard 0");
 	pthread_create(&worker, NULL, add_without_fences, NULL);
 	done = wait_for(&lz.worker_done);

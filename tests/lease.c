@@ -15,8 +15,6 @@
 #include "seccomp_filter.h"
 #include "tap.h"
 
-/* The shard word bit of a lease (src/lockpath/lease.h): tests may peek. */
-#define WORD_LEASED 4
 #define STRESS_OPS 20000
 #define EXCLUSION_ROUNDS 1000
 
@@ -39,20 +37,10 @@ static long env_count(const char *name, long dflt)
 	return n > 0 ? n : dflt;
 }
 
-static int leased(int shard)
-{
-	uintptr_t w = __atomic_load_n((uintptr_t *)(percpu_rt.shard_words +
-						   percpu_shard_offset(
-							   (unsigned int)shard)),
-				      __ATOMIC_RELAXED);
-
-	return (w & WORD_LEASED) != 0;
-}
-
 static int any_leased(void)
 {
 	for (int s = 0; s < percpu_nr_shards(); s++)
-		if (leased(s))
+		if (test_leased(s))
 			return 1;
 	return 0;
 }
@@ -115,7 +103,7 @@ static void test_taken(void)
 
 	test_pin_to(0);
 	s = percpu_add(c, 1);
-	ok(leased(s) == expect_leases, "an add leaves its shard (%d) %s", s,
+	ok(test_leased(s) == expect_leases, "an add leaves its shard (%d) %s", s,
 	   expect_leases ? "leased" : "unleased");
 	percpu_free(c);
 }
@@ -127,7 +115,7 @@ static void test_revoked_by_add(int cpu)
 	int s;
 
 	sleeper_start(cpu, c);
-	ok(sleeper.shard == cpu && leased(cpu) == expect_leases,
+	ok(sleeper.shard == cpu && test_leased(cpu) == expect_leases,
 	   "a sleeping thread %s shard %d", expect_leases ? "leases" :
 	   "does not lease", cpu);
 	before = revocations();
@@ -150,7 +138,7 @@ static void test_revoked_by_remote(int cpu)
 	sleeper_start(cpu, c);
 	test_pin_to(cpu ? 0 : 1);
 	got = percpu_remote_xchg(c, sleeper.shard, 0);
-	ok(got == 1000 && !leased(sleeper.shard),
+	ok(got == 1000 && !test_leased(sleeper.shard),
 	   "remote xchg on a leased shard: %ld, the lease gone", (long)got);
 	sleeper_stop();
 	ok(test_sum(c) == 1, "the sleeper's later add counted");
@@ -171,7 +159,7 @@ static void test_thread_exit(void)
 
 	pthread_create(&t, NULL, add_and_exit, c);
 	pthread_join(t, &shard);
-	ok(!leased((int)(intptr_t)shard) && test_sum(c) == 1,
+	ok(!test_leased((int)(intptr_t)shard) && test_sum(c) == 1,
 	   "an exiting thread gives its lease back");
 	percpu_free(c);
 }
@@ -400,7 +388,7 @@ static void *lease_and_report(void *arg)
 	int *leases = arg;
 
 	test_pin_to(0);
-	*leases = leased(percpu_add(late_counter, 1));
+	*leases = test_leased(percpu_add(late_counter, 1));
 	return NULL;
 }
 
@@ -479,7 +467,7 @@ static void test_barrier_refused(void)
 
 	percpu_inject.lease_no_ban = 1;
 	sleeper_start(1, c);
-	ok(leased(sleeper.shard), "the sleeper leases its shard");
+	ok(test_leased(sleeper.shard), "the sleeper leases its shard");
 	if (seccomp_refuse(0, EPERM, 0)) {
 		sleeper_stop();
 		ok(errno == ENOTSUP, "membarrier refused later # SKIP %s",
@@ -510,7 +498,7 @@ static void test_no_barrier_at_all(void)
 
 	test_pin_to(0);
 	sleeper_start(1, c);
-	ok(leased(sleeper.shard), "the sleeper leases its shard");
+	ok(test_leased(sleeper.shard), "the sleeper leases its shard");
 	if (seccomp_refuse(0, EPERM, EPERM)) {
 		sleeper_stop();
 		ok(errno == ENOTSUP, "no barrier at all # SKIP %s",
@@ -525,7 +513,7 @@ static void test_no_barrier_at_all(void)
 	   "operation waited for the leaseholder (%ld + %ld of 1001)",
 	   (long)got, (long)test_sum(c));
 	s = percpu_add(c, 1);
-	ok(!leased(s) && !any_leased(), "and no lease is granted any more");
+	ok(!test_leased(s) && !any_leased(), "and no lease is granted any more");
 	percpu_inject.lease_no_ban = 0;
 	percpu_free(c);
 }

@@ -129,6 +129,18 @@ static __attribute__((unused)) void test_unpin(void)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
+/* Whether `shard`'s word is leased (the bit of src/lockpath/lease.h):
+ * tests may peek. */
+static __attribute__((unused)) int test_leased(int shard)
+{
+	uintptr_t w = __atomic_load_n(
+		(uintptr_t *)(percpu_rt.shard_words +
+			      percpu_shard_offset((unsigned int)shard)),
+		__ATOMIC_RELAXED);
+
+	return (w & 4) != 0;
+}
+
 /* One increment of this shard's word by load and compare-and-store. */
 static __attribute__((unused)) void test_cas_increment(intptr_t *p)
 {

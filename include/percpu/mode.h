@@ -134,6 +134,62 @@ PERCPU_API int percpu_runtime_info_fill(struct percpu_runtime_info *info,
 	percpu_runtime_info_fill(info, sizeof(struct percpu_runtime_info))
 
 /*
+ * What the library itself did in this process since it started (a fork
+ * child inherits its parent's counts), as malloc_stats_print(3) tells of
+ * an allocator. Versioned like struct percpu_runtime_info: the caller
+ * sets `size`; fields are only ever appended.
+ *
+ * Counting costs nothing on the rseq path: an operation whose section
+ * commits counts nowhere (rseq aborts are not counted). A lock-path
+ * operation counts with a plain increment where it already writes: on the
+ * line of the shard word it holds, or, under a lease, in its thread's
+ * lease slot; with PERCPU_LEASE=0, a single-word operation in lock mode
+ * holds no word and counts in a slot of its thread's. Remote operations,
+ * fences and barriers count by an atomic add beside a system call.
+ * The sums are read at the call: exact once no thread runs an operation
+ * (the counts of exited threads included), and otherwise a moment's view
+ * that may miss operations under way.
+ */
+struct percpu_runtime_stats {
+	size_t size;			/* set by the caller; the library
+					   stores how much it filled */
+	uint64_t lock_path_ops;		/* operations that ran on the lock
+					   path (lock mode, a thread without
+					   rseq, or after 32 aborts in a
+					   row) */
+	uint64_t lease_grants;		/* shard leases granted (lock mode) */
+	uint64_t lease_revocations;	/* leases asked back and taken */
+	uint64_t remote_ops;		/* percpu_remote() and the drains
+					   and exchanges built on it */
+	uint64_t fences;		/* CPU fences: of one CPU, for a
+					   lock-path operation beside rseq
+					   threads or a remote operation, or
+					   of all, for the kill switch */
+	uint64_t thread_barriers;	/* barriers in every thread, for
+					   lease revocations */
+	uint64_t fences_by_affinity;	/* of fences and thread_barriers,
+					   those made by running on each CPU
+					   (membarrier refused) */
+};
+
+/*
+ * percpu_runtime_stats_get: fill *stats up to stats->size bytes (fields
+ * past the library's own struct are zeroed) and set stats->size to the
+ * bytes filled. Returns 0, or -1 with EINVAL if stats is NULL or
+ * stats->size does not reach past fences_by_affinity (the first version's
+ * fields). Thread-safe and async-signal-safe; allocates nothing.
+ */
+PERCPU_API int percpu_runtime_stats_get(struct percpu_runtime_stats *stats);
+
+/*
+ * percpu_runtime_stats_print: write the counts to file descriptor fd, one
+ * `name: value` line each (names as the fields above), by write(2), with
+ * no memory allocated (so from inside a malloc too). Returns 0, or -1 with
+ * errno from write(2). Thread-safe; async-signal-safe.
+ */
+PERCPU_API int percpu_runtime_stats_print(int fd);
+
+/*
  * Settings. Each is read once, at start: from its environment variable
  * (secure_getenv(3): not in a set-user-ID program), else from the
  * host-wide settings file, else its default. The file is /etc/percpu.conf

@@ -49,18 +49,9 @@ int percpu_leases_on;
 static struct lease_slot slots[LEASE_SLOTS];
 static int grants_off;
 
-/* Beside each shard word, written only by its holder. */
-struct shard_ban {
-	uintptr_t word;
-	uintptr_t left;		/* takes until the shard may be leased again */
-	uintptr_t next;		/* the ban after the next revocation */
-	uintptr_t asked;	/* revoked: not leased again by its take */
-	uintptr_t revokers;	/* at work in percpu_lease_revoke */
-};
-
 static struct shard_ban *ban_of(unsigned int shard)
 {
-	return (struct shard_ban *)percpu_shard_word(shard);
+	return percpu_shard_ban(shard);
 }
 
 /* Free the leased word, unless another thread took it meanwhile. */
@@ -211,6 +202,7 @@ int percpu_lease_keep(unsigned int shard, int prev_intent)
 		return 0;
 	}
 	give_back(me); /* the lease of the CPU it ran on before */
+	percpu_tally_held(&b->grants);
 	/* Atomic although this thread holds the word: the kill switch and
 	 * revokers of earlier leases write it atomically, and a plain load
 	 * beside them is a data race (ThreadSanitizer reports it). Load and
@@ -238,6 +230,7 @@ static void ban(struct shard_ban *b)
 	b->next = b->next ? (b->next < BAN_MAX ? b->next * 2 : BAN_MAX) :
 			    BAN_FIRST;
 	b->left = b->next;
+	percpu_tally_held(&b->revocations);
 #ifdef PERCPU_INJECT
 	__atomic_fetch_add(&percpu_inject.lease_revocations, 1,
 			   __ATOMIC_RELAXED);
@@ -330,6 +323,16 @@ int percpu_lease_revoke(unsigned int shard, uintptr_t *w, uintptr_t lease,
 	return r;
 }
 
+/* Operations under a lease, summed over the slots (lockpath/tally.c). */
+uint64_t percpu_lease_ops(void)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < LEASE_SLOTS; i++)
+		n += __atomic_load_n(&slots[i].ops, __ATOMIC_RELAXED);
+	return n;
+}
+
 /* The child of fork() has only this thread, under a new thread id: every
  * other slot is free. */
 void percpu_lease_after_fork(void)
@@ -338,7 +341,7 @@ void percpu_lease_after_fork(void)
 
 	for (unsigned int i = 0; i < LEASE_SLOTS; i++)
 		if (&slots[i] != me->slot)
-			slots[i] = (struct lease_slot){ 0 };
+			slots[i] = (struct lease_slot){ .ops = slots[i].ops };
 	if (me->slot)
 		__atomic_store_n(&me->slot->claimed, tid(), __ATOMIC_RELAXED);
 	__atomic_store_n(&me->shard, -1, __ATOMIC_RELAXED);

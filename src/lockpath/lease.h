@@ -24,6 +24,8 @@ enum { LEASE_IDLE, LEASE_CHECKING, LEASE_OWNED };
 struct lease_slot {
 	int state;
 	int claimed;		/* the owner's thread id, 0 if free */
+	uintptr_t ops;		/* operations under a lease, by its owners
+				   (kept from one owner to the next) */
 } __attribute__((aligned(64)));
 
 struct lease_self {
@@ -33,6 +35,38 @@ struct lease_self {
 	int exiting;
 	unsigned int no_slot;		/* attempts that found no free slot */
 };
+
+/*
+ * Beside each shard word, on its line, written only by its holder (a
+ * lease counts as holding; revokers is the one field others write, with
+ * atomics). The last three are the library's own statistics (tally.c):
+ * lock_ops counts operations holding the word, not those under a lease
+ * (struct lease_slot's ops).
+ */
+struct shard_ban {
+	uintptr_t word;
+	uintptr_t left;		/* takes until the shard may be leased again */
+	uintptr_t next;		/* the ban after the next revocation */
+	uintptr_t asked;	/* revoked: not leased again by its take */
+	uintptr_t revokers;	/* at work in percpu_lease_revoke */
+	uintptr_t lock_ops;	/* operations applied holding the shard */
+	uintptr_t grants;	/* leases granted */
+	uintptr_t revocations;	/* leases revoked */
+};
+_Static_assert(sizeof(struct shard_ban) <= 64, "one line (shard.c)");
+
+static inline struct shard_ban *percpu_shard_ban(unsigned int shard)
+{
+	return (struct shard_ban *)percpu_shard_word(shard);
+}
+
+/* Add one to a holder's count: a plain increment, atomic only in that a
+ * reader may load it meanwhile. */
+static inline void percpu_tally_held(uintptr_t *count)
+{
+	__atomic_store_n(count, __atomic_load_n(count, __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELAXED);
+}
 
 extern __thread struct lease_self percpu_lease_self
 	__attribute__((tls_model("initial-exec"), visibility("hidden")));
@@ -144,5 +178,6 @@ int percpu_lease_revoke(unsigned int shard, uintptr_t *w, uintptr_t lease,
 			uintptr_t me);
 void percpu_lease_taken_back(unsigned int shard, uintptr_t lease);
 void percpu_lease_after_fork(void);
+uint64_t percpu_lease_ops(void);
 
 #endif

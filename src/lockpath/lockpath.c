@@ -109,6 +109,29 @@ static int apply(struct op *op, unsigned int shard)
 }
 
 /*
+ * Count an operation that ended on `shard`, held as `took`: on the word's
+ * line, unless a signal handler interrupted this thread's holding of it,
+ * whose count may be half done (lockpath/tally.c).
+ */
+static void tally_holding(unsigned int shard, int took)
+{
+	if (took == SHARD_TAKEN)
+		percpu_tally_held(&percpu_shard_ban(shard)->lock_ops);
+	else
+		percpu_tally_spill();
+}
+
+/* One atomic instruction, holding nothing: counted per thread. */
+static int apply_unheld(struct op *op, unsigned int shard)
+{
+	int done = apply(op, shard);
+
+	if (done > 0 || op->shard >= 0)
+		percpu_tally_unlocked_op();
+	return done;
+}
+
+/*
  * Hold the shard word around the update. Returns as apply(), or -1 if the
  * word was busy and could not be waited for. A single-word operation may
  * run beside an interrupted holder on its own thread (every lock-path
@@ -126,6 +149,8 @@ static int apply_holding(struct op *op, unsigned int shard, int wait)
 	percpu_inject_delay(PERCPU_INJECT_HOLDING);
 	done = apply(op, shard);
 	percpu_inject_inside(shard, -1);
+	if (done > 0 || op->shard >= 0)
+		tally_holding(shard, took);
 	if (took == SHARD_TAKEN && !percpu_shard_lease(&h))
 		percpu_shard_release(&h);
 	return done;
@@ -134,7 +159,7 @@ static int apply_holding(struct op *op, unsigned int shard, int wait)
 static int apply_somehow(struct op *op, unsigned int shard, int wait)
 {
 	if (percpu_lock_only() && !percpu_leases_on && !op_is_multi_word(op))
-		return apply(op, shard);
+		return apply_unheld(op, shard);
 	return apply_holding(op, shard, wait);
 }
 

@@ -42,6 +42,7 @@ int percpu_remote(int shard, void (*fn)(void *arg, int shard), void *arg)
 		errno = EDEADLK;
 		return -1;
 	}
+	percpu_tally_remote();
 	block_signals(&old);
 	percpu_inject_delay(PERCPU_INJECT_HOLDING);
 	fn(arg, shard);

@@ -198,6 +198,20 @@ static __attribute__((noinline)) int run_unleased(struct op *op)
 }
 
 /*
+ * Count an operation under a lease, in its thread's slot, whose line the
+ * lease has just written. A signal handler inside its thread's lease
+ * operation (which may be counting) spills.
+ */
+static inline __attribute__((always_inline)) void
+tally_leased(const struct lease_entry *e)
+{
+	if (PERCPU_LIKELY(e->prev != LEASE_OWNED))
+		percpu_tally_held(&e->slot->ops);
+	else
+		percpu_tally_spill();
+}
+
+/*
  * A thread with a lease (lock mode, lease.c) applies there first. Inline,
  * so every entry point below has its own lease path. A lock found taken
  * under the lease is looked for on the other shards.
@@ -222,6 +236,8 @@ static inline __attribute__((always_inline)) int run(struct op *op)
 		percpu_inject_delay(PERCPU_INJECT_HOLDING);
 		done = apply_plain(&plain, e.shard);
 		percpu_inject_inside(e.shard, -1);
+		if (PERCPU_LIKELY(done || op->shard >= 0))
+			tally_leased(&e);
 		percpu_lease_leave(&e);
 		op->result = plain.result;
 		if (PERCPU_LIKELY(done || op->shard >= 0))

@@ -33,6 +33,23 @@ static struct {
 	int affinity;		/* this thread could set its affinity at start */
 } ok;
 
+/* The library's own statistics (percpu_runtime_stats_get): fences made,
+ * an atomic add beside each system call. */
+static struct fence_counts counts;
+
+static void count(uint64_t *n)
+{
+	__atomic_fetch_add(n, 1, __ATOMIC_RELAXED);
+}
+
+void percpu_fence_counts(struct fence_counts *c)
+{
+	c->fences = __atomic_load_n(&counts.fences, __ATOMIC_RELAXED);
+	c->barriers = __atomic_load_n(&counts.barriers, __ATOMIC_RELAXED);
+	c->by_affinity = __atomic_load_n(&counts.by_affinity,
+					 __ATOMIC_RELAXED);
+}
+
 static long membarrier(int cmd, unsigned int flags, int cpu)
 {
 	return syscall(SYS_membarrier, cmd, flags, cpu);
@@ -107,22 +124,36 @@ static int run_on_range(unsigned int first, unsigned int last)
 	return r < 0 ? -1 : 0;
 }
 
+/* run_on_range, counted in *n if it worked. */
+static int run_on_counted(uint64_t *n, unsigned int first, unsigned int last)
+{
+	if (run_on_range(first, last))
+		return -1;
+	count(&counts.by_affinity);
+	count(n);
+	return 0;
+}
+
 /* Returns 0, or -1 if both ways are refused now. */
 int percpu_fence_cpu_try(unsigned int cpu)
 {
 	if (ok.rseq_fence &&
 	    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
-		       MEMBARRIER_CMD_FLAG_CPU, (int)cpu) == 0)
+		       MEMBARRIER_CMD_FLAG_CPU, (int)cpu) == 0) {
+		count(&counts.fences);
 		return 0;
-	return run_on_range(cpu, cpu);
+	}
+	return run_on_counted(&counts.fences, cpu, cpu);
 }
 
 int percpu_fence_all_try(void)
 {
 	if (ok.rseq_fence &&
-	    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0)
+	    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0) {
+		count(&counts.fences);
 		return 0;
-	return run_on_range(0, percpu_rt.nr_shards - 1);
+	}
+	return run_on_counted(&counts.fences, 0, percpu_rt.nr_shards - 1);
 }
 
 /* Sleep a little longer at each of *tries (from 1 us up to 1 ms). */
@@ -147,7 +178,10 @@ void percpu_fence_all(void)
  */
 int percpu_barrier_threads(void)
 {
-	if (ok.barrier && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+	if (ok.barrier &&
+	    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) {
+		count(&counts.barriers);
 		return 0;
-	return run_on_range(0, percpu_rt.nr_shards - 1);
+	}
+	return run_on_counted(&counts.barriers, 0, percpu_rt.nr_shards - 1);
 }

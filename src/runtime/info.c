@@ -49,23 +49,41 @@ int percpu_disable_rseq(void)
 _Static_assert(offsetof(struct percpu_runtime_info, mode) == sizeof(size_t),
 	       "0.1.0's layout: the fields after size, same offsets");
 
-int percpu_runtime_info_get(struct percpu_runtime_info *info)
+/* A versioned struct starts with its size: it must reach past v0_end. */
+int percpu_sized_check(const void *dst, size_t v0_end)
 {
-	struct percpu_runtime_info all;
-	size_t size;
-
-	if (!info || info->size < INFO_V0_END) {
+	if (!dst || *(const size_t *)dst < v0_end) {
 		errno = EINVAL;
 		return -1;
 	}
-	size = info->size;
-	percpu_info_fill(&all);
-	if (size > sizeof(all)) {
-		memset((char *)info + sizeof(all), 0, size - sizeof(all));
-		size = sizeof(all);
+	return 0;
+}
+
+/*
+ * Copy as much of `all`, the library's own version of dst's struct (`len`
+ * bytes), as dst's size asks; zero what dst has past it; store the size
+ * copied in dst.
+ */
+void percpu_sized_copy(void *dst, const void *all, size_t len)
+{
+	size_t size = *(const size_t *)dst;
+
+	if (size > len) {
+		memset((char *)dst + len, 0, size - len);
+		size = len;
 	}
-	memcpy(info, &all, size);
-	info->size = size;
+	memcpy(dst, all, size);
+	*(size_t *)dst = size;
+}
+
+int percpu_runtime_info_get(struct percpu_runtime_info *info)
+{
+	struct percpu_runtime_info all;
+
+	if (percpu_sized_check(info, INFO_V0_END))
+		return -1;
+	percpu_info_fill(&all);
+	percpu_sized_copy(info, &all, sizeof(all));
 	return 0;
 }
 

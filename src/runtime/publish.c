@@ -134,21 +134,6 @@ static void compose(const char *mode, const char *reason)
 		add_line(&t, "settings_note", n, NULL);
 }
 
-static int write_all(int fd, const char *s, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, s, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		s += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* <dir>/<pid>, and <dir>/.<pid> to write it under; -1 if too long. */
 static int make_paths(const char *dir)
 {
@@ -228,7 +213,7 @@ static int write_in(const char *dir)
 			  O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, pub.text, strlen(pub.text)) || close(fd) ||
+	if (text_write_all(fd, pub.text, strlen(pub.text)) || close(fd) ||
 	    rename(pub.tmp, pub.path)) {
 		unlink(pub.tmp);
 		return -1;

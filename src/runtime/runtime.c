@@ -142,6 +142,7 @@ static void thread_exit(void *arg)
 	exit_armed = 0;
 	percpu_shard_thread_exit();
 	percpu_lease_thread_exit();
+	percpu_tally_thread_exit();
 	if (self.state == THREAD_OWN)
 		unregister_own(&self);
 }
@@ -238,6 +239,7 @@ static void fork_child(void)
 		__atomic_fetch_and(percpu_shard_word(s), SHARD_DISABLED,
 				   __ATOMIC_RELAXED);
 	percpu_lease_after_fork();
+	percpu_tally_after_fork();
 	/* A fork while another thread initializes leaves that to the child. */
 	if (percpu_rt_shards())
 		publish(0);

@@ -8,8 +8,10 @@
 #ifndef PERCPU_TEXT_H
 #define PERCPU_TEXT_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 #include "utf8.h"
 
 struct text {
@@ -35,6 +37,22 @@ static inline void text_add_uint(struct text *t, unsigned long v)
 		digits[--n] = (char)('0' + v % 10);
 	while ((v /= 10) && n > 0);
 	text_add(t, digits + n);
+}
+
+/* Write all of s to fd, again after EINTR: 0, or -1 as write(2) failed. */
+static inline int text_write_all(int fd, const char *s, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, s, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		s += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 /*
