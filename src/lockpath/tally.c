@@ -27,7 +27,7 @@
 struct tally_slot {
 	int claimed;
 	int busy;		/* counting: a handler spills instead */
-	uint64_t ops;
+	uintptr_t ops;
 } __attribute__((aligned(64)));
 
 static struct tally_slot slots[TALLY_SLOTS];
@@ -67,8 +67,7 @@ void percpu_tally_unlocked_op(void)
 	}
 	__atomic_store_n(&sl->busy, 1, __ATOMIC_RELAXED);
 	LEASE_COMPILER_BARRIER();
-	__atomic_store_n(&sl->ops, __atomic_load_n(&sl->ops, __ATOMIC_RELAXED) + 1,
-			 __ATOMIC_RELAXED);
+	percpu_tally_held(&sl->ops);
 	LEASE_COMPILER_BARRIER();
 	__atomic_store_n(&sl->busy, 0, __ATOMIC_RELAXED);
 }
