@@ -405,18 +405,20 @@ static int drained_since(const struct percpu_malloc_stats *a)
 }
 
 /* Slow paths on this CPU until a drain is seen, for at most 10 s (a
- * drain needs two looks a second apart: about 2 s). */
+ * drain needs two looks a second apart: about 2 s). More objects than a
+ * cache holds (2048 at most), so that both ways miss. */
 static double slow_paths_until_drained(const struct percpu_malloc_stats *a)
 {
+	enum { N = 3000 };
+	static void *v[N];
 	struct timespec t0, t;
 	double s;
-	void *v[600];
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
-		for (int i = 0; i < 600; i++)
+		for (int i = 0; i < N; i++)
 			v[i] = malloc(64);
-		for (int i = 0; i < 600; i++)
+		for (int i = 0; i < N; i++)
 			free(v[i]);
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		s = (double)(t.tv_sec - t0.tv_sec) +

@@ -150,7 +150,7 @@ EXPORT void *malloc(size_t size)
 	if (LIKELY(size <= MAX_SMALL)) {
 		unsigned int cls = class_of(size);
 		struct percpu_stack *s = caches[cls];
-		void *p = NULL;
+		void *p;
 
 		if (LIKELY(s != NULL) && LIKELY(cache_pop(s, &p))) {
 			if (UNLIKELY(stats_hits))

@@ -18,7 +18,6 @@
 #include <string.h>
 #include "malloc_internal.h"
 
-#define XFER_MAX 256u
 #define KEEP_EMPTY 1u
 
 struct central {

@@ -18,6 +18,12 @@
  * release them, so the child finds every list consistent. The handlers are
  * registered after the percpu library's own (the stacks initialized it),
  * so ours run before its prepare and after its parent/child handlers.
+ *
+ * Fork in the middle of the set-up: the once-guard holds the pid of the
+ * process whose thread sets up. A child forked meanwhile by another
+ * thread has no thread setting up and finds its parent's pid there: its
+ * next allocation takes the set-up over, and each step of set_up() skips
+ * what the parent had done before the fork.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -25,17 +31,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "malloc_internal.h"
 
 #define BUMP_SIZE ((size_t)1 << 20)
 
-enum { INIT_NONE, INIT_BUSY, INIT_DONE };
+/* init_state: INIT_NONE, INIT_DONE or the pid of the process setting up. */
+enum { INIT_NONE = 0, INIT_DONE = -1 };
 
 struct percpu_stack *caches[NR_CLASSES + 1];
 int central_ok;
 
 static int init_state;
+/* Set by the prepare handler: a child forked in the middle of the
+ * set-up knows from it whether the handlers are in already (registering
+ * them twice would deadlock the next fork). */
+static int atfork_registered;
 static __thread int initializing __attribute__((tls_model("initial-exec")));
 
 static char bump_area[BUMP_SIZE] __attribute__((aligned(4096)));
@@ -98,6 +110,7 @@ void *bump_alloc(size_t size, size_t align)
 
 static void fork_prepare(void)
 {
+	__atomic_store_n(&atfork_registered, 1, __ATOMIC_RELAXED);
 	stats_lock();
 	drain_lock();
 	central_lock_all();
@@ -140,9 +153,43 @@ static void allocate_while_setting_up(void)
 	free(p == q ? NULL : p);
 	percpu_malloc_preinit_ok = good;
 }
+
+/*
+ * Test builds: with PERCPU_MALLOC_TEST_FORK_AT=k in the environment, the
+ * thread setting up forks at point k of set_up(), once. The child clears
+ * its copy of `initializing`, as the child of another thread would have
+ * it, and runs the test's percpu_malloc_test_child(), which must _exit();
+ * the parent keeps the child's wait status in percpu_malloc_fork_status.
+ */
+EXPORT int percpu_malloc_fork_status = -1;
+void percpu_malloc_test_child(void) __attribute__((weak));
+
+static void fork_point(int k)
+{
+	static int forked;
+	const char *at = getenv("PERCPU_MALLOC_TEST_FORK_AT");
+	pid_t pid;
+
+	if (forked || !at || atoi(at) != k || !percpu_malloc_test_child)
+		return;
+	forked = 1;
+	pid = fork();
+	if (pid == 0) {
+		initializing = 0;
+		percpu_malloc_test_child();
+		_exit(99);
+	}
+	if (pid > 0 && waitpid(pid, &percpu_malloc_fork_status, 0) != pid)
+		percpu_malloc_fork_status = -1;
+}
 #else
 static void allocate_while_setting_up(void)
 {
+}
+
+static void fork_point(int k)
+{
+	(void)k;
 }
 #endif
 
@@ -150,15 +197,35 @@ static void set_up(void)
 {
 	allocate_while_setting_up();
 	classes_init();
+	fork_point(1);
 	stats_init();
-	pthread_atfork(fork_prepare, fork_release, fork_release);
+	fork_point(2);
+	if (!__atomic_load_n(&atfork_registered, __ATOMIC_RELAXED))
+		pthread_atfork(fork_prepare, fork_release, fork_release);
+	fork_point(3);
 	if (range_init())
 		return;		/* every object a mapping of its own */
+	fork_point(4);
 	__atomic_store_n(&central_ok, 1, __ATOMIC_RELEASE);
-	for (unsigned int c = 1; c <= NR_CLASSES; c++)
-		__atomic_store_n(&caches[c],
-				 percpu_stack_alloc(classes[c].capacity),
-				 __ATOMIC_RELEASE);
+	for (unsigned int c = 1; c <= NR_CLASSES; c++) {
+		if (!caches[c])
+			__atomic_store_n(&caches[c],
+					 percpu_stack_alloc(classes[c].capacity),
+					 __ATOMIC_RELEASE);
+		if (c == NR_CLASSES / 2)
+			fork_point(5);
+	}
+}
+
+static void run_set_up(void)
+{
+	int saved = errno;
+
+	initializing = 1;
+	set_up();
+	initializing = 0;
+	__atomic_store_n(&init_state, INIT_DONE, __ATOMIC_RELEASE);
+	errno = saved;
 }
 
 /*
@@ -173,19 +240,21 @@ int malloc_init(void)
 		return 1;
 	if (initializing)
 		return 0;
-	if (s == INIT_NONE &&
-	    __atomic_compare_exchange_n(&init_state, &s, INIT_BUSY, 0,
-					__ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)) {
-		int saved = errno;
+	while (s != INIT_DONE) {
+		pid_t me = getpid();
 
-		initializing = 1;
-		set_up();
-		initializing = 0;
-		__atomic_store_n(&init_state, INIT_DONE, __ATOMIC_RELEASE);
-		errno = saved;
-		return 1;
+		/* Nobody set up, or the process this child was forked from. */
+		if (s != me &&
+		    __atomic_compare_exchange_n(&init_state, &s, me, 0,
+						__ATOMIC_ACQUIRE,
+						__ATOMIC_ACQUIRE)) {
+			run_set_up();
+			return 1;
+		}
+		if (s == me) {
+			sched_yield();
+			s = __atomic_load_n(&init_state, __ATOMIC_ACQUIRE);
+		}
 	}
-	while (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != INIT_DONE)
-		sched_yield();
 	return 1;
 }

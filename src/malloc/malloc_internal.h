@@ -36,6 +36,8 @@
 #define MAX_SMALL ((size_t)32768)
 #define MIN_ALIGN 16u
 #define MAX_BATCH 32u
+/* A class's transfer cache: at most this many objects. */
+#define XFER_MAX 2048u
 
 struct class_info {
 	uint32_t size;		/* object size, a multiple of 16 */

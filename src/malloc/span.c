@@ -41,12 +41,17 @@ static void *reserve(size_t len)
 	return (void *)base;
 }
 
-/* The range and the span table; -1 if no range could be had. */
+/*
+ * The range and the span table; -1 if no range could be had. 0 at once if
+ * they are there (a fork child finishing its parent's set-up).
+ */
 int range_init(void)
 {
 	size_t len, table;
 	void *base = NULL, *meta;
 
+	if (__atomic_load_n(&range_len, __ATOMIC_ACQUIRE))
+		return 0;
 	for (len = RANGE_MAX; len >= RANGE_MIN && !base; len /= 2)
 		base = reserve(len);
 	if (!base)

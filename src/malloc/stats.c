@@ -23,14 +23,21 @@ struct percpu_counter stat_global[NR_GSTATS];
 int stats_ready;
 int stats_hits;
 
+/* A counter set already (a fork child finishing its parent's set-up) is
+ * kept. */
+static int counter_init_once(struct percpu_counter *c)
+{
+	return c->shards ? 0 : percpu_counter_init(c);
+}
+
 int stats_init(void)
 {
 	for (unsigned int c = 1; c <= NR_CLASSES; c++)
 		for (int s = 0; s < NR_STATS; s++)
-			if (percpu_counter_init(&stat_class[c][s]))
+			if (counter_init_once(&stat_class[c][s]))
 				return -1;
 	for (int s = 0; s < NR_GSTATS; s++)
-		if (percpu_counter_init(&stat_global[s]))
+		if (counter_init_once(&stat_global[s]))
 			return -1;
 	__atomic_store_n(&stats_ready, 1, __ATOMIC_RELEASE);
 	return 0;

@@ -1,0 +1,23 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# A fork in the middle of libpercpu-malloc's set-up
+# (tests/malloc_setup_fork.c): at each of its five points, in rseq and lock
+# mode, with CPU ids and with concurrency ids.
+. "$(dirname "$0")/lib.sh"
+unset PERCPU_DISABLE_RSEQ PERCPU_INDEX PERCPU_LEASE
+case "$SAN" in
+*address* | *thread*)
+	echo "1..0 # SKIP a sanitizer that replaces malloc"
+	exit 0
+	;;
+esac
+bin=$BUILD/tests/malloc_setup_fork
+for at in 1 2 3 4 5; do
+	export PERCPU_MALLOC_TEST_FORK_AT=$at
+	PERCPU_TEST_MODE=rseq run_binary "fork at set-up point $at, rseq" "$bin"
+	PERCPU_TEST_MODE=lock PERCPU_DISABLE_RSEQ=1 \
+		run_binary "fork at set-up point $at, lock" "$bin"
+	PERCPU_INDEX=cid PERCPU_TEST_MODE=rseq \
+		run_binary "fork at set-up point $at, cid" "$bin"
+done
+tap_done
