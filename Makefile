@@ -354,8 +354,11 @@ bench: $(BUILD)/percpu-bench $(BUILD)/percpu-info
 # and $(BUILD)/libpercpu-malloc.so (rseq, lock mode, cid; n/a if absent),
 # into $(BUILD)/bench/percpu-malloc.csv, .png and .md. Not part of check.
 # QUICK=1: one repetition, short runs. See the script for REPS, MS, etc.
-bench-malloc: $(BUILD)/bench-malloc
+# The report and its raw log are copied to bench/.
+BENCH_MALLOC_OUT := percpu-malloc.csv percpu-malloc.md percpu-malloc.png percpu-malloc.log
+bench-malloc: $(BUILD)/bench-malloc $(BUILD)/libpercpu-malloc.so
 	scripts/bench-malloc-report $(BUILD)
+	cp $(addprefix $(BUILD)/bench/,$(BENCH_MALLOC_OUT)) bench/
 
 # Fuzzing: each fuzz/*.c is one libFuzzer harness (fuzz/lib/: what they
 # share), built with clang, ASan and UBSan into $(FUZZ_BUILD). `make fuzz`
