@@ -20,4 +20,12 @@ for at in 1 2 3 4 5; do
 	PERCPU_INDEX=cid PERCPU_TEST_MODE=rseq \
 		run_binary "fork at set-up point $at, cid" "$bin"
 done
+# _Fork() after the handlers are in: the child registers them again (as
+# when pthread_atfork() ran beside another thread's fork); its own fork
+# must not deadlock on the allocator's locks.
+for at in 3 4 5; do
+	PERCPU_MALLOC_TEST_FORK_AT=$at PERCPU_MALLOC_TEST_FORK_RAW=1 \
+		PERCPU_TEST_MODE=rseq \
+		run_binary "_Fork at set-up point $at, handlers in twice" "$bin"
+done
 tap_done

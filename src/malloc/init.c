@@ -108,9 +108,22 @@ void *bump_alloc(size_t size, size_t align)
 
 /* ---- fork ---- */
 
+/*
+ * The handlers may be in twice even so: glibc lets pthread_atfork()
+ * register while another thread's fork() runs its prepare handlers, and
+ * does not run the new one for that fork, whose child then registers
+ * them again when it takes the set-up over (and a child made by _Fork()
+ * runs no handler at all). A depth per thread makes a second pair do
+ * nothing: prepare and parent/child handlers run in the forking thread,
+ * whose depth the child inherits.
+ */
+static __thread int fork_depth __attribute__((tls_model("initial-exec")));
+
 static void fork_prepare(void)
 {
 	__atomic_store_n(&atfork_registered, 1, __ATOMIC_RELAXED);
+	if (fork_depth++)
+		return;
 	stats_lock();
 	drain_lock();
 	central_lock_all();
@@ -119,6 +132,8 @@ static void fork_prepare(void)
 
 static void fork_release(void)
 {
+	if (--fork_depth)
+		return;
 	large_unlock();
 	central_unlock_all();
 	drain_unlock();
@@ -156,7 +171,9 @@ static void allocate_while_setting_up(void)
 
 /*
  * Test builds: with PERCPU_MALLOC_TEST_FORK_AT=k in the environment, the
- * thread setting up forks at point k of set_up(), once. The child clears
+ * thread setting up forks at point k of set_up(), once; by _Fork() (no
+ * fork handler runs) with PERCPU_MALLOC_TEST_FORK_RAW=1, which leaves the
+ * child with the handlers registered but not knowing it. The child clears
  * its copy of `initializing`, as the child of another thread would have
  * it, and runs the test's percpu_malloc_test_child(), which must _exit();
  * the parent keeps the child's wait status in percpu_malloc_fork_status.
@@ -167,13 +184,14 @@ void percpu_malloc_test_child(void) __attribute__((weak));
 static void fork_point(int k)
 {
 	static int forked;
-	const char *at = getenv("PERCPU_MALLOC_TEST_FORK_AT");
+	const char *at = getenv("PERCPU_MALLOC_TEST_FORK_AT"), *raw;
 	pid_t pid;
 
 	if (forked || !at || atoi(at) != k || !percpu_malloc_test_child)
 		return;
 	forked = 1;
-	pid = fork();
+	raw = getenv("PERCPU_MALLOC_TEST_FORK_RAW");
+	pid = raw && *raw == '1' ? _Fork() : fork();
 	if (pid == 0) {
 		initializing = 0;
 		percpu_malloc_test_child();
