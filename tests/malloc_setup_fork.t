@@ -28,4 +28,16 @@ for at in 3 4 5; do
 		PERCPU_TEST_MODE=rseq \
 		run_binary "_Fork at set-up point $at, handlers in twice" "$bin"
 done
+# A pid 1 whose child is pid 1 of a new pid namespace, with the thread id
+# of the thread setting up (unshare(1): a user namespace gives the right).
+if unshare -Urpf true 2>/dev/null; then
+	for at in 2 4; do
+		PERCPU_MALLOC_TEST_FORK_AT=$at PERCPU_TEST_NEWPID=1 \
+			PERCPU_TEST_MODE=rseq run_binary \
+			"fork at set-up point $at, pid 1 forking into a new pid namespace" \
+			unshare -Urpf "$bin"
+	done
+else
+	tap_skip "pid namespaces: unshare -Urpf refused here"
+fi
 tap_done

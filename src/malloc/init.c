@@ -19,11 +19,13 @@
  * registered after the percpu library's own (the stacks initialized it),
  * so ours run before its prepare and after its parent/child handlers.
  *
- * Fork in the middle of the set-up: the once-guard holds the pid of the
- * process whose thread sets up. A child forked meanwhile by another
- * thread has no thread setting up and finds its parent's pid there: its
- * next allocation takes the set-up over, and each step of set_up() skips
- * what the parent had done before the fork.
+ * Fork in the middle of the set-up: the once-guard holds the pid and the
+ * thread id of the thread setting up. A child forked meanwhile by another
+ * thread has no thread setting up: it finds another pid there (or, if it
+ * is pid 1 of a new pid namespace as its parent was of its own, its own
+ * thread id, or one the kernel does not know in its process), and its
+ * next allocation takes the set-up over; each step of set_up() skips what
+ * the parent had done before the fork.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -31,19 +33,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "malloc_internal.h"
 
 #define BUMP_SIZE ((size_t)1 << 20)
 
-/* init_state: INIT_NONE, INIT_DONE or the pid of the process setting up. */
-enum { INIT_NONE = 0, INIT_DONE = -1 };
+/*
+ * init_state: INIT_NONE, INIT_DONE, or who sets up: the pid of its
+ * process in the high half, its thread id in the low half.
+ */
+#define INIT_NONE ((uint64_t)0)
+#define INIT_DONE (~(uint64_t)0)
+/* Waiting this many times, a thread asks the kernel whether the thread
+ * setting up still exists. */
+#define WAITS_BEFORE_ASKING 256u
 
 struct percpu_stack *caches[NR_CLASSES + 1];
 int central_ok;
 
-static int init_state;
+static uint64_t init_state;
 /* Set by the prepare handler: a child forked in the middle of the
  * set-up knows from it whether the handlers are in already (registering
  * them twice would deadlock the next fork). */
@@ -246,33 +257,54 @@ static void run_set_up(void)
 	errno = saved;
 }
 
+static uint64_t setter_id(void)
+{
+	return (uint64_t)(uint32_t)getpid() << 32 | (uint32_t)gettid();
+}
+
+/*
+ * 1 if the thread named by `s` does not set up in this process: another
+ * process's (this one is a fork child), this very thread (which is not
+ * setting up: a child in a new pid namespace can have its parent's pid and
+ * the setter's thread id), or, when `ask`, a thread the kernel does not
+ * know in this process.
+ */
+static int setter_gone(uint64_t s, int ask)
+{
+	pid_t pid = (pid_t)(s >> 32), tid = (pid_t)(uint32_t)s;
+	int saved = errno, gone;
+
+	if (pid != getpid() || tid == gettid())
+		return 1;
+	gone = ask && syscall(SYS_tgkill, pid, tid, 0) == -1 && errno == ESRCH;
+	errno = saved;
+	return gone;
+}
+
 /*
  * Set up if nobody has. Returns 1 when the allocator is set up, 0 when the
  * caller must use the bump area: it is the thread setting up.
  */
 int malloc_init(void)
 {
-	int s = __atomic_load_n(&init_state, __ATOMIC_ACQUIRE);
+	uint64_t s = __atomic_load_n(&init_state, __ATOMIC_ACQUIRE);
+	unsigned int waits = 0;
 
 	if (LIKELY(s == INIT_DONE))
 		return 1;
 	if (initializing)
 		return 0;
 	while (s != INIT_DONE) {
-		pid_t me = getpid();
-
-		/* Nobody set up, or the process this child was forked from. */
-		if (s != me &&
-		    __atomic_compare_exchange_n(&init_state, &s, me, 0,
+		if ((s == INIT_NONE ||
+		     setter_gone(s, ++waits % WAITS_BEFORE_ASKING == 0)) &&
+		    __atomic_compare_exchange_n(&init_state, &s, setter_id(), 0,
 						__ATOMIC_ACQUIRE,
 						__ATOMIC_ACQUIRE)) {
 			run_set_up();
 			return 1;
 		}
-		if (s == me) {
-			sched_yield();
-			s = __atomic_load_n(&init_state, __ATOMIC_ACQUIRE);
-		}
+		sched_yield();
+		s = __atomic_load_n(&init_state, __ATOMIC_ACQUIRE);
 	}
 	return 1;
 }
