@@ -15,6 +15,17 @@ tap_skip() {
 	echo "ok $tap_n - $1 # SKIP $2"
 }
 
+# skip_if_malloc_replaced: the allocator's tests, under a sanitizer that
+# replaces malloc (ASan, TSan), plan nothing and exit.
+skip_if_malloc_replaced() {
+	case "$SAN" in
+	*address* | *thread*)
+		echo "1..0 # SKIP a sanitizer that replaces malloc"
+		exit 0
+		;;
+	esac
+}
+
 # check_cmd description command...: one TAP line, ok if the command exits
 # 0; its output shown as comments.
 check_cmd() {

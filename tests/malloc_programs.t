@@ -10,12 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 unset PERCPU_DISABLE_RSEQ PERCPU_INDEX PERCPU_LEASE PERCPU_MALLOC_STATS
 lib=$(cd "$BUILD" && pwd)/libpercpu-malloc.so
-case "$SAN" in
-*address* | *thread*)
-	echo "1..0 # SKIP a sanitizer that replaces malloc"
-	exit 0
-	;;
-esac
+skip_if_malloc_replaced
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 

@@ -5,12 +5,7 @@
 # mode, with CPU ids and with concurrency ids.
 . "$(dirname "$0")/lib.sh"
 unset PERCPU_DISABLE_RSEQ PERCPU_INDEX PERCPU_LEASE
-case "$SAN" in
-*address* | *thread*)
-	echo "1..0 # SKIP a sanitizer that replaces malloc"
-	exit 0
-	;;
-esac
+skip_if_malloc_replaced
 bin=$BUILD/tests/malloc_setup_fork
 for at in 1 2 3 4 5; do
 	export PERCPU_MALLOC_TEST_FORK_AT=$at
@@ -38,6 +33,6 @@ if unshare -Urpf true 2>/dev/null; then
 			unshare -Urpf "$bin"
 	done
 else
-	tap_skip "pid namespaces: unshare -Urpf refused here"
+	tap_skip "pid 1 forking into a new pid namespace" "unshare -Urpf refused here"
 fi
 tap_done

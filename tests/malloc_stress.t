@@ -7,10 +7,5 @@
 # concurrency ids.
 . "$(dirname "$0")/lib.sh"
 unset PERCPU_DISABLE_RSEQ PERCPU_INDEX PERCPU_LEASE
-case "$SAN" in
-*address* | *thread*)
-	echo "1..0 # SKIP a sanitizer that replaces malloc"
-	exit 0
-	;;
-esac
+skip_if_malloc_replaced
 run_all_indexings "malloc stress" "$BUILD/tests/malloc_stress"
