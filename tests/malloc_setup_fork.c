@@ -27,6 +27,11 @@
 /* Set by the allocator's test build (src/malloc/init.c). */
 extern int percpu_malloc_fork_status;
 
+/* Called through this, malloc is a function the compiler cannot know:
+ * clang assumes malloc writes no memory of the program's, and read the
+ * status it sets before the call. */
+static void *(*volatile first_malloc)(size_t) = malloc;
+
 enum {
 	BAD_SMALL = 1,		/* a class's objects lost their bytes */
 	BAD_LARGE = 2,		/* a large object, calloc or realloc */
@@ -209,7 +214,7 @@ int main(void)
 	const char *newpid = getenv("PERCPU_TEST_NEWPID");
 	int unshared = newpid && *newpid == '1' ? unshare(CLONE_NEWPID) : 1;
 	/* The process's first allocation: the set-up, and the fork in it. */
-	void *first = malloc(24);
+	void *first = first_malloc(24);
 	int st = percpu_malloc_fork_status;
 	const char *at = getenv("PERCPU_MALLOC_TEST_FORK_AT");
 
