@@ -18,7 +18,8 @@ if nm "$BUILD/tests/unit" | grep -q __asan_init; then
 fi
 for t in tests/*.t; do
 	case $t in
-	tests/malloc_conform.t | tests/malloc_stress.t | tests/malloc_programs.t)
+	tests/malloc_conform.t | tests/malloc_stress.t | tests/malloc_programs.t | \
+		tests/malloc_setup_fork.t)
 		continue ;;
 	esac
 	out=$(LD_PRELOAD="$lib" sh "$t" 2>&1)
