@@ -602,8 +602,7 @@ static void (*const ops[])(struct input *) = {
 	op_memcpy_store, op_lock_path,
 };
 
-/* Each shard's count, and the capacity, which only shard 0's header
- * holds (the others stay 0), as the stack itself holds them. */
+/* Each shard's count and capacity, as the stack itself holds them. */
 static void check_counts(void)
 {
 	for (int i = 0; i < STACKS; i++) {
@@ -614,8 +613,7 @@ static void check_counts(void)
 				percpu_ptr(st.stack[i], s);
 
 			CHECK(mine->count == (intptr_t)l->count[s] &&
-				      mine->capacity ==
-					      (intptr_t)(s ? 0 : l->cap),
+				      mine->capacity == (intptr_t)l->cap,
 			      "stack %d shard %d: count %ld of %ld", i, s,
 			      (long)mine->count, (long)mine->capacity);
 		}

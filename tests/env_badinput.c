@@ -317,7 +317,8 @@ static void test_stack_alloc(void)
 	einval(percpu_stack_alloc(SIZE_MAX / sizeof(void *) + 2) == NULL,
 	       "percpu_stack_alloc(a size that wraps when multiplied)");
 	s = percpu_stack_alloc(max);
-	ok(s && s->capacity == (intptr_t)max && percpu_free(s) == 0,
+	ok(s && ((struct percpu_stack *)percpu_ptr(s, nr - 1))->capacity ==
+			(intptr_t)max && percpu_free(s) == 0,
 	   "percpu_stack_alloc(largest): %zu pointers", max);
 }
 

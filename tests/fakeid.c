@@ -480,7 +480,7 @@ static void fill(void)
 		mine->p = 1000 + s;
 		mine->q = 2000 + s;
 		st->count = 0;
-		st->capacity = s == 0 ? STACK_SLOTS : 0;
+		st->capacity = STACK_SLOTS;
 	}
 }
 

@@ -9,8 +9,7 @@
  * One thread runs a random sequence of every call against a model of every
  * shard: each result must be what the model says for the shard the call
  * reports, and after each call every shard's memory (count, capacity,
- * every slot; the capacity in shard 0's only) must equal the model's, so
- * a write anywhere else in a stack,
+ * every slot) must equal the model's, so a write anywhere else in a stack,
  * a lost or doubled pointer, and a wrong full or empty answer all show.
  * The sequence is built to reach full and empty shards often.
  *
@@ -25,7 +24,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <unistd.h>
-#include <sys/mman.h>
 #include "tap.h"
 
 #define CAP 10			/* the model test's capacity per shard */
@@ -78,9 +76,7 @@ static int model_matches(void)
 	for (int k = 0; k < nr; k++) {
 		struct percpu_stack *mine = shard_of(g.s, k);
 
-		/* The capacity is kept in shard 0's header only. */
-		if (mine->count != g.m.count[k] ||
-		    mine->capacity != (k == 0 ? CAP : 0) ||
+		if (mine->count != g.m.count[k] || mine->capacity != CAP ||
 		    memcmp(mine->slot, g.m.slot[k], sizeof(g.m.slot[k])))
 			return 0;
 	}
@@ -355,7 +351,7 @@ static int census(struct worker *w, int nw, int *total)
 	for (int k = 0; k < nr; k++) {
 		struct percpu_stack *mine = shard_of(stress_stack, k);
 
-		if (mine->count < 0 || mine->count > stress_stack->capacity)
+		if (mine->count < 0 || mine->count > mine->capacity)
 			return 0;
 		for (intptr_t i = 0; i < mine->count; i++, (*total)++) {
 			uintptr_t at = (uintptr_t)mine->slot[i] - (uintptr_t)nodes;
@@ -505,38 +501,11 @@ static void on_watchdog(int sig)
 	_exit(1);
 }
 
-/*
- * A new stack touches no page of shards 1 and up: its capacity goes in
- * shard 0's header only. A stack of many pages, so that its headers do
- * not share a page with another object's; checked before anything else
- * ran on those shards.
- */
-static void test_untouched(void)
-{
-	enum { BIG = 8192 };
-	struct percpu_stack *s = percpu_stack_alloc(BIG);
-	long page = sysconf(_SC_PAGESIZE);
-	int resident = 0;
-
-	for (int k = 1; s && k < nr; k++) {
-		uintptr_t at = (uintptr_t)shard_of(s, k) & ~(uintptr_t)(page - 1);
-		unsigned char in = 0;
-
-		if (mincore((void *)at, (size_t)page, &in) == 0 && (in & 1))
-			resident++;
-	}
-	ok(s && resident == 0 && s->capacity == BIG,
-	   "a new stack of %d slots: capacity in shard 0, no page of shards "
-	   "1-%d touched (%d resident)", BIG, nr - 1, resident);
-	percpu_free(s);
-}
-
 int main(void)
 {
 	signal(SIGALRM, on_watchdog);
 	alarm(WATCHDOG_S);
 	nr = percpu_nr_shards();
-	test_untouched();
 	tap_check_mode();
 	test_thread_setup(1);
 	run_all("as started", test_mode() != TEST_LOCK);

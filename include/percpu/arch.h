@@ -42,16 +42,14 @@
  *	return OK;
  *
  * The pointer stack's sections (percpu/stack.h): `st` is this shard's
- * stack, st->count, st->slot[]; the capacity is shard 0's st0->capacity
- * (`cap`), the one copy written, so that a shard's pages stay untouched
- * until it is used. Each reads the count and the capacity inside the
- * section, so no load before it is needed; the stores above the count
- * are speculative, the count's store commits.
- * percpu_cs_stack_push1(off, cpu, word, st, cap, ptr):
+ * stack, st->count, st->capacity, st->slot[]. Each reads the count and
+ * the capacity inside the section, so no load before it is needed; the
+ * stores above the count are speculative, the count's store commits.
+ * percpu_cs_stack_push1(off, cpu, word, st, ptr):
  *	if (area->id != cpu) return MOVED;
  *	if (*word != 0) return DIVERTED;
  *	c = st->count;
- *	if (c >= *cap) return CHANGED;			full
+ *	if (c >= st->capacity) return CHANGED;		full
  *	st->slot[c] = ptr;
  *	st->count = c + 1;				commit
  *	return OK;
@@ -69,7 +67,7 @@
  *	if (area->id != cpu) return MOVED;
  *	if (*word != 0) return DIVERTED;
  *	c = st->count;
- *	k = min(n, st0->capacity - c);		st0 = st - cpu's offset
+ *	k = min(n, st->capacity - c);
  *	if (k <= 0) return CHANGED;			full, or n == 0
  *	st->slot[c .. c + k) = ptrs[0 .. k);
  *	st->count = c + k;				commit
@@ -134,10 +132,6 @@ diverted:								\
 	PERCPU_CS_RETURN;						\
 changed:								\
 	return PERCPU_CS_CHANGED
-
-/* A macro's value as a string, for an immediate in a section's asm. */
-#define PERCPU_ARCH_STR2(x) #x
-#define PERCPU_ARCH_STR(x) PERCPU_ARCH_STR2(x)
 
 #define PERCPU_ARCH_INCLUDE_OK
 #if defined(__x86_64__)

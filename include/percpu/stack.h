@@ -2,9 +2,7 @@
 /*
  * percpu/stack.h: a per-CPU array stack of pointers, the shape of an
  * allocator's per-CPU cache. Each shard has its own count and `capacity`
- * slots; the capacity itself is stored once, in shard 0's header (the
- * other shards' `capacity` fields stay 0), so that a shard's pages are
- * touched only when it is used.
+ * slots.
  *
  *   percpu_stack_push1, percpu_stack_pop1   one pointer: one section that
  *                                           reads the count, checks it
@@ -100,7 +98,7 @@ static inline int percpu_stack_push1(struct percpu_stack *s, void *ptr,
 	if (PERCPU_LIKELY(percpu_fast_here(&h, s))) {
 		r = percpu_cs_stack_push1(&h, percpu_fast_word(&h),
 					  percpu_stack_here(s, &h),
-					  &s->capacity, (intptr_t)ptr);
+					  (intptr_t)ptr);
 		if (PERCPU_LIKELY(r == PERCPU_CS_OK || r == PERCPU_CS_CHANGED)) {
 			if (shard)
 				*shard = (int)h.cpu;

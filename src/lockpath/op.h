@@ -82,8 +82,8 @@ static inline void op_stack_move(struct op *op, intptr_t *st)
 	struct percpu_stack *mine = (struct percpu_stack *)st;
 	const struct op_more *m = op->more;
 	intptr_t count = __atomic_load_n(&mine->count, __ATOMIC_ACQUIRE);
-	intptr_t capacity = ((const struct percpu_stack *)op->p)->capacity;
-	intptr_t room = op->kind == OP_STACK_PUSH ? capacity - count : count;
+	intptr_t room = op->kind == OP_STACK_PUSH ? mine->capacity - count :
+						   count;
 	size_t k = room <= 0 ? 0 : m->len < (size_t)room ? m->len :
 							    (size_t)room;
 

@@ -48,8 +48,7 @@ static int attempt_stack_push(struct op *op, const struct percpu_here *h,
 	int r;
 
 	if (k == 1)
-		r = percpu_cs_stack_push1(h, w, st, op->p + 1,
-					  (intptr_t)ptrs[0]);
+		r = percpu_cs_stack_push1(h, w, st, (intptr_t)ptrs[0]);
 	else
 		r = percpu_cs_stack_push_small(h, w, st, ptrs, &k);
 	if (r == PERCPU_CS_OK)

@@ -25,9 +25,9 @@ struct percpu_stack *percpu_stack_alloc(size_t capacity)
 	s = percpu_alloc(sizeof(*s) + capacity * sizeof(void *));
 	if (!s)
 		return NULL;
-	/* Shard 0's copy only: writing every shard's would touch a page of
-	 * each possible CPU's for every stack. */
-	s->capacity = (intptr_t)capacity;
+	for (int k = 0; k < percpu_nr_shards(); k++)
+		((struct percpu_stack *)percpu_ptr(s, k))->capacity =
+			(intptr_t)capacity;
 	return s;
 }
 
@@ -38,7 +38,7 @@ size_t percpu_stack_push_block(struct percpu_stack *s, void *const *ptrs,
 		int sh;
 		intptr_t count = percpu_load(&s->count, &sh);
 		struct percpu_stack *mine = percpu_ptr(s, sh);
-		size_t room = (size_t)(s->capacity - count);
+		size_t room = (size_t)(mine->capacity - count);
 		size_t k = n < room ? n : room;
 
 		if (k > BLOCK_MAX)

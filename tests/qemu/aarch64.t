@@ -28,7 +28,6 @@ fi
 cat >"$list" <<'LIST'
 tests/unit.t
 tests/unit_multi.t
-tests/stack.t
 tests/abort.t
 tests/signal.t
 tests/fakeid.t

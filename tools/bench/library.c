@@ -674,7 +674,7 @@ uint64_t check_stack(void)
 	for (int s = 0; s < percpu_nr_shards(); s++) {
 		struct percpu_stack *st = percpu_ptr(target.stack, s);
 
-		if (st->count < 0 || st->count > target.stack->capacity)
+		if (st->count < 0 || st->count > st->capacity)
 			die("stack_pushpop: shard %d's count is %ld", s,
 			    (long)st->count);
 		for (intptr_t i = 0; i < st->count; i++, found++)

@@ -44,7 +44,7 @@ INLINE size_t old_push(void *const *ptrs, size_t n)
 		int sh;
 		intptr_t count = percpu_load(&stk->count, &sh);
 		struct percpu_stack *mine = percpu_ptr(stk, sh);
-		size_t room = (size_t)(stk->capacity - count);
+		size_t room = (size_t)(mine->capacity - count);
 		size_t k = n < room ? n : room;
 
 		if (percpu_memcpy_store_release(&stk->count, sh, count,

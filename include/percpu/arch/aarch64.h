@@ -459,13 +459,13 @@ static inline int percpu_cs_list_pop(const struct percpu_here *h,
  */
 static inline int percpu_cs_stack_push1(const struct percpu_here *h,
 					const intptr_t *word, intptr_t *st,
-					const intptr_t *cap, intptr_t ptr)
+					intptr_t ptr)
 {
 	__asm__ __volatile__ goto(
 		PERCPU_A64_CS_DESCRIPTOR
 		PERCPU_A64_CS_ENTER_AND_CHECK
 		"ldr x10, [x14]\n\t"
-		"ldr x11, [%[cap]]\n\t"
+		"ldr x11, [x14, #8]\n\t"
 		"cmp x10, x11\n\t"
 		"b.ge %l[changed]\n\t"
 		PERCPU_A64_DELAY(4)
@@ -480,7 +480,7 @@ static inline int percpu_cs_stack_push1(const struct percpu_here *h,
 		PERCPU_A64_CS_ABORT_HANDLER
 		:
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
-		  [word] "r"(word), [p] "r"(st), [cap] "r"(cap), [ptr] "r"(ptr)
+		  [word] "r"(word), [p] "r"(st), [ptr] "r"(ptr)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted, changed);
 	PERCPU_CS_RETURN_CHANGED;
@@ -519,8 +519,7 @@ static inline int percpu_cs_stack_pop1(const struct percpu_here *h,
 /*
  * k = min(*n, room) pointers (x11), copied by a loop (x13 the index, x12
  * the first free slot); k goes to *n after the commit. *n is at most
- * PERCPU_STACK_SMALL. The capacity is shard 0's: st minus this shard's
- * offset.
+ * PERCPU_STACK_SMALL.
  */
 static inline int percpu_cs_stack_push_small(const struct percpu_here *h,
 					     const intptr_t *word,
@@ -531,9 +530,7 @@ static inline int percpu_cs_stack_push_small(const struct percpu_here *h,
 		PERCPU_A64_CS_DESCRIPTOR
 		PERCPU_A64_CS_ENTER_AND_CHECK
 		"ldr x10, [x14]\n\t"
-		"sxtw x11, %w[cpu]\n\t"
-		"sub x11, %[p], x11, lsl #" PERCPU_ARCH_STR(PERCPU_STRIDE_SHIFT) "\n\t"
-		"ldr x11, [x11, #8]\n\t"
+		"ldr x11, [x14, #8]\n\t"
 		"sub x11, x11, x10\n\t"
 		"ldr x12, [%[n]]\n\t"
 		"cmp x11, x12\n\t"

@@ -404,13 +404,13 @@ static inline int percpu_cs_list_pop(const struct percpu_here *h,
  */
 static inline int percpu_cs_stack_push1(const struct percpu_here *h,
 					const intptr_t *word, intptr_t *st,
-					const intptr_t *cap, intptr_t ptr)
+					intptr_t ptr)
 {
 	__asm__ __volatile__ goto(
 		PERCPU_X86_CS_DESCRIPTOR
 		PERCPU_X86_CS_ENTER_AND_CHECK
 		"movq (%[st]), %%rcx\n\t"
-		"cmpq %[cap], %%rcx\n\t"
+		"cmpq 8(%[st]), %%rcx\n\t"
 		"jge %l[changed]\n\t"
 		PERCPU_X86_DELAY(4)
 		"movq %[ptr], 16(%[st],%%rcx,8)\n\t"
@@ -423,8 +423,7 @@ static inline int percpu_cs_stack_push1(const struct percpu_here *h,
 		PERCPU_X86_CS_ABORT_HANDLER
 		:
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
-		  [word] "m"(*word), [st] "r"(st), [cap] "m"(*cap),
-		  [ptr] "er"(ptr)
+		  [word] "m"(*word), [st] "r"(st), [ptr] "er"(ptr)
 		: "memory", "cc", "rax", "rcx"
 		: abort, moved, diverted, changed);
 	PERCPU_CS_RETURN_CHANGED;
@@ -463,8 +462,6 @@ static inline int percpu_cs_stack_pop1(const struct percpu_here *h,
  * k = min(*n, room) pointers, copied by a loop of moves from the top down
  * (the order is invisible: nothing is seen before the commit); k goes
  * through %rdx to *n after the commit. *n is at most PERCPU_STACK_SMALL.
- * The capacity is shard 0's: st minus this shard's offset, in %rdi, so
- * that the section needs no more operands than it has.
  */
 static inline int percpu_cs_stack_push_small(const struct percpu_here *h,
 					     const intptr_t *word,
@@ -474,16 +471,12 @@ static inline int percpu_cs_stack_push_small(const struct percpu_here *h,
 	__asm__ __volatile__ goto(
 		PERCPU_X86_CS_DESCRIPTOR
 		PERCPU_X86_CS_ENTER_AND_CHECK
-		"movslq %[cpu], %%rdi\n\t"
-		"shlq $" PERCPU_ARCH_STR(PERCPU_STRIDE_SHIFT) ", %%rdi\n\t"
-		"negq %%rdi\n\t"
-		"movq 8(%[st],%%rdi), %%rdi\n\t"
 		"movq (%[st]), %%rcx\n\t"
 		"movq (%[n]), %%rdx\n\t"
 		"leaq (%%rcx,%%rdx), %%rsi\n\t"
-		"cmpq %%rdi, %%rsi\n\t"
+		"cmpq 8(%[st]), %%rsi\n\t"
 		"jle 9f\n\t"
-		"movq %%rdi, %%rdx\n\t"
+		"movq 8(%[st]), %%rdx\n\t"
 		"subq %%rcx, %%rdx\n\t"
 		"9: testq %%rdx, %%rdx\n\t"
 		"jle %l[changed]\n\t"
