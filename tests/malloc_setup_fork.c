@@ -17,7 +17,6 @@
  * the child is pid 1 there, as its parent is in its own, and has the
  * thread id of the thread setting up, which it must not take for itself.
  */
-#include <malloc.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>

@@ -9,10 +9,9 @@
  * (32 objects, fewer for large ones: about 8 KiB a batch), and the cache's
  * capacity from a byte budget of 64 KiB per class per CPU (at least two
  * batches, at most 2048 objects): about 2.4 MiB per CPU when every cache
- * is full, far less in practice. A budget of 16 KiB made a thread that
- * allocates 1000 objects of 64 B and frees them pass most of them through
- * the central lists, whose mutexes two CPUs then fought over: 7 times
- * glibc's time on 2 threads (make bench-malloc, workload batch).
+ * is full, far less in practice: large enough that a thread allocating
+ * and freeing 1000 small objects stays off the central lists, whose
+ * mutexes the CPUs would otherwise fight over.
  *
  * The transfer cache: 64 KiB of objects per class (at least eight
  * batches, at most XFER_MAX objects), so that batches move between CPUs
