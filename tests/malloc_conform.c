@@ -458,6 +458,29 @@ static void idle_drain(void)
 	   cid_indexing() ? " (not required with concurrency ids)" : "");
 }
 
+/* A freed large object's mapping serves a later request of at least half
+ * its length, whole (its usable size), and not a smaller one. */
+static void kept_mappings(void)
+{
+	size_t big = (size_t)256 << 10;
+	unsigned char *p, *small, *half;
+
+	malloc_trim(0);
+	p = malloc(big);
+	memset(p, 0x5a, big);
+	free(p);
+	small = malloc(100 << 10);
+	half = malloc(130 << 10);
+	ok(small && small != p && half == p &&
+	   malloc_usable_size(half) == big,
+	   "a kept 256 KiB mapping serves 130 KiB (usable %zu), not 100 KiB",
+	   half ? malloc_usable_size(half) : 0);
+	if (half == p)
+		memset(half, 0xa5, big);
+	free(small);
+	free(half);
+}
+
 static void everything(void)
 {
 	sizes();
@@ -468,6 +491,7 @@ static void everything(void)
 	reallocs();
 	frees();
 	distinct();
+	kept_mappings();
 }
 
 static void *lock_path_thread(void *arg)

@@ -12,9 +12,11 @@
  * Freed mappings up to 4 MiB are kept for reuse (16 of them, 16 MiB at
  * most), so that a program that allocates and frees buffers of 64 KiB or
  * 1 MiB in a loop does not map, fault in and unmap them each time. A kept
- * mapping serves a request it fits within a quarter of its length, at the
- * alignment asked; calloc() then zeroes it (a fresh mapping is already
- * zero). malloc_trim() unmaps them.
+ * mapping serves a request of at least half its length, at the alignment
+ * asked, the smallest that fits first (it may waste up to half of a
+ * mapping's pages, which malloc_usable_size() then reports as usable);
+ * calloc() then zeroes it (a fresh mapping is already zero).
+ * malloc_trim() unmaps them.
  */
 #include <errno.h>
 #include <string.h>
@@ -29,7 +31,13 @@ struct large {
 	size_t len;		/* the mapping at p */
 };
 
-static pthread_mutex_t large_mu = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * Adaptive (it spins a little before it sleeps): what it guards is a few
+ * probes of the table and of the kept list, far shorter than a futex
+ * sleep and wake-up. Sleeping made two threads that allocate large
+ * objects now and then spend a seventh of their time in the scheduler.
+ */
+static pthread_mutex_t large_mu = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
 static struct large *table;
 static size_t table_cap;	/* a power of two */
 static size_t table_count;
@@ -136,22 +144,26 @@ static void *map_aligned(size_t len, size_t align)
 	return p;
 }
 
-/* A kept mapping for len bytes at align, registered; NULL if none fits.
- * Lock held. */
+/* The smallest kept mapping for len bytes at align, registered; NULL if
+ * none fits. Lock held. */
 static void *reuse(size_t len, size_t align)
 {
-	for (size_t i = 0; i < nr_kept; i++) {
-		struct large k = kept[i];
+	size_t best = nr_kept;
+	struct large k;
 
-		if (k.len < len || k.len - len > len / 4 || k.p % align)
-			continue;
-		if (insert(k.p, k.len))
-			return NULL;
-		kept[i] = kept[--nr_kept];
-		kept_bytes -= k.len;
-		return (void *)k.p;
-	}
-	return NULL;
+	for (size_t i = 0; i < nr_kept; i++)
+		if (kept[i].len >= len && kept[i].len - len <= len &&
+		    kept[i].p % align == 0 &&
+		    (best == nr_kept || kept[i].len < kept[best].len))
+			best = i;
+	if (best == nr_kept)
+		return NULL;
+	k = kept[best];
+	if (insert(k.p, k.len))
+		return NULL;
+	kept[best] = kept[--nr_kept];
+	kept_bytes -= k.len;
+	return (void *)k.p;
 }
 
 /* size bytes aligned to align (a power of two); zeroed if `zero` (or
