@@ -268,32 +268,48 @@ empty:									\
 /*
  * load + cas increment: read cpu_id_start, load that CPU's word, then a
  * section that compares cpu_id and the word and stores the word + 1 (the
- * commit); retried until it commits.
+ * commit); retried until it commits. WORD_CHECK as for add, with the
+ * index in %[off].
  */
+#define RAW_LOADCAS_INCREMENT(WORD_CHECK)				\
+	for (;;) {							\
+		unsigned int cpu = raw_cpu_start(area);			\
+		size_t off = (size_t)cpu << PERCPU_STRIDE_SHIFT;	\
+		intptr_t *p = &raw_at(first, cpu)->loadcas;		\
+		intptr_t v = __atomic_load_n(p, __ATOMIC_RELAXED);	\
+									\
+		__asm__ __volatile__ goto(				\
+			RAW_ENTER					\
+			"cmpl %[cpu], %%fs:4(%[area])\n\t"		\
+			"jnz %l[again]\n\t"				\
+			WORD_CHECK					\
+			"cmpq %[v], %[p]\n\t"				\
+			"jnz %l[again]\n\t"				\
+			"movq %[next], %[p]\n"				\
+			"2:\n\t"					\
+			RAW_ABORT("again")				\
+			:						\
+			: [area] "r"(area), [cpu] "r"(cpu), [p] "m"(*p), \
+			  [v] "r"(v), [next] "r"(v + 1), [word] "r"(word), \
+			  [off] "r"(off)				\
+			: "memory", "cc", "rax"				\
+			: again);					\
+		return;							\
+again:;									\
+	}
+
 ALWAYS_INLINE void raw_loadcas_increment(long area, char *first)
 {
-	for (;;) {
-		unsigned int cpu = raw_cpu_start(area);
-		intptr_t *p = &raw_at(first, cpu)->loadcas;
-		intptr_t v = __atomic_load_n(p, __ATOMIC_RELAXED);
+	char *word = NULL;
 
-		__asm__ __volatile__ goto(
-			RAW_ENTER
-			"cmpl %[cpu], %%fs:4(%[area])\n\t"
-			"jnz %l[again]\n\t"
-			"cmpq %[v], %[p]\n\t"
-			"jnz %l[again]\n\t"
-			"movq %[next], %[p]\n"
-			"2:\n\t"
-			RAW_ABORT("again")
-			:
-			: [area] "r"(area), [cpu] "r"(cpu), [p] "m"(*p),
-			  [v] "r"(v), [next] "r"(v + 1)
-			: "memory", "cc", "rax"
-			: again);
-		return;
-again:;
-	}
+	RAW_LOADCAS_INCREMENT("");
+}
+
+ALWAYS_INLINE void raw_loadcas_word_increment(long area, char *first,
+					      char *word)
+{
+	RAW_LOADCAS_INCREMENT("cmpq $0, (%[word], %[off])\n\t"
+			      "jnz %l[again]\n\t");
 }
 
 #else	/* no sections here: raw_usable() is 0 and the loops never run */
@@ -348,6 +364,14 @@ ALWAYS_INLINE void raw_loadcas_increment(long area, char *first)
 {
 	(void)area;
 	(void)first;
+}
+
+ALWAYS_INLINE void raw_loadcas_word_increment(long area, char *first,
+					      char *word)
+{
+	(void)area;
+	(void)first;
+	(void)word;
 }
 
 #endif
@@ -411,21 +435,26 @@ TIMED_LOOP loop_raw_add_word(void)
 }
 PLACED(loop_raw_add_word);
 
-TIMED_LOOP loop_raw_loadcas(void)
-{
-	long area = (long)__rseq_offset;
-	char *first = (char *)raw_shard(0);
-	uint64_t ops = 0;
+/* The load+cas rows: NAME's loop, its increment called with ARGS. */
+#define RAW_LOADCAS_LOOP(NAME, ...)					\
+TIMED_LOOP loop_##NAME(void)						\
+{									\
+	long area = (long)__rseq_offset;				\
+	char *first = (char *)raw_shard(0);				\
+	uint64_t ops = 0;						\
+									\
+	raw_check_thread(area);						\
+	while (!should_stop()) {					\
+		for (unsigned int i = 0; i < BATCH; i++)		\
+			NAME##_increment(area, first __VA_ARGS__);	\
+		ops += BATCH;						\
+	}								\
+	return ops;							\
+}									\
+PLACED(loop_##NAME)
 
-	raw_check_thread(area);
-	while (!should_stop()) {
-		for (unsigned int i = 0; i < BATCH; i++)
-			raw_loadcas_increment(area, first);
-		ops += BATCH;
-	}
-	return ops;
-}
-PLACED(loop_raw_loadcas);
+RAW_LOADCAS_LOOP(raw_loadcas);
+RAW_LOADCAS_LOOP(raw_loadcas_word, , raw.strides + RAW_WORD_OFFSET);
 
 uint64_t sum_raw_loadcas(void)
 {
