@@ -134,7 +134,9 @@ static void raw_check_thread(long area)
 
 /*
  * add: read cpu_id_start, compare cpu_id with it, add to that CPU's word
- * with one addq, which commits. The index is computed inside the section.
+ * with one addq, which commits. The index is computed inside the section,
+ * and the word's address in one register, as the library's add has it
+ * (x86_64.h says why).
  * WORD_CHECK, in the variant that has it, is the one thing the library's
  * section adds for its contract: load this CPU's shard word (`word` is
  * CPU 0's) and leave unless it is 0.
@@ -145,9 +147,11 @@ static void raw_check_thread(long area)
 		"movl %%fs:(%[area]), %%ecx\n\t"			\
 		"cmpl %%ecx, %%fs:4(%[area])\n\t"			\
 		"jnz %l[again]\n\t"					\
+		"movq %[first], %%rax\n\t"				\
 		"shlq %[shift], %%rcx\n\t"				\
 		WORD_CHECK						\
-		"addq %[v], (%[first], %%rcx)\n"			\
+		"addq %%rcx, %%rax\n\t"				\
+		"addq %[v], (%%rax)\n"					\
 		"2:\n\t"						\
 		RAW_ABORT("again")					\
 		:							\
