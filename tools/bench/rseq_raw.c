@@ -190,7 +190,8 @@ again:;
  * head, store the node as the head (the commit).
  * pop: compare cpu_id, load the head (NULL: empty), load its next, store
  * that as the head (the commit); the node popped goes out through memory
- * after the commit.
+ * after the commit. The head is addressed through one register, as in
+ * the library's sections (percpu/arch/x86_64.h says why).
  */
 #define RAW_LIST_WORD_CHECK						\
 	"cmpq $0, %[word]\n\t"					\
@@ -202,13 +203,13 @@ again:;
 		"cmpl %[cpu], %%fs:4(%[area])\n\t"			\
 		"jnz %l[again]\n\t"					\
 		WORD_CHECK						\
-		"movq %[head], %%rcx\n\t"				\
+		"movq (%[head]), %%rcx\n\t"				\
 		"movq %%rcx, (%[node])\n\t"				\
-		"movq %[node], %[head]\n"				\
+		"movq %[node], (%[head])\n"				\
 		"2:\n\t"						\
 		RAW_ABORT("again")					\
 		:							\
-		: [area] "r"(area), [cpu] "r"(cpu), [head] "m"(*head),	\
+		: [area] "r"(area), [cpu] "r"(cpu), [head] "r"(head),	\
 		  [node] "r"(node), [word] "m"(*(intptr_t *)(word + at)) \
 		: "memory", "cc", "rax", "rcx"				\
 		: again)
@@ -219,16 +220,16 @@ again:;
 		"cmpl %[cpu], %%fs:4(%[area])\n\t"			\
 		"jnz %l[again]\n\t"					\
 		WORD_CHECK						\
-		"movq %[head], %%rcx\n\t"				\
+		"movq (%[head]), %%rcx\n\t"				\
 		"testq %%rcx, %%rcx\n\t"				\
 		"jz %l[empty]\n\t"					\
 		"movq (%%rcx), %%rdx\n\t"				\
-		"movq %%rdx, %[head]\n"				\
+		"movq %%rdx, (%[head])\n"				\
 		"2:\n\t"						\
 		"movq %%rcx, (%[out])\n\t"				\
 		RAW_ABORT("again")					\
 		:							\
-		: [area] "r"(area), [cpu] "r"(cpu), [head] "m"(*head),	\
+		: [area] "r"(area), [cpu] "r"(cpu), [head] "r"(head),	\
 		  [out] "r"(&node), [word] "m"(*(intptr_t *)(word + at)) \
 		: "memory", "cc", "rax", "rcx", "rdx"			\
 		: again, empty)
