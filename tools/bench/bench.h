@@ -23,7 +23,7 @@
 /* stack_pushpop: pointers per push and per pop. */
 #define STACK_BATCH 8
 /* The rows of main.c's table; it checks the count. */
-#define NR_IMPLS 46
+#define NR_IMPLS 47
 /* Copies of each timed loop, each placed differently (PLACED below). */
 #define MAX_PLACEMENTS 8
 
@@ -227,6 +227,7 @@ void reset_raw(void);
 extern const struct placed loop_raw_add_placed;
 uint64_t sum_raw_add(void);
 extern const struct placed loop_raw_add_word_placed;
+extern const struct placed loop_raw_loadcas_word_placed;
 extern const struct placed loop_raw_loadcas_placed;
 uint64_t sum_raw_loadcas(void);
 void reset_raw_list(void);

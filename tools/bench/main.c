@@ -62,6 +62,8 @@ const struct impl impls[] = {
 	{ "cas", PATH_LOCK, reset_words, &loop_cas_placed, sum_counter, NULL },
 	{ "baseline_rseq_raw_loadcas", PATH_NONE, reset_raw,
 	  &loop_raw_loadcas_placed, sum_raw_loadcas, raw_usable },
+	{ "baseline_rseq_raw_loadcas_word", PATH_NONE, reset_raw,
+	  &loop_raw_loadcas_word_placed, sum_raw_loadcas, raw_usable },
 	{ "lock", PATH_RSEQ, reset_words, &loop_lock_placed, sum_counter,
 	  NULL },
 	{ "lock", PATH_LOCK, reset_words, &loop_lock_placed, sum_counter,

@@ -25,6 +25,7 @@ static const struct ratio ratios[] = {
 	{ "list_pushpop", PATH_RSEQ, "baseline_rseq_raw_list", PATH_NONE },
 	{ "list_pushpop", PATH_RSEQ, "baseline_rseq_raw_list_word", PATH_NONE },
 	{ "cas", PATH_RSEQ, "baseline_rseq_raw_loadcas", PATH_NONE },
+	{ "cas", PATH_RSEQ, "baseline_rseq_raw_loadcas_word", PATH_NONE },
 	{ "add_cid", PATH_RSEQ_CID, "add", PATH_RSEQ },
 	{ "stack_pushpop1", PATH_RSEQ, "list_pushpop", PATH_RSEQ },
 };

@@ -134,7 +134,9 @@ static void raw_check_thread(long area)
 
 /*
  * add: read cpu_id_start, compare cpu_id with it, add to that CPU's word
- * with one addq, which commits. The index is computed inside the section.
+ * with one addq, which commits. The index is computed inside the section,
+ * and the word's address in one register, as the library's add has it
+ * (x86_64.h says why).
  * WORD_CHECK, in the variant that has it, is the one thing the library's
  * section adds for its contract: load this CPU's shard word (`word` is
  * CPU 0's) and leave unless it is 0.
@@ -145,9 +147,11 @@ static void raw_check_thread(long area)
 		"movl %%fs:(%[area]), %%ecx\n\t"			\
 		"cmpl %%ecx, %%fs:4(%[area])\n\t"			\
 		"jnz %l[again]\n\t"					\
+		"movq %[first], %%rax\n\t"				\
 		"shlq %[shift], %%rcx\n\t"				\
 		WORD_CHECK						\
-		"addq %[v], (%[first], %%rcx)\n"			\
+		"addq %%rcx, %%rax\n\t"				\
+		"addq %[v], (%%rax)\n"					\
 		"2:\n\t"						\
 		RAW_ABORT("again")					\
 		:							\
@@ -186,7 +190,8 @@ again:;
  * head, store the node as the head (the commit).
  * pop: compare cpu_id, load the head (NULL: empty), load its next, store
  * that as the head (the commit); the node popped goes out through memory
- * after the commit.
+ * after the commit. The head is addressed through one register, as in
+ * the library's sections (percpu/arch/x86_64.h says why).
  */
 #define RAW_LIST_WORD_CHECK						\
 	"cmpq $0, %[word]\n\t"					\
@@ -198,13 +203,13 @@ again:;
 		"cmpl %[cpu], %%fs:4(%[area])\n\t"			\
 		"jnz %l[again]\n\t"					\
 		WORD_CHECK						\
-		"movq %[head], %%rcx\n\t"				\
+		"movq (%[head]), %%rcx\n\t"				\
 		"movq %%rcx, (%[node])\n\t"				\
-		"movq %[node], %[head]\n"				\
+		"movq %[node], (%[head])\n"				\
 		"2:\n\t"						\
 		RAW_ABORT("again")					\
 		:							\
-		: [area] "r"(area), [cpu] "r"(cpu), [head] "m"(*head),	\
+		: [area] "r"(area), [cpu] "r"(cpu), [head] "r"(head),	\
 		  [node] "r"(node), [word] "m"(*(intptr_t *)(word + at)) \
 		: "memory", "cc", "rax", "rcx"				\
 		: again)
@@ -215,16 +220,16 @@ again:;
 		"cmpl %[cpu], %%fs:4(%[area])\n\t"			\
 		"jnz %l[again]\n\t"					\
 		WORD_CHECK						\
-		"movq %[head], %%rcx\n\t"				\
+		"movq (%[head]), %%rcx\n\t"				\
 		"testq %%rcx, %%rcx\n\t"				\
 		"jz %l[empty]\n\t"					\
 		"movq (%%rcx), %%rdx\n\t"				\
-		"movq %%rdx, %[head]\n"				\
+		"movq %%rdx, (%[head])\n"				\
 		"2:\n\t"						\
 		"movq %%rcx, (%[out])\n\t"				\
 		RAW_ABORT("again")					\
 		:							\
-		: [area] "r"(area), [cpu] "r"(cpu), [head] "m"(*head),	\
+		: [area] "r"(area), [cpu] "r"(cpu), [head] "r"(head),	\
 		  [out] "r"(&node), [word] "m"(*(intptr_t *)(word + at)) \
 		: "memory", "cc", "rax", "rcx", "rdx"			\
 		: again, empty)
@@ -268,32 +273,48 @@ empty:									\
 /*
  * load + cas increment: read cpu_id_start, load that CPU's word, then a
  * section that compares cpu_id and the word and stores the word + 1 (the
- * commit); retried until it commits.
+ * commit); retried until it commits. WORD_CHECK as for add, with the
+ * index in %[off].
  */
+#define RAW_LOADCAS_INCREMENT(WORD_CHECK)				\
+	for (;;) {							\
+		unsigned int cpu = raw_cpu_start(area);			\
+		size_t off = (size_t)cpu << PERCPU_STRIDE_SHIFT;	\
+		intptr_t *p = &raw_at(first, cpu)->loadcas;		\
+		intptr_t v = __atomic_load_n(p, __ATOMIC_RELAXED);	\
+									\
+		__asm__ __volatile__ goto(				\
+			RAW_ENTER					\
+			"cmpl %[cpu], %%fs:4(%[area])\n\t"		\
+			"jnz %l[again]\n\t"				\
+			WORD_CHECK					\
+			"cmpq %[v], %[p]\n\t"				\
+			"jnz %l[again]\n\t"				\
+			"movq %[next], %[p]\n"				\
+			"2:\n\t"					\
+			RAW_ABORT("again")				\
+			:						\
+			: [area] "r"(area), [cpu] "r"(cpu), [p] "m"(*p), \
+			  [v] "r"(v), [next] "r"(v + 1), [word] "r"(word), \
+			  [off] "r"(off)				\
+			: "memory", "cc", "rax"				\
+			: again);					\
+		return;							\
+again:;									\
+	}
+
 ALWAYS_INLINE void raw_loadcas_increment(long area, char *first)
 {
-	for (;;) {
-		unsigned int cpu = raw_cpu_start(area);
-		intptr_t *p = &raw_at(first, cpu)->loadcas;
-		intptr_t v = __atomic_load_n(p, __ATOMIC_RELAXED);
+	char *word = NULL;
 
-		__asm__ __volatile__ goto(
-			RAW_ENTER
-			"cmpl %[cpu], %%fs:4(%[area])\n\t"
-			"jnz %l[again]\n\t"
-			"cmpq %[v], %[p]\n\t"
-			"jnz %l[again]\n\t"
-			"movq %[next], %[p]\n"
-			"2:\n\t"
-			RAW_ABORT("again")
-			:
-			: [area] "r"(area), [cpu] "r"(cpu), [p] "m"(*p),
-			  [v] "r"(v), [next] "r"(v + 1)
-			: "memory", "cc", "rax"
-			: again);
-		return;
-again:;
-	}
+	RAW_LOADCAS_INCREMENT("");
+}
+
+ALWAYS_INLINE void raw_loadcas_word_increment(long area, char *first,
+					      char *word)
+{
+	RAW_LOADCAS_INCREMENT("cmpq $0, (%[word], %[off])\n\t"
+			      "jnz %l[again]\n\t");
 }
 
 #else	/* no sections here: raw_usable() is 0 and the loops never run */
@@ -348,6 +369,14 @@ ALWAYS_INLINE void raw_loadcas_increment(long area, char *first)
 {
 	(void)area;
 	(void)first;
+}
+
+ALWAYS_INLINE void raw_loadcas_word_increment(long area, char *first,
+					      char *word)
+{
+	(void)area;
+	(void)first;
+	(void)word;
 }
 
 #endif
@@ -411,21 +440,26 @@ TIMED_LOOP loop_raw_add_word(void)
 }
 PLACED(loop_raw_add_word);
 
-TIMED_LOOP loop_raw_loadcas(void)
-{
-	long area = (long)__rseq_offset;
-	char *first = (char *)raw_shard(0);
-	uint64_t ops = 0;
+/* The load+cas rows: NAME's loop, its increment called with ARGS. */
+#define RAW_LOADCAS_LOOP(NAME, ...)					\
+TIMED_LOOP loop_##NAME(void)						\
+{									\
+	long area = (long)__rseq_offset;				\
+	char *first = (char *)raw_shard(0);				\
+	uint64_t ops = 0;						\
+									\
+	raw_check_thread(area);						\
+	while (!should_stop()) {					\
+		for (unsigned int i = 0; i < BATCH; i++)		\
+			NAME##_increment(area, first __VA_ARGS__);	\
+		ops += BATCH;						\
+	}								\
+	return ops;							\
+}									\
+PLACED(loop_##NAME)
 
-	raw_check_thread(area);
-	while (!should_stop()) {
-		for (unsigned int i = 0; i < BATCH; i++)
-			raw_loadcas_increment(area, first);
-		ops += BATCH;
-	}
-	return ops;
-}
-PLACED(loop_raw_loadcas);
+RAW_LOADCAS_LOOP(raw_loadcas);
+RAW_LOADCAS_LOOP(raw_loadcas_word, , raw.strides + RAW_WORD_OFFSET);
 
 uint64_t sum_raw_loadcas(void)
 {
