@@ -481,6 +481,42 @@ static void kept_mappings(void)
 	free(half);
 }
 
+/* With PERCPU_MALLOC_STATS set, every malloc and free of a 64 B object
+ * that its cache serves counts one hit in class 64's counters, and no
+ * other class's. */
+static void hit_counts(void)
+{
+	struct percpu_malloc_stats a, b;
+	uint64_t others = 0;
+	void *p;
+
+	if (!getenv("PERCPU_MALLOC_STATS"))
+		return;
+	free(malloc(64));
+	percpu_malloc_stats(&a);
+	for (int i = 0; i < 1000; i++) {
+		p = malloc(64);
+		*(volatile char *)p = 1;
+		free(p);
+	}
+	percpu_malloc_stats(&b);
+	for (int c = 0; c < PERCPU_MALLOC_CLASSES; c++)
+		if (c != 3)
+			others += b.cls[c].malloc_hits - a.cls[c].malloc_hits +
+				  b.cls[c].free_hits - a.cls[c].free_hits;
+	ok(b.cls[3].malloc_hits - a.cls[3].malloc_hits +
+	   b.cls[3].misses - a.cls[3].misses == 1000 &&
+	   b.cls[3].free_hits - a.cls[3].free_hits +
+	   b.cls[3].overflows - a.cls[3].overflows == 1000 && others == 0,
+	   "1000 mallocs and frees of 64 B: %llu + %llu misses malloc hits, "
+	   "%llu + %llu overflows free hits in class 64, %llu in others",
+	   (unsigned long long)(b.cls[3].malloc_hits - a.cls[3].malloc_hits),
+	   (unsigned long long)(b.cls[3].misses - a.cls[3].misses),
+	   (unsigned long long)(b.cls[3].free_hits - a.cls[3].free_hits),
+	   (unsigned long long)(b.cls[3].overflows - a.cls[3].overflows),
+	   (unsigned long long)others);
+}
+
 static void everything(void)
 {
 	sizes();
@@ -522,6 +558,7 @@ int main(void)
 	pthread_t t;
 
 	tap_check_mode();
+	hit_counts();
 	percpu_malloc_stats(&st);
 	ok(st.spans_live > 0 && st.range_bytes >= ((size_t)1 << 30),
 	   "the allocator is the process's malloc (%llu spans, range %llu "

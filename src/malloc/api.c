@@ -104,9 +104,11 @@ static __attribute__((noinline)) void *alloc_slow(size_t size, size_t align)
 	return large_alloc(size, align, 0);
 }
 
-static __attribute__((noinline)) void free_small_slow(unsigned int cls,
-						    void *p)
+/* p's class is found again here, so that free's fast path need not keep
+ * it across the section. */
+static __attribute__((noinline)) void free_small_slow(void *p)
 {
+	unsigned int cls = range_class(p);
 	struct percpu_stack *s = caches[cls];
 	void *buf[MAX_BATCH + 1];
 	size_t k = 1;
@@ -138,23 +140,27 @@ static __attribute__((noinline)) void free_slow(void *p)
 
 /* ---- the fast paths ---- */
 
-/* Out of line, so that the fast paths keep few registers. */
-static __attribute__((noinline)) void count_hit(unsigned int cls,
-						 enum cstat s)
+/* Out of line, so that the fast paths keep few registers: each finds the
+ * class again rather than keep it across the section. */
+static __attribute__((noinline)) void count_malloc_hit(size_t size)
 {
-	stat_add(cls, s, 1);
+	stat_add(class_of(size), ST_MALLOC_HIT, 1);
+}
+
+static __attribute__((noinline)) void count_free_hit(const void *p)
+{
+	stat_add(range_class(p), ST_FREE_HIT, 1);
 }
 
 EXPORT void *malloc(size_t size)
 {
 	if (LIKELY(size <= MAX_SMALL)) {
-		unsigned int cls = class_of(size);
-		struct percpu_stack *s = caches[cls];
+		struct percpu_stack *s = caches[class_of(size)];
 		void *p;
 
 		if (LIKELY(s != NULL) && LIKELY(cache_pop(s, &p))) {
 			if (UNLIKELY(stats_hits))
-				count_hit(cls, ST_MALLOC_HIT);
+				count_malloc_hit(size);
 			return p;
 		}
 	}
@@ -170,10 +176,10 @@ EXPORT void free(void *p)
 
 		if (LIKELY(s != NULL) && LIKELY(cache_push(s, p))) {
 			if (UNLIKELY(stats_hits))
-				count_hit(cls, ST_FREE_HIT);
+				count_free_hit(p);
 			return;
 		}
-		free_small_slow(cls, p);
+		free_small_slow(p);
 		return;
 	}
 	free_slow(p);
