@@ -20,7 +20,8 @@ extern int percpu_malloc_preinit_ok;
 static int failures;
 
 /* Called through these, the compiler cannot reason about the calls that
- * fail on purpose (and warn that they will). */
+ * fail on purpose (and warn that they will), nor drop a malloc and free
+ * pair whose memory nothing reads (clang does). */
 static void *(*volatile call_malloc)(size_t) = malloc;
 static void *(*volatile call_calloc)(size_t, size_t) = calloc;
 static void *(*volatile call_realloc)(void *, size_t) = realloc;
@@ -466,19 +467,19 @@ static void kept_mappings(void)
 	unsigned char *p, *small, *half;
 
 	malloc_trim(0);
-	p = malloc(big);
+	p = call_malloc(big);
 	memset(p, 0x5a, big);
-	free(p);
-	small = malloc(100 << 10);
-	half = malloc(130 << 10);
+	call_free(p);
+	small = call_malloc(100 << 10);
+	half = call_malloc(130 << 10);
 	ok(small && small != p && half == p &&
 	   malloc_usable_size(half) == big,
 	   "a kept 256 KiB mapping serves 130 KiB (usable %zu), not 100 KiB",
 	   half ? malloc_usable_size(half) : 0);
 	if (half == p)
 		memset(half, 0xa5, big);
-	free(small);
-	free(half);
+	call_free(small);
+	call_free(half);
 }
 
 /* With PERCPU_MALLOC_STATS set, every malloc and free of a 64 B object
@@ -492,12 +493,12 @@ static void hit_counts(void)
 
 	if (!getenv("PERCPU_MALLOC_STATS"))
 		return;
-	free(malloc(64));
+	call_free(call_malloc(64));
 	percpu_malloc_stats(&a);
 	for (int i = 0; i < 1000; i++) {
-		p = malloc(64);
+		p = call_malloc(64);
 		*(volatile char *)p = 1;
-		free(p);
+		call_free(p);
 	}
 	percpu_malloc_stats(&b);
 	for (int c = 0; c < PERCPU_MALLOC_CLASSES; c++)
