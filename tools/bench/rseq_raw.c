@@ -303,10 +303,10 @@ empty:									\
 again:;									\
 	}
 
-ALWAYS_INLINE void raw_loadcas_increment(long area, char *first)
+/* Given `first` as `word`, as the list's variant without the check: the
+ * unused operand then needs no register of its own. */
+ALWAYS_INLINE void raw_loadcas_increment(long area, char *first, char *word)
 {
-	char *word = NULL;
-
 	RAW_LOADCAS_INCREMENT("");
 }
 
@@ -365,10 +365,11 @@ ALWAYS_INLINE struct percpu_list_node *NAME##_pop(long area, char *first, \
 	return NULL;							\
 }
 
-ALWAYS_INLINE void raw_loadcas_increment(long area, char *first)
+ALWAYS_INLINE void raw_loadcas_increment(long area, char *first, char *word)
 {
 	(void)area;
 	(void)first;
+	(void)word;
 }
 
 ALWAYS_INLINE void raw_loadcas_word_increment(long area, char *first,
@@ -440,8 +441,8 @@ TIMED_LOOP loop_raw_add_word(void)
 }
 PLACED(loop_raw_add_word);
 
-/* The load+cas rows: NAME's loop, its increment called with ARGS. */
-#define RAW_LOADCAS_LOOP(NAME, ...)					\
+/* The load+cas rows: NAME's loop, with WORD as CPU 0's shard word. */
+#define RAW_LOADCAS_LOOP(NAME, WORD)					\
 TIMED_LOOP loop_##NAME(void)						\
 {									\
 	long area = (long)__rseq_offset;				\
@@ -451,15 +452,15 @@ TIMED_LOOP loop_##NAME(void)						\
 	raw_check_thread(area);						\
 	while (!should_stop()) {					\
 		for (unsigned int i = 0; i < BATCH; i++)		\
-			NAME##_increment(area, first __VA_ARGS__);	\
+			NAME##_increment(area, first, (WORD));		\
 		ops += BATCH;						\
 	}								\
 	return ops;							\
 }									\
 PLACED(loop_##NAME)
 
-RAW_LOADCAS_LOOP(raw_loadcas);
-RAW_LOADCAS_LOOP(raw_loadcas_word, , raw.strides + RAW_WORD_OFFSET);
+RAW_LOADCAS_LOOP(raw_loadcas, first);
+RAW_LOADCAS_LOOP(raw_loadcas_word, raw.strides + RAW_WORD_OFFSET);
 
 uint64_t sum_raw_loadcas(void)
 {
