@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * tests/stack.c: the pointer stack's one-pointer calls (percpu_stack_push1,
- * percpu_stack_pop1, and percpu_stack_push and pop of n = 1), its small
+ * percpu_stack_pop1, their _fast forms, and percpu_stack_push and pop of
+ * n = 1), its small
  * batches (up to PERCPU_STACK_SMALL pointers, plain moves) and its block
  * copies, in the mode PERCPU_TEST_MODE names (tests/unit_multi.c has the
  * first stack tests).
@@ -11,11 +12,15 @@
  * reports, and after each call every shard's memory (count, capacity,
  * every slot) must equal the model's, so a write anywhere else in a stack,
  * a lost or doubled pointer, and a wrong full or empty answer all show.
- * The sequence is built to reach full and empty shards often.
+ * The sequence is built to reach full and empty shards often. The _fast
+ * calls name no shard: the one whose count changed is theirs, and a call
+ * that says it did nothing must have changed nothing; with rseq they
+ * must succeed where the model says they can, and in lock mode never.
  *
  * Then more threads than CPUs push and pop distinct pointers with delays
  * inside the sections (so that the kernel restarts them), half with the
- * one-pointer calls and half with batches of 1 to 12 (small and block
+ * one-pointer calls (the _fast forms among them, falling back to the
+ * others as an allocator does) and half with batches of 1 to 12 (small and block
  * paths side by side); in mixed mode odd threads take the lock path.
  * Afterwards every pointer is in exactly one place, a shard's stack or a
  * thread's hands, and every count within its capacity.
@@ -69,6 +74,7 @@ static struct {
 	struct model m;
 	int bad_shard, bad_result, bad_memory;
 	unsigned long full, empty, calls[8];
+	unsigned long fast_done, fast_could;	/* _fast: done, and possible */
 } g;
 
 static int model_matches(void)
@@ -125,8 +131,76 @@ static void *pick(uint64_t *x)
 }
 
 /* Kinds of call: push1, pop1, push and pop of n = 1 written as a
- * constant, then push and pop of 0 to BLOCK_N pointers. */
-enum { PUSH1, POP1, PUSH_ONE, POP_ONE, PUSH_N, POP_N, NR_KINDS };
+ * constant, push and pop of 0 to BLOCK_N pointers, push1_fast, pop1_fast. */
+enum { PUSH1, POP1, PUSH_ONE, POP_ONE, PUSH_N, POP_N, PUSH_FAST, POP_FAST,
+       NR_KINDS };
+
+/* The one shard whose count differs from `before`; -1 if none, -2 if
+ * more than one. */
+static int changed_shard(const intptr_t *before)
+{
+	int found = -1;
+
+	for (int k = 0; k < nr; k++) {
+		if (shard_of(g.s, k)->count == before[k])
+			continue;
+		if (found >= 0)
+			return -2;
+		found = k;
+	}
+	return found;
+}
+
+static void snapshot_counts(intptr_t *before)
+{
+	for (int k = 0; k < nr; k++)
+		before[k] = shard_of(g.s, k)->count;
+}
+
+/* The thread is pinned: its CPU's shard is the one a _fast call uses. */
+static int here_shard(void)
+{
+	return percpu_shard_id();
+}
+
+static void step_push_fast(uint64_t *x)
+{
+	intptr_t before[nr];
+	void *ptr = pick(x);
+	int here = here_shard(), done, shard;
+
+	snapshot_counts(before);
+	done = percpu_stack_push1_fast(g.s, ptr);
+	shard = changed_shard(before);
+	g.fast_could += g.m.count[here] < CAP;
+	g.fast_done += (unsigned long)done;
+	if (!done) {
+		g.bad_result += shard != -1;
+		return;
+	}
+	if (!check_shard(shard) || model_push(shard, &ptr, 1) != 1)
+		g.bad_result++;
+}
+
+static void step_pop_fast(void)
+{
+	intptr_t before[nr];
+	void *want = NULL, *got;
+	int here = here_shard(), shard;
+
+	snapshot_counts(before);
+	got = percpu_stack_pop1_fast(g.s);
+	shard = changed_shard(before);
+	g.fast_could += g.m.count[here] > 0;
+	if (shard == -1) {	/* nothing popped: it must say so */
+		g.bad_result += got != NULL;
+		return;
+	}
+	g.fast_done++;
+	if (!check_shard(shard) || model_pop(shard, &want, 1) != 1 ||
+	    got != want)
+		g.bad_result++;
+}
 
 static void step_push(int kind, uint64_t *x)
 {
@@ -134,6 +208,10 @@ static void step_push(int kind, uint64_t *x)
 	size_t n = kind == PUSH_N ? rng_next(x) % (BLOCK_N + 1) : 1, got;
 	int shard = -1;
 
+	if (kind == PUSH_FAST) {
+		step_push_fast(x);
+		return;
+	}
 	for (size_t i = 0; i < n; i++)
 		in[i] = pick(x);
 	memcpy(copy, in, sizeof(in));
@@ -155,6 +233,10 @@ static void step_pop(int kind, uint64_t *x)
 	size_t n = kind == POP_N ? rng_next(x) % (BLOCK_N + 1) : 1, got, k;
 	int shard = -1;
 
+	if (kind == POP_FAST) {
+		step_pop_fast();
+		return;
+	}
 	if (kind == POP1) {
 		out[0] = percpu_stack_pop1(g.s, &shard);
 		got = 1;
@@ -177,7 +259,7 @@ static void step_pop(int kind, uint64_t *x)
  * Pushes and pops in runs, a run of pushes long enough to fill a shard and
  * a run of pops long enough to empty it, so that both edges come often.
  */
-static void test_model(const char *what)
+static void test_model(const char *what, int rseq_on)
 {
 	uint64_t x = 0x9e3779b97f4a7c15ull;
 
@@ -187,7 +269,7 @@ static void test_model(const char *what)
 	g.m.slot = calloc((size_t)nr, sizeof(*g.m.slot));
 	for (int step = 0; step < STEPS; step++) {
 		int pushing = step / 16 % 2 == 0;
-		int kind = (int)(rng_next(&x) % 3) * 2 + !pushing;
+		int kind = (int)(rng_next(&x) % 4) * 2 + !pushing;
 
 		g.calls[kind]++;
 		if (pushing)
@@ -209,6 +291,15 @@ static void test_model(const char *what)
 	for (int k = 0; k < NR_KINDS; k++)
 		if (!g.calls[k])
 			ok(0, "%s: call kind %d never ran", what, k);
+	if (rseq_on && !percpu_inject_thread_lock_path)
+		ok(g.fast_done + 10 >= g.fast_could && g.fast_could > 100,
+		   "%s: the _fast calls did %lu of the %lu that the model "
+		   "allowed (the rest: preempted)", what, g.fast_done,
+		   g.fast_could);
+	else
+		ok(g.fast_done == 0 && g.fast_could > 100,
+		   "%s: on the lock path: the _fast calls did none of the %lu that "
+		   "the model allowed", what, g.fast_could);
 	percpu_free(g.s);
 	free(g.m.count);
 	free(g.m.slot);
@@ -229,14 +320,15 @@ static void test_edges(void)
 			shard_of(s, k)->slot[i] = in[4 + i];
 	}
 	good &= percpu_stack_push1(s, in[0], &shard) == 0 && check_shard(shard);
+	good &= percpu_stack_push1_fast(s, in[0]) == 0;
 	good &= percpu_stack_push(s, in, 1, NULL) == 0;
 	good &= percpu_stack_push(s, in, 3, NULL) == 0;
 	good &= percpu_stack_push(s, in, 9, NULL) == 0;
 	for (int k = 0; k < nr; k++)
 		good &= shard_of(s, k)->count == 4 &&
 			!memcmp(shard_of(s, k)->slot, in + 4, 4 * sizeof(void *));
-	ok(good, "every shard full: push1, push of 1, 3 and 9 push 0, and "
-	   "change nothing");
+	ok(good, "every shard full: push1, push1_fast, push of 1, 3 and 9 "
+	   "push 0, and change nothing");
 	for (int k = 0; k < nr; k++)
 		shard_of(s, k)->count = 0;
 	shard = -1;
@@ -248,8 +340,11 @@ static void test_edges(void)
 	good &= percpu_stack_pop(s, out, 0, NULL) == 0;
 	for (int k = 0; k < nr; k++)
 		good &= shard_of(s, k)->count == 0;
-	ok(good, "every shard empty: pop1 gives NULL, pop of 1, 3 and 9 "
-	   "give 0; n = 0 moves nothing");
+	good &= percpu_stack_pop1_fast(s) == NULL;
+	for (int k = 0; k < nr; k++)
+		good &= shard_of(s, k)->count == 0;
+	ok(good, "every shard empty: pop1 and pop1_fast give NULL, pop of 1, "
+	   "3 and 9 give 0; n = 0 moves nothing");
 	percpu_free(s);
 }
 
@@ -266,19 +361,34 @@ struct worker {
 static struct percpu_stack *stress_stack;
 static int stop;
 
-/* One pointer, by push1 and pop1 or by push and pop of n = 1. */
+/* One pointer, by push1 and pop1, by push and pop of n = 1, or by the
+ * _fast forms falling back to push1 and pop1. */
 static int push_one(void *ptr, uint64_t *x)
 {
-	if (rng_next(x) % 2)
+	switch (rng_next(x) % 3) {
+	case 0:
 		return percpu_stack_push1(stress_stack, ptr, NULL);
-	return percpu_stack_push(stress_stack, &ptr, 1, NULL) == 1;
+	case 1:
+		return percpu_stack_push1_fast(stress_stack, ptr) ||
+		       percpu_stack_push1(stress_stack, ptr, NULL);
+	default:
+		return percpu_stack_push(stress_stack, &ptr, 1, NULL) == 1;
+	}
 }
 
 static int pop_one(void **ptr, uint64_t *x)
 {
-	if (rng_next(x) % 2)
+	switch (rng_next(x) % 3) {
+	case 0:
 		return (*ptr = percpu_stack_pop1(stress_stack, NULL)) != NULL;
-	return percpu_stack_pop(stress_stack, ptr, 1, NULL) == 1;
+	case 1:
+		*ptr = percpu_stack_pop1_fast(stress_stack);
+		if (!*ptr)
+			*ptr = percpu_stack_pop1(stress_stack, NULL);
+		return *ptr != NULL;
+	default:
+		return percpu_stack_pop(stress_stack, ptr, 1, NULL) == 1;
+	}
 }
 
 static void one_pointer_round(struct worker *w, uint64_t *x)
@@ -484,7 +594,7 @@ static void run_all(const char *when, int rseq_on)
 {
 	test_pin_to(0);
 	test_edges();
-	test_model(when);
+	test_model(when, rseq_on);
 	test_stress(rseq_on);
 	test_unpin();
 }

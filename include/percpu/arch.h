@@ -62,6 +62,9 @@
  *	st->count = c - 1;				commit
  *	ptr = v;					after the commit
  *	return OK;
+ * percpu_cs_stack_pop1_value(off, cpu, word, st):
+ *	as percpu_cs_stack_pop1, returning v; every failure (abort, moved,
+ *	diverted, empty) returns 0.
  * percpu_cs_stack_push_small(off, cpu, word, st, ptrs, &n):
  *	n <= PERCPU_STACK_SMALL (8), so the copy is a few plain moves.
  *	if (area->id != cpu) return MOVED;
@@ -89,8 +92,8 @@
  * percpu_arch_shard_id(id) reads the shard-id field outside any section:
  * a valid id when registered, a negative value (unsigned: huge) when not.
  * percpu_arch_area_u32(off) reads the 32-bit field at `off` from the thread
- * pointer. percpu_arch_read_stable(field, dep) loads *field with no memory
- * dependency (see struct percpu_rt), after `dep` is known.
+ * pointer. PERCPU_ARCH_READ_RT(member, dep) loads percpu_rt.member with no
+ * memory dependency (see struct percpu_rt), after `dep` is known.
  */
 #ifndef PERCPU_ARCH_H
 #define PERCPU_ARCH_H

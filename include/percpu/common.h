@@ -40,7 +40,7 @@ PERCPU_EXTERN_C_BEGIN
  *
  * The first three fields are set once by initialization, which completes
  * before percpu_alloc() returns its first object, and never change after.
- * The fast paths read them with percpu_arch_read_stable(), an asm load with
+ * The fast paths read them with PERCPU_ARCH_READ_RT(), an asm load with
  * no memory operand: the compiler may keep them in registers across
  * operations (whose sections clobber "memory"), and hoist them out of loops,
  * even under LTO. It may not move them above the computation of the object

@@ -71,9 +71,9 @@ static inline int percpu_fast_forced(void)
  */
 static inline int percpu_fast_here(struct percpu_here *h, const void *obj)
 {
-	h->area = (long)percpu_arch_read_stable(&percpu_rt.rseq_offset, obj);
-	h->id = (long)percpu_arch_read_stable(&percpu_rt.shard_offset, obj);
-	h->words = percpu_arch_read_stable(&percpu_rt.shard_words, obj);
+	h->area = (long)PERCPU_ARCH_READ_RT(rseq_offset, obj);
+	h->id = (long)PERCPU_ARCH_READ_RT(shard_offset, obj);
+	h->words = PERCPU_ARCH_READ_RT(shard_words, obj);
 	h->cpu = percpu_arch_area_u32(h->id);
 #ifdef PERCPU_INJECT
 	/* A faked id past the shards stands for one the kernel cannot
@@ -97,9 +97,9 @@ static inline int percpu_fast_here(struct percpu_here *h, const void *obj)
 static inline int percpu_fast_here_on(struct percpu_here *h, const void *obj,
 				      int shard)
 {
-	h->area = (long)percpu_arch_read_stable(&percpu_rt.rseq_offset, obj);
-	h->id = (long)percpu_arch_read_stable(&percpu_rt.shard_offset, obj);
-	h->words = percpu_arch_read_stable(&percpu_rt.shard_words, obj);
+	h->area = (long)PERCPU_ARCH_READ_RT(rseq_offset, obj);
+	h->id = (long)PERCPU_ARCH_READ_RT(shard_offset, obj);
+	h->words = PERCPU_ARCH_READ_RT(shard_words, obj);
 	h->cpu = (unsigned int)shard;
 	return !percpu_fast_forced();
 }

@@ -8,6 +8,10 @@
  *                                           reads the count, checks it
  *                                           and commits; about the cost
  *                                           of a list push and pop
+ *   percpu_stack_push1_fast,                the inline section alone,
+ *   percpu_stack_pop1_fast                  for callers with a slow path
+ *                                           of their own (an allocator):
+ *                                           no call, no stack frame
  *   percpu_stack_push, percpu_stack_pop     up to n pointers: a constant
  *                                           n of 1 as above; up to
  *                                           PERCPU_STACK_SMALL with plain
@@ -143,6 +147,55 @@ static inline void *percpu_stack_pop1(struct percpu_stack *s, int *shard)
 
 	percpu_stack_pop1_into(s, &ptr, shard);
 	return ptr;
+}
+
+/*
+ * percpu_stack_push1_fast: push `ptr` onto this shard's stack in one rseq
+ * section, if that can be done here and now. Returns 1 if pushed; 0 if
+ * not: the stack is full, or the section could not commit (preempted,
+ * moved, the shard held by the lock path), or there is no rseq (lock
+ * mode, always). On 0 nothing was pushed; the caller goes on with
+ * percpu_stack_push1, or its own slow path. It never calls the library.
+ */
+static inline int percpu_stack_push1_fast(struct percpu_stack *s, void *ptr)
+{
+#if PERCPU_ARCH_RSEQ
+	struct percpu_here h;
+
+	return percpu_fast_here(&h, s) &&
+	       percpu_cs_stack_push1(&h, percpu_fast_word(&h),
+				     percpu_stack_here(s, &h),
+				     (intptr_t)ptr) == PERCPU_CS_OK;
+#else
+	(void)s;
+	(void)ptr;
+	return 0;
+#endif
+}
+
+/*
+ * percpu_stack_pop1_fast: pop the top pointer of this shard's stack in one
+ * rseq section, if that can be done here and now. Returns it, or NULL
+ * when the stack is empty, the section could not commit, or there is no
+ * rseq (lock mode, always): then nothing was popped, and the caller goes
+ * on with percpu_stack_pop1 or its own slow path. A stack that may hold
+ * NULL cannot tell a popped NULL from a failure: use percpu_stack_pop1.
+ * The pointer comes back in a register on x86-64 (through memory on
+ * aarch64); it never calls the library.
+ */
+static inline void *percpu_stack_pop1_fast(struct percpu_stack *s)
+{
+#if PERCPU_ARCH_RSEQ
+	struct percpu_here h;
+
+	if (!percpu_fast_here(&h, s))
+		return NULL;
+	return (void *)percpu_cs_stack_pop1_value(&h, percpu_fast_word(&h),
+						  percpu_stack_here(s, &h));
+#else
+	(void)s;
+	return NULL;
+#endif
 }
 
 /*

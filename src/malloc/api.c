@@ -140,11 +140,17 @@ static __attribute__((noinline)) void free_slow(void *p)
 
 /* ---- the fast paths ---- */
 
-/* Out of line, so that the fast paths keep few registers: each finds the
- * class again rather than keep it across the section. */
-static __attribute__((noinline)) void count_malloc_hit(size_t size)
+/*
+ * The fast paths are one inline section each, with no call before it and
+ * none after it on a hit, so they need no stack frame and no callee-saved
+ * register. All else is out of line: the hit counters (which find the
+ * class again rather than keep it across the section), and the slow paths
+ * (which retry the section and then take the library's).
+ */
+static __attribute__((noinline)) void *count_malloc_hit(void *p)
 {
-	stat_add(class_of(size), ST_MALLOC_HIT, 1);
+	stat_add(range_class(p), ST_MALLOC_HIT, 1);
+	return p;
 }
 
 static __attribute__((noinline)) void count_free_hit(const void *p)
@@ -152,17 +158,48 @@ static __attribute__((noinline)) void count_free_hit(const void *p)
 	stat_add(range_class(p), ST_FREE_HIT, 1);
 }
 
+/* malloc's section popped nothing (empty, preempted, or lock mode): the
+ * library's slow path, which retries it or takes the lock path, then a
+ * refill. */
+static __attribute__((noinline)) void *malloc_cache_slow(size_t size)
+{
+	unsigned int cls = class_of(size);
+	struct percpu_stack *s = caches[cls];
+	void *p;
+
+	if (percpu_stack_pop_slow(s, &p, 1, NULL) == 1) {
+		if (UNLIKELY(stats_hits))
+			count_malloc_hit(p);
+		return p;
+	}
+	return refill(cls, s);
+}
+
+/* free's section did not push p (full, preempted, or lock mode). */
+static __attribute__((noinline)) void free_push_slow(void *p)
+{
+	struct percpu_stack *s = caches[range_class(p)];
+
+	if (s && percpu_stack_push_slow(s, &p, 1, NULL) == 1) {
+		if (UNLIKELY(stats_hits))
+			count_free_hit(p);
+		return;
+	}
+	free_small_slow(p);
+}
+
 EXPORT void *malloc(size_t size)
 {
-	if (LIKELY(size <= MAX_SMALL)) {
-		struct percpu_stack *s = caches[class_of(size)];
-		void *p;
+	struct percpu_stack *s = cache_of(size);
+	void *p;
 
-		if (LIKELY(s != NULL) && LIKELY(cache_pop(s, &p))) {
-			if (UNLIKELY(stats_hits))
-				count_malloc_hit(size);
-			return p;
-		}
+	if (LIKELY(s != NULL)) {
+		p = percpu_stack_pop1_fast(s);
+		if (UNLIKELY(p == NULL))
+			return malloc_cache_slow(size);
+		if (UNLIKELY(stats_hits))
+			return count_malloc_hit(p);
+		return p;
 	}
 	return alloc_slow(size, MIN_ALIGN);
 }
@@ -174,12 +211,12 @@ EXPORT void free(void *p)
 	if (LIKELY(cls != 0)) {
 		struct percpu_stack *s = caches[cls];
 
-		if (LIKELY(s != NULL) && LIKELY(cache_push(s, p))) {
+		if (LIKELY(s != NULL) && LIKELY(percpu_stack_push1_fast(s, p))) {
 			if (UNLIKELY(stats_hits))
 				count_free_hit(p);
 			return;
 		}
-		free_small_slow(p);
+		free_push_slow(p);
 		return;
 	}
 	free_slow(p);

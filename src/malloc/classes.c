@@ -79,6 +79,20 @@ void classes_init(void)
 	}
 }
 
+struct percpu_stack *cache_small[1024 / 16 + 1];
+struct percpu_stack *cache_large[32768 / 128 + 1];
+
+/* After the caches: released, as malloc reads a cache through them. */
+void caches_by_size_init(void)
+{
+	for (size_t i = 0; i < sizeof(class_small); i++)
+		__atomic_store_n(&cache_small[i], caches[class_small[i]],
+				 __ATOMIC_RELEASE);
+	for (size_t i = 0; i < sizeof(class_large); i++)
+		__atomic_store_n(&cache_large[i], caches[class_large[i]],
+				 __ATOMIC_RELEASE);
+}
+
 /*
  * The smallest class holding size bytes whose objects are all aligned to
  * align (16 < align <= 32 KiB, a power of two): its size a multiple of

@@ -244,6 +244,7 @@ static void set_up(void)
 		if (c == NR_CLASSES / 2)
 			fork_point(5);
 	}
+	caches_by_size_init();
 }
 
 static void run_set_up(void)

@@ -58,7 +58,7 @@ HIDDEN unsigned int class_aligned(size_t size, size_t align);
 /* The class of n bytes, n <= MAX_SMALL; 0 before classes_init(). */
 static inline unsigned int class_of(size_t n)
 {
-	if (n <= 1024)
+	if (LIKELY(n <= 1024))
 		return class_small[(n + 15) >> 4];
 	return class_large[(n + 127) >> 7];
 }
@@ -67,18 +67,29 @@ static inline unsigned int class_of(size_t n)
 
 /* Per class its stack; NULL before initialization (and if refused). */
 HIDDEN extern struct percpu_stack *caches[NR_CLASSES + 1];
+/* The same per size, as class_of's tables: malloc's fast path finds its
+ * cache with one load. NULL until every cache is set up. */
+HIDDEN extern struct percpu_stack *cache_small[1024 / 16 + 1];
+HIDDEN extern struct percpu_stack *cache_large[32768 / 128 + 1];
+HIDDEN void caches_by_size_init(void);
+
+/* The cache for n bytes; NULL above MAX_SMALL and before initialization. */
+static inline struct percpu_stack *cache_of(size_t n)
+{
+	if (LIKELY(n <= 1024))
+		return cache_small[(n + 15) >> 4];
+	if (n <= MAX_SMALL)
+		return cache_large[(n + 127) >> 7];
+	return NULL;
+}
+
 /* Non-zero: count cache hits (PERCPU_MALLOC_STATS set at start). */
 HIDDEN extern int stats_hits;
 
-/* The one place a single object enters or leaves a cache. */
+/* One object out of a cache, on a path other than malloc's own. */
 static inline int cache_pop(struct percpu_stack *s, void **p)
 {
 	return percpu_stack_pop(s, p, 1, NULL) == 1;
-}
-
-static inline int cache_push(struct percpu_stack *s, void *p)
-{
-	return percpu_stack_push(s, &p, 1, NULL) == 1;
 }
 
 /* Batches; both loop over the section's length limit. */

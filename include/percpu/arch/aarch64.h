@@ -145,6 +145,9 @@ static inline uintptr_t percpu_arch_read_stable(const void *field,
 	return v;
 }
 
+#define PERCPU_ARCH_READ_RT(member, dep)				\
+	percpu_arch_read_stable(&percpu_rt.member, dep)
+
 static inline unsigned int percpu_arch_area_u32(long off)
 {
 	unsigned int v;
@@ -514,6 +517,19 @@ static inline int percpu_cs_stack_pop1(const struct percpu_here *h,
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted, changed);
 	PERCPU_CS_RETURN_CHANGED;
+}
+
+/* The popped pointer as the result, 0 for every failure; here through
+ * memory, as percpu_cs_stack_pop1 (x86-64 keeps it in a register). */
+static inline intptr_t percpu_cs_stack_pop1_value(const struct percpu_here *h,
+						  const intptr_t *word,
+						  intptr_t *st)
+{
+	intptr_t v;
+
+	if (percpu_cs_stack_pop1(h, word, st, &v) != PERCPU_CS_OK)
+		return 0;
+	return v;
 }
 
 /*

@@ -43,13 +43,13 @@
 	"decl %%eax\n\t"						\
 	"jmp 5b\n\t"							\
 	"6:\n\t"
-#define PERCPU_X86_FORCED_ABORT						\
+#define PERCPU_X86_FORCED_ABORT_TO(abort)				\
 	"movq percpu_inject@GOTPCREL(%%rip), %%rax\n\t"			\
 	"cmpl $0, 32(%%rax)\n\t"					\
-	"jnz %l[abort]\n\t"
+	"jnz " abort "\n\t"
 #else
 #define PERCPU_X86_DELAY(n)
-#define PERCPU_X86_FORCED_ABORT
+#define PERCPU_X86_FORCED_ABORT_TO(abort)
 #endif
 
 #ifdef PERCPU_COMPARE_TWICE
@@ -59,7 +59,7 @@
  * been aborted, and traps (SIGILL) rather than corrupt data.
  */
 #define PERCPU_X86_TWICE_CPU						\
-	"cmpl %[cpu], %%fs:(%[id])\n\t"				\
+	"cmpl %k[cpu], %%fs:(%[id])\n\t"				\
 	"jnz 7f\n\t"
 /* expect against the word at register `word`, or in memory operand `mem` */
 #define PERCPU_X86_TWICE(expect, word)					\
@@ -92,19 +92,25 @@
 	".quad 3b\n\t"							\
 	".popsection\n\t"
 
-/* Publish the descriptor, enter, and check the CPU and the shard word. */
-#define PERCPU_X86_CS_ENTER_AND_CHECK					\
+/*
+ * Publish the descriptor, enter, and check the CPU and the shard word;
+ * the _TO form names where each failure jumps (asm without goto labels).
+ */
+#define PERCPU_X86_CS_ENTER_AND_CHECK_TO(abort, moved, diverted)	\
 	"leaq 3b(%%rip), %%rax\n\t"					\
 	"movq %%rax, %%fs:8(%[off])\n\t"				\
 	"1:\n\t"							\
-	PERCPU_X86_FORCED_ABORT						\
+	PERCPU_X86_FORCED_ABORT_TO(abort)				\
 	PERCPU_X86_DELAY(1)						\
-	"cmpl %[cpu], %%fs:(%[id])\n\t"				\
-	"jnz %l[moved]\n\t"						\
+	"cmpl %k[cpu], %%fs:(%[id])\n\t"				\
+	"jnz " moved "\n\t"						\
 	PERCPU_X86_DELAY(2)						\
 	"cmpq $0, %[word]\n\t"						\
-	"jnz %l[diverted]\n\t"						\
+	"jnz " diverted "\n\t"						\
 	PERCPU_X86_DELAY(3)
+#define PERCPU_X86_CS_ENTER_AND_CHECK					\
+	PERCPU_X86_CS_ENTER_AND_CHECK_TO("%l[abort]", "%l[moved]",	\
+					 "%l[diverted]")
 
 #define PERCPU_X86_CS_ABORT_HANDLER					\
 	".pushsection __rseq_failure, \"ax\"\n\t"			\
@@ -117,16 +123,20 @@
 
 /*
  * Not volatile and no memory operand: the compiler may reuse the value and
- * hoist it, but not above the computation of `dep`.
+ * hoist it, but not above the computation of `dep`. The field is reached
+ * as a displacement from one register holding &percpu_rt, which the
+ * compiler computes once for all three fields (a field's own address in
+ * a register cost a lea per field).
  */
-static inline uintptr_t percpu_arch_read_stable(const void *field,
-						const void *dep)
-{
-	uintptr_t v;
-
-	__asm__("movq (%1), %0" : "=r"(v) : "r"(field), "r"(dep));
-	return v;
-}
+#define PERCPU_ARCH_READ_RT(member, dep)				\
+	__extension__ ({						\
+		uintptr_t v_;						\
+		__asm__("movq %c1(%2), %0"				\
+			: "=r"(v_)					\
+			: "i"(offsetof(struct percpu_rt, member)),	\
+			  "r"(&percpu_rt), "r"(dep));			\
+		v_;							\
+	})
 
 static inline unsigned int percpu_arch_area_u32(long off)
 {
@@ -466,6 +476,50 @@ static inline int percpu_cs_stack_pop1(const struct percpu_here *h,
 		: "memory", "cc", "rax", "rcx", "rdx"
 		: abort, moved, diverted, changed);
 	PERCPU_CS_RETURN_CHANGED;
+}
+
+/*
+ * The popped pointer is the result, in a register: a plain asm, as GCC 12
+ * can miscompile asm goto outputs, so every failure (abort, moved,
+ * diverted, empty) leaves 0 through one out-of-line exit, label 8, which
+ * shares the abort handler's address and rejoins after the commit. The
+ * result takes the register of the rseq area's offset, which is read only
+ * at the entry, so that a caller needs no extra register (and an
+ * allocator's malloc no stack frame).
+ */
+static inline intptr_t percpu_cs_stack_pop1_value(const struct percpu_here *h,
+						  const intptr_t *word,
+						  intptr_t *st)
+{
+	intptr_t v = h->area;
+
+	__asm__ __volatile__(
+		PERCPU_X86_CS_DESCRIPTOR
+		PERCPU_X86_CS_ENTER_AND_CHECK_TO("8f", "8f", "8f")
+		"movq (%[st]), %%rcx\n\t"
+		"testq %%rcx, %%rcx\n\t"
+		"jle 8f\n\t"
+		PERCPU_X86_DELAY(4)
+		PERCPU_X86_DELAY(5)
+		PERCPU_X86_TWICE_CPU
+		PERCPU_X86_TWICE_AT("rcx", "st")
+		"movq 8(%[st],%%rcx,8), %[off]\n\t"
+		"decq %%rcx\n\t"
+		"movq %%rcx, (%[st])\n\t"
+		"2:\n\t"
+		".pushsection __rseq_failure, \"ax\"\n\t"
+		".byte 0x0f, 0xb9, 0x3d\n\t"
+		".long 0x53053053\n\t"
+		"4:\n\t"
+		"8: xorl %k[off], %k[off]\n\t"
+		"jmp 2b\n\t"
+		PERCPU_X86_TWICE_TRAP
+		".popsection\n\t"
+		: [off] "+r"(v)
+		: [id] "r"(h->id), [cpu] "r"(h->cpu), [word] "m"(*word),
+		  [st] "r"(st)
+		: "memory", "cc", "rax", "rcx");
+	return v;
 }
 
 /*
