@@ -41,6 +41,25 @@
  *	*p = v;						commit
  *	return OK;
  *
+ * The list's sections (percpu/list.h): `head` is this shard's list head.
+ * percpu_cs_list_push(off, cpu, word, head, node):
+ *	if (area->id != cpu) return MOVED;
+ *	if (*word != 0) return DIVERTED;
+ *	node->next = *head;
+ *	*head = node;					commit
+ *	return OK;
+ * percpu_cs_list_pop(off, cpu, word, head, &node):
+ *	if (area->id != cpu) return MOVED;
+ *	if (*word != 0) return DIVERTED;
+ *	n = *head;
+ *	if (n == NULL) return CHANGED;			empty
+ *	*head = n->next;				commit
+ *	node = n;					after the commit
+ *	return OK;
+ * percpu_cs_list_pop_value(off, cpu, word, head):
+ *	as percpu_cs_list_pop, returning n, or 0 if empty, or 1 for every
+ *	other failure (abort, moved, diverted): no node is at address 1.
+ *
  * The pointer stack's sections (percpu/stack.h): `st` is this shard's
  * stack, st->count, st->capacity, st->slot[]. Each reads the count and
  * the capacity inside the section, so no load before it is needed; the

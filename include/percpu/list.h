@@ -65,19 +65,16 @@ static inline struct percpu_list_node *percpu_list_pop(struct percpu_list *list,
 #if PERCPU_ARCH_RSEQ
 	struct percpu_here h;
 	intptr_t node;
-	int r;
 
-	/* node is written only by a pop that commits: no store before the
-	 * section, and CHANGED (the list was empty) returns NULL. */
+	/* The node, NULL if the list was empty, or 1: the section failed. */
 	if (PERCPU_LIKELY(percpu_fast_here(&h, list))) {
-		r = percpu_cs_list_pop(&h, percpu_fast_word(&h),
-				       percpu_fast_slot((intptr_t *)list, h.cpu),
-				       &node);
-		if (PERCPU_LIKELY(r == PERCPU_CS_OK || r == PERCPU_CS_CHANGED)) {
+		node = percpu_cs_list_pop_value(&h, percpu_fast_word(&h),
+						percpu_fast_slot((intptr_t *)list,
+								 h.cpu));
+		if (PERCPU_LIKELY(!(node & 1))) {
 			if (shard)
 				*shard = (int)h.cpu;
-			return r == PERCPU_CS_OK ?
-				       (struct percpu_list_node *)node : NULL;
+			return (struct percpu_list_node *)node;
 		}
 	}
 #endif

@@ -452,6 +452,24 @@ static inline int percpu_cs_list_pop(const struct percpu_here *h,
 	PERCPU_CS_RETURN_CHANGED;
 }
 
+/* The popped node as the result, 0 if the list was empty, 1 for every
+ * failure; here through memory, as percpu_cs_list_pop. */
+static inline intptr_t percpu_cs_list_pop_value(const struct percpu_here *h,
+						const intptr_t *word,
+						intptr_t *head)
+{
+	intptr_t v = 0;
+
+	switch (percpu_cs_list_pop(h, word, head, &v)) {
+	case PERCPU_CS_OK:
+		return v;
+	case PERCPU_CS_CHANGED:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
 /*
  * The pointer stack's sections. `st` is this shard's struct percpu_stack
  * (percpu/stack.h) seen as words: count at 0, capacity at 8, slot[] from

@@ -416,6 +416,45 @@ static inline int percpu_cs_list_pop(const struct percpu_here *h,
 }
 
 /*
+ * The popped node is the result, in a register, as the stack's pop1_value:
+ * an empty list leaves 0 (the head it read), every failure (abort, moved,
+ * diverted) leaves 1, which no node is (nodes are aligned).
+ */
+static inline intptr_t percpu_cs_list_pop_value(const struct percpu_here *h,
+						const intptr_t *word,
+						intptr_t *head)
+{
+	intptr_t v = h->area;
+
+	__asm__ __volatile__(
+		PERCPU_X86_CS_DESCRIPTOR
+		PERCPU_X86_CS_ENTER_AND_CHECK_TO("8f", "8f", "8f")
+		"movq (%[head]), %[off]\n\t"
+		"testq %[off], %[off]\n\t"
+		"jz 2f\n\t"
+		PERCPU_X86_DELAY(4)
+		"movq (%[off]), %%rdx\n\t"
+		PERCPU_X86_DELAY(5)
+		PERCPU_X86_TWICE_CPU
+		PERCPU_X86_TWICE("off", "head")
+		"movq %%rdx, (%[head])\n\t"
+		"2:\n\t"
+		".pushsection __rseq_failure, \"ax\"\n\t"
+		".byte 0x0f, 0xb9, 0x3d\n\t"
+		".long 0x53053053\n\t"
+		"4:\n\t"
+		"8: movl $1, %k[off]\n\t"
+		"jmp 2b\n\t"
+		PERCPU_X86_TWICE_TRAP
+		".popsection\n\t"
+		: [off] "+r"(v)
+		: [id] "r"(h->id), [cpu] "r"(h->cpu), [word] "m"(*word),
+		  [head] "r"(head)
+		: "memory", "cc", "rax", "rdx");
+	return v;
+}
+
+/*
  * The pointer stack's sections. `st` is this shard's struct percpu_stack
  * (percpu/stack.h) seen as words: count at 0, capacity at 8, slot[] from
  * 16. The slot stores are speculative and the count's store commits; x86
