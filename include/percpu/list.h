@@ -3,7 +3,9 @@
  * percpu/list.h: a per-CPU singly linked list (LIFO), the shape of an
  * allocator's per-CPU free list. Allocate the heads with
  * percpu_alloc(sizeof(struct percpu_list)) (zero: every shard empty) and
- * embed a struct percpu_list_node in each element.
+ * embed a struct percpu_list_node in each element, aligned as C aligns it
+ * (precondition: the fast path's pop tells a failed section by an odd
+ * value, so a node at an odd address, in a packed struct, is not allowed).
  *
  * Pop is immune to ABA: it compares the head, loads the head's next and
  * stores it in one critical section (on the lock path, holding the shard),
