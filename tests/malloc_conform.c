@@ -505,6 +505,11 @@ static void hit_counts(void)
 		if (c != 3)
 			others += b.cls[c].malloc_hits - a.cls[c].malloc_hits +
 				  b.cls[c].free_hits - a.cls[c].free_hits;
+	ok(b.cls[3].malloc_hits - a.cls[3].malloc_hits >= 900 &&
+	   b.cls[3].free_hits - a.cls[3].free_hits >= 900,
+	   "the cache serves them: %llu malloc hits, %llu free hits",
+	   (unsigned long long)(b.cls[3].malloc_hits - a.cls[3].malloc_hits),
+	   (unsigned long long)(b.cls[3].free_hits - a.cls[3].free_hits));
 	ok(b.cls[3].malloc_hits - a.cls[3].malloc_hits +
 	   b.cls[3].misses - a.cls[3].misses == 1000 &&
 	   b.cls[3].free_hits - a.cls[3].free_hits +
@@ -516,6 +521,93 @@ static void hit_counts(void)
 	   (unsigned long long)(b.cls[3].free_hits - a.cls[3].free_hits),
 	   (unsigned long long)(b.cls[3].overflows - a.cls[3].overflows),
 	   (unsigned long long)others);
+}
+
+#define ELSEWHERE 1000
+#define FREED_SIZE 3000		/* classes nothing here used before */
+#define ALLOCATED_SIZE 1500
+
+static void *(*volatile elsewhere)(void *);
+static void *objs[ELSEWHERE];
+
+static void *free_all(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < ELSEWHERE; i++)
+		call_free(objs[i]);
+	return NULL;
+}
+
+static void *malloc_all(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < ELSEWHERE; i++)
+		objs[i] = call_malloc(ALLOCATED_SIZE);
+	return NULL;
+}
+
+static void *on_cpu1(void *arg)
+{
+	test_pin_to(1);
+	return elsewhere(arg);
+}
+
+static unsigned int class_at_least(const struct percpu_malloc_stats *st,
+				   size_t size)
+{
+	unsigned int cls = 0;
+
+	while (st->cls[cls].size < size)
+		cls++;
+	return cls;
+}
+
+/* fn on a thread pinned to CPU 1, the stats before and after. */
+static void run_on_cpu1(void *(*fn)(void *), struct percpu_malloc_stats *a,
+			struct percpu_malloc_stats *b)
+{
+	pthread_t t;
+
+	elsewhere = fn;
+	percpu_malloc_stats(a);
+	pthread_create(&t, NULL, on_cpu1, NULL);
+	pthread_join(t, NULL);
+	percpu_malloc_stats(b);
+}
+
+/*
+ * A cache is opened on a CPU by its first overflow or refill: objects of a
+ * class allocated on CPU 0 and freed on CPU 1, where that class was never
+ * used, are pushed on CPU 1's cache once the first free there opened it;
+ * objects of a class only allocated on CPU 1 come in batches, a refill
+ * there having opened it.
+ */
+static void used_elsewhere(void)
+{
+	struct percpu_malloc_stats a, b;
+	unsigned int cls;
+
+	if (!getenv("PERCPU_MALLOC_STATS") ||
+	    sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return;
+	test_pin_to(0);
+	for (int i = 0; i < ELSEWHERE; i++)
+		objs[i] = call_malloc(FREED_SIZE);
+	run_on_cpu1(free_all, &a, &b);
+	cls = class_at_least(&a, FREED_SIZE);
+	ok(b.cls[cls].free_hits - a.cls[cls].free_hits >= ELSEWHERE / 2,
+	   "%d objects of %u B allocated on CPU 0, freed on CPU 1: %llu free "
+	   "hits there", ELSEWHERE, (unsigned int)a.cls[cls].size,
+	   (unsigned long long)(b.cls[cls].free_hits - a.cls[cls].free_hits));
+	run_on_cpu1(malloc_all, &a, &b);
+	cls = class_at_least(&a, ALLOCATED_SIZE);
+	ok(b.cls[cls].misses - a.cls[cls].misses <= ELSEWHERE / 2,
+	   "%d objects of %u B allocated on CPU 1 only: %llu misses",
+	   ELSEWHERE, (unsigned int)a.cls[cls].size,
+	   (unsigned long long)(b.cls[cls].misses - a.cls[cls].misses));
+	for (int i = 0; i < ELSEWHERE; i++)
+		call_free(objs[i]);
+	test_unpin();
 }
 
 static void everything(void)
@@ -559,6 +651,7 @@ int main(void)
 	pthread_t t;
 
 	tap_check_mode();
+	used_elsewhere();
 	hit_counts();
 	percpu_malloc_stats(&st);
 	ok(st.spans_live > 0 && st.range_bytes >= ((size_t)1 << 30),

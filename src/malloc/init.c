@@ -238,8 +238,7 @@ static void set_up(void)
 	__atomic_store_n(&central_ok, 1, __ATOMIC_RELEASE);
 	for (unsigned int c = 1; c <= NR_CLASSES; c++) {
 		if (!caches[c])
-			__atomic_store_n(&caches[c],
-					 percpu_stack_alloc(classes[c].capacity),
+			__atomic_store_n(&caches[c], cache_alloc(c),
 					 __ATOMIC_RELEASE);
 		if (c == NR_CLASSES / 2)
 			fork_point(5);

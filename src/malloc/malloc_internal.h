@@ -92,6 +92,8 @@ static inline int cache_pop(struct percpu_stack *s, void **p)
 	return percpu_stack_pop(s, p, 1, NULL) == 1;
 }
 
+HIDDEN struct percpu_stack *cache_alloc(unsigned int cls);
+
 /* Batches; both loop over the section's length limit. */
 HIDDEN size_t cache_push_batch(struct percpu_stack *s, void **p, size_t n);
 HIDDEN size_t cache_pop_batch(struct percpu_stack *s, void **p, size_t n);
