@@ -240,12 +240,14 @@ $(BUILD)/tests/static/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libpercpu-inje
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -DPERCPU_INJECT -static $< -o $@ $(BUILD)/libpercpu-inject.a $(LDLIBS)
 
-# Every public header compiles alone, as C11 and as C++11; the C++ ones
-# as C++11, -Wpedantic included.
+# Every public header compiles alone, as C11 and as C++11, and as C11 for
+# an architecture without critical sections (PERCPU_ARCH_NONE); the C++
+# ones as C++11, -Wpedantic included.
 $(BUILD)/headers.ok: $(HEADERS) $(CXX_HEADERS)
 	@mkdir -p $(BUILD)
 	for h in $(PUBLIC_HEADERS); do \
 		echo "#include \"$${h#include/}\"" | $(CC) -std=c11 $(WARN) -Iinclude -x c -fsyntax-only - || exit 1; \
+		echo "#include \"$${h#include/}\"" | $(CC) -std=c11 $(WARN) -DPERCPU_ARCH_NONE -Iinclude -x c -fsyntax-only - || exit 1; \
 		echo "#include \"$${h#include/}\"" | $(CXX) -std=c++11 $(WARN) -Iinclude -x c++ -fsyntax-only - || exit 1; \
 	done
 	for h in $(CXX_HEADERS); do \

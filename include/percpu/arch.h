@@ -155,8 +155,12 @@ diverted:								\
 changed:								\
 	return PERCPU_CS_CHANGED
 
+/* PERCPU_ARCH_NONE picks the lock-path-only file anywhere: the header
+ * check compiles every header so, as on an architecture without a file. */
 #define PERCPU_ARCH_INCLUDE_OK
-#if defined(__x86_64__)
+#if defined(PERCPU_ARCH_NONE)
+#include "arch/none.h"
+#elif defined(__x86_64__)
 #include "arch/x86_64.h"
 #elif defined(__aarch64__) && defined(__AARCH64EL__)
 #include "arch/aarch64.h"

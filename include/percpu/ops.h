@@ -58,6 +58,7 @@ static inline int percpu_fast_forced(void)
 #endif
 }
 
+#if PERCPU_ARCH_RSEQ
 /*
  * Private: where the calling thread is, for an operation on the object at
  * `obj` (any address inside an object from percpu_alloc(): it orders the
@@ -103,6 +104,7 @@ static inline int percpu_fast_here_on(struct percpu_here *h, const void *obj,
 	h->cpu = (unsigned int)shard;
 	return !percpu_fast_forced();
 }
+#endif
 
 /*
  * Private: a shard's offset in the fast path, where shards ~0u and ~1u
