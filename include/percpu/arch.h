@@ -24,7 +24,9 @@
  *                       operation, or rseq disabled): nothing was stored
  *   PERCPU_CS_CHANGED   the compare failed: nothing was stored
  *
- * percpu_cs_add(off, cpu, word, p, v):
+ * percpu_cs_add(off, cpu, word, p0, v):
+ *	p0 is shard 0's word; p = p0 + cpu * PERCPU_STRIDE, computed after
+ *	the checks (a diverted section does not pay for it).
  *	if (area->id != cpu) return MOVED;
  *	if (*word != 0) return DIVERTED;
  *	*p += v;					commit

@@ -138,8 +138,7 @@ static inline int percpu_add(intptr_t *p, intptr_t v)
 	struct percpu_here h;
 
 	if (PERCPU_LIKELY(percpu_fast_here(&h, p)) &&
-	    PERCPU_LIKELY(percpu_cs_add(&h, percpu_fast_word(&h),
-					percpu_fast_slot(p, h.cpu), v) ==
+	    PERCPU_LIKELY(percpu_cs_add(&h, percpu_fast_word(&h), p, v) ==
 			  PERCPU_CS_OK))
 		return (int)h.cpu;
 #endif

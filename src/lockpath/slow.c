@@ -20,7 +20,7 @@ static int attempt_single(struct op *op, const struct percpu_here *h)
 
 	switch (op->kind) {
 	case OP_ADD:
-		return percpu_cs_add(h, w, p, op->a);
+		return percpu_cs_add(h, w, op->p, op->a);
 	case OP_FETCH_ADD:
 		r = percpu_cs_fetch_add(h, w, p, &v);
 		break;

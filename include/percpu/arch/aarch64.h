@@ -170,9 +170,15 @@ static inline unsigned int percpu_arch_shard_id(long id)
 	return percpu_arch_area_u32(id);
 }
 
+/* p0 is shard 0's word, as on x86-64; here its shard's copy is computed
+ * before the section. */
 static inline int percpu_cs_add(const struct percpu_here *h,
-				const intptr_t *word, intptr_t *p, intptr_t v)
+				const intptr_t *word, intptr_t *p0, intptr_t v)
 {
+	intptr_t *p = (intptr_t *)((uintptr_t)p0 +
+				   ((uintptr_t)(intptr_t)(int)h->cpu
+				    << PERCPU_STRIDE_SHIFT));
+
 	__asm__ __volatile__ goto(
 		PERCPU_A64_CS_DESCRIPTOR
 		PERCPU_A64_CS_ENTER_AND_CHECK
