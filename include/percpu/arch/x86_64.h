@@ -122,6 +122,21 @@
 	".popsection\n\t"
 
 /*
+ * For a section without goto labels: the abort handler (4) and every
+ * failure (8) run `set`, which puts the section's failure value in its
+ * result register, then rejoin after the commit (2).
+ */
+#define PERCPU_X86_CS_FAILURE_SETS(set)					\
+	".pushsection __rseq_failure, \"ax\"\n\t"			\
+	".byte 0x0f, 0xb9, 0x3d\n\t"					\
+	".long 0x53053053\n\t"						\
+	"4:\n\t"							\
+	"8: " set "\n\t"						\
+	"jmp 2b\n\t"							\
+	PERCPU_X86_TWICE_TRAP						\
+	".popsection\n\t"
+
+/*
  * Not volatile and no memory operand: the compiler may reuse the value and
  * hoist it, but not above the computation of `dep`. The field is reached
  * as a displacement from one register holding &percpu_rt, which the
@@ -448,14 +463,7 @@ static inline intptr_t percpu_cs_list_pop_value(const struct percpu_here *h,
 		PERCPU_X86_TWICE("off", "head")
 		"movq %%rdx, (%[head])\n\t"
 		"2:\n\t"
-		".pushsection __rseq_failure, \"ax\"\n\t"
-		".byte 0x0f, 0xb9, 0x3d\n\t"
-		".long 0x53053053\n\t"
-		"4:\n\t"
-		"8: movl $1, %k[off]\n\t"
-		"jmp 2b\n\t"
-		PERCPU_X86_TWICE_TRAP
-		".popsection\n\t"
+		PERCPU_X86_CS_FAILURE_SETS("movl $1, %k[off]")
 		: [off] "+r"(v)
 		: [id] "r"(h->id), [cpu] "r"(h->cpu), [word] "m"(*word),
 		  [head] "r"(head)
@@ -529,8 +537,7 @@ static inline int percpu_cs_stack_pop1(const struct percpu_here *h,
 /*
  * The popped pointer is the result, in a register: a plain asm, as GCC 12
  * can miscompile asm goto outputs, so every failure (abort, moved,
- * diverted, empty) leaves 0 through one out-of-line exit, label 8, which
- * shares the abort handler's address and rejoins after the commit. The
+ * diverted, empty) leaves 0 through PERCPU_X86_CS_FAILURE_SETS. The
  * result takes the register of the rseq area's offset, which is read only
  * at the entry, so that a caller needs no extra register (and an
  * allocator's malloc no stack frame).
@@ -555,14 +562,7 @@ static inline intptr_t percpu_cs_stack_pop1_value(const struct percpu_here *h,
 		"decq %%rcx\n\t"
 		"movq %%rcx, (%[st])\n\t"
 		"2:\n\t"
-		".pushsection __rseq_failure, \"ax\"\n\t"
-		".byte 0x0f, 0xb9, 0x3d\n\t"
-		".long 0x53053053\n\t"
-		"4:\n\t"
-		"8: xorl %k[off], %k[off]\n\t"
-		"jmp 2b\n\t"
-		PERCPU_X86_TWICE_TRAP
-		".popsection\n\t"
+		PERCPU_X86_CS_FAILURE_SETS("xorl %k[off], %k[off]")
 		: [off] "+r"(v)
 		: [id] "r"(h->id), [cpu] "r"(h->cpu), [word] "m"(*word),
 		  [st] "r"(st)
