@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <stdint.h>
+#include <sys/wait.h>
 #include "tap.h"
 #include "percpu_malloc.h"
 
@@ -610,6 +611,52 @@ static void used_elsewhere(void)
 	test_unpin();
 }
 
+#define RELEASED 64		/* objects of 32 KiB: 8 spans */
+#define SPAN_OBJECTS 8		/* of 32 KiB in a 256 KiB span */
+
+/* Frees p in a child, with stderr closed; 1 if the child died of SIGABRT. */
+static int free_aborts(void *p)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0) {
+		close(STDERR_FILENO);
+		call_free(p);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return 0;
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+}
+
+/*
+ * free of a pointer into a span given back to the kernel stops the program
+ * (as "free(): invalid pointer"): its span has no class and no cache any
+ * more, so the pointer never reaches a list. 8 spans' worth of 32 KiB
+ * objects, all freed and trimmed (one empty span per class may be kept),
+ * then each freed again in a child of its own: all but the kept span's
+ * must abort; a pointer taken from a span that was given back crashes,
+ * or is pushed silently, or aborts only when its cache overflows.
+ */
+static void released_spans(void)
+{
+	static void *objs[RELEASED];
+	int aborted = 0;
+
+	for (int i = 0; i < RELEASED; i++)
+		objs[i] = call_malloc(32768);
+	for (int i = 0; i < RELEASED; i++)
+		call_free(objs[i]);
+	malloc_trim(0);
+	for (int i = 0; i < RELEASED; i++)
+		aborted += free_aborts(objs[i]);
+	ok(aborted >= RELEASED - SPAN_OBJECTS,
+	   "%d objects of 32 KiB freed, trimmed, then freed again: %d of "
+	   "the second frees stopped the program (at least %d must: all but "
+	   "a kept span's)", RELEASED, aborted, RELEASED - SPAN_OBJECTS);
+}
+
 static void everything(void)
 {
 	sizes();
@@ -652,6 +699,7 @@ int main(void)
 
 	tap_check_mode();
 	used_elsewhere();
+	released_spans();
 	hit_counts();
 	percpu_malloc_stats(&st);
 	ok(st.spans_live > 0 && st.range_bytes >= ((size_t)1 << 30),

@@ -238,22 +238,25 @@ EXPORT void *malloc(size_t size)
 	return alloc_slow(size, MIN_ALIGN);
 }
 
+/* free's fast path found no cache, or could not push. */
+static __attribute__((noinline)) void free_not_fast(void *p)
+{
+	if (range_class(p))
+		free_push_slow(p);
+	else
+		free_slow(p);
+}
+
 EXPORT void free(void *p)
 {
-	unsigned int cls = range_class(p);
+	struct percpu_stack *s = range_cache(p);
 
-	if (LIKELY(cls != 0)) {
-		struct percpu_stack *s = caches[cls];
-
-		if (LIKELY(s != NULL) && LIKELY(percpu_stack_push1_fast(s, p))) {
-			if (UNLIKELY(stats_hits))
-				count_free_hit(p);
-			return;
-		}
-		free_push_slow(p);
+	if (LIKELY(s != NULL) && LIKELY(percpu_stack_push1_fast(s, p))) {
+		if (UNLIKELY(stats_hits))
+			count_free_hit(p);
 		return;
 	}
-	free_slow(p);
+	free_not_fast(p);
 }
 
 /* ---- the rest of the family ---- */

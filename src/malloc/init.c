@@ -244,6 +244,7 @@ static void set_up(void)
 			fork_point(5);
 	}
 	caches_by_size_init();
+	span_caches_init();
 }
 
 static void run_set_up(void)

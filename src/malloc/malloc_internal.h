@@ -72,6 +72,7 @@ HIDDEN extern struct percpu_stack *caches[NR_CLASSES + 1];
 HIDDEN extern struct percpu_stack *cache_small[1024 / 16 + 1];
 HIDDEN extern struct percpu_stack *cache_large[32768 / 128 + 1];
 HIDDEN void caches_by_size_init(void);
+HIDDEN void span_caches_init(void);
 
 /* The cache for n bytes; NULL above MAX_SMALL and before initialization. */
 static inline struct percpu_stack *cache_of(size_t n)
@@ -119,6 +120,9 @@ struct span {
 HIDDEN extern uintptr_t range_base;	/* 0 until reserved */
 HIDDEN extern size_t range_len;
 HIDDEN extern uint8_t span_class[MAX_SPANS];
+/* Per span its class's cache, NULL if not carved (or no cache): free's
+ * fast path finds the cache with one load, not two dependent ones. */
+HIDDEN extern struct percpu_stack *span_cache[MAX_SPANS];
 HIDDEN extern struct span *spans;
 HIDDEN extern pthread_mutex_t span_lock;
 
@@ -154,6 +158,15 @@ static inline unsigned int range_class(const void *p)
 	uintptr_t off = (uintptr_t)p - range_base;
 
 	return off < len ? span_class[off >> SPAN_SHIFT] : 0;
+}
+
+/* The cache for a pointer in the range, NULL if its span has none. */
+static inline struct percpu_stack *range_cache(const void *p)
+{
+	size_t len = range_length();
+	uintptr_t off = (uintptr_t)p - range_base;
+
+	return off < len ? span_cache[off >> SPAN_SHIFT] : NULL;
 }
 
 static inline int in_range(const void *p)

@@ -18,6 +18,7 @@
 uintptr_t range_base;
 size_t range_len;
 uint8_t span_class[MAX_SPANS];
+struct percpu_stack *span_cache[MAX_SPANS];
 struct span *spans;
 pthread_mutex_t span_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -105,6 +106,8 @@ struct span *span_carve(unsigned int cls)
 	*sp = (struct span){ .cls = (uint8_t)cls };
 	__atomic_store_n(&span_class[sp - spans], (uint8_t)cls,
 			 __ATOMIC_RELEASE);
+	__atomic_store_n(&span_cache[sp - spans], caches[cls],
+			 __ATOMIC_RELEASE);
 	gstat_add(G_SPANS_CARVED, 1);
 	return sp;
 }
@@ -115,6 +118,7 @@ void span_release(struct span *sp)
 {
 	int saved = errno;
 
+	__atomic_store_n(&span_cache[sp - spans], NULL, __ATOMIC_RELAXED);
 	__atomic_store_n(&span_class[sp - spans], 0, __ATOMIC_RELEASE);
 	madvise(span_start(sp), SPAN_SIZE, MADV_DONTNEED);
 	*sp = (struct span){ 0 };
@@ -124,6 +128,16 @@ void span_release(struct span *sp)
 	pthread_mutex_unlock(&span_lock);
 	errno = saved;
 	gstat_add(G_SPANS_RELEASED, 1);
+}
+
+/* Once the caches are set up: the spans carved before them (the set-up's
+ * own, if any; no other thread carves meanwhile) get theirs. */
+void span_caches_init(void)
+{
+	for (size_t i = 0; i < spans_carved(); i++)
+		if (span_class[i] && !span_cache[i])
+			__atomic_store_n(&span_cache[i], caches[span_class[i]],
+					 __ATOMIC_RELEASE);
 }
 
 size_t spans_carved(void)
