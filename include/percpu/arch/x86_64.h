@@ -191,7 +191,8 @@ static inline int percpu_cs_add(const struct percpu_here *h,
 		:
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
 		  [word] "m"(*word), [p0] "r"(p0),
-		  [o] "r"((intptr_t)(int)h->cpu << PERCPU_STRIDE_SHIFT),
+		  [o] "r"((uintptr_t)(intptr_t)(int)h->cpu
+			  << PERCPU_STRIDE_SHIFT),
 		  [v] "er"(v)
 		: "memory", "cc", "rax"
 		: abort, moved, diverted);
