@@ -243,8 +243,10 @@ static void set_up(void)
 		if (c == NR_CLASSES / 2)
 			fork_point(5);
 	}
-	caches_by_size_init();
+	/* Spans first: until malloc's tables are published no other thread
+	 * gets past malloc_init(), so none carves a span meanwhile. */
 	span_caches_init();
+	caches_by_size_init();
 }
 
 static void run_set_up(void)

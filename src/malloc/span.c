@@ -130,8 +130,9 @@ void span_release(struct span *sp)
 	gstat_add(G_SPANS_RELEASED, 1);
 }
 
-/* Once the caches are set up: the spans carved before them (the set-up's
- * own, if any; no other thread carves meanwhile) get theirs. */
+/* Once the caches are set up, before malloc's tables are published (so
+ * that no other thread carves meanwhile): the spans carved before them
+ * get theirs. */
 void span_caches_init(void)
 {
 	for (size_t i = 0; i < spans_carved(); i++)
