@@ -204,24 +204,6 @@ static __attribute__((noinline)) void *malloc_cache_slow(size_t size)
 	return refill(cls, s);
 }
 
-/* free's section did not push p (full, not yet opened, preempted, or
- * lock mode). */
-static __attribute__((noinline)) void free_push_slow(void *p)
-{
-	unsigned int cls = range_class(p);
-	struct percpu_stack *s = caches[cls];
-	int shard;
-
-	if (s && (percpu_stack_push_slow(s, &p, 1, &shard) == 1 ||
-		  (cache_open(s, shard, cls) &&
-		   percpu_stack_push_slow(s, &p, 1, NULL) == 1))) {
-		if (UNLIKELY(stats_hits))
-			count_free_hit(p);
-		return;
-	}
-	free_small_slow(p);
-}
-
 EXPORT void *malloc(size_t size)
 {
 	struct percpu_stack *s = cache_of(size);
@@ -238,13 +220,29 @@ EXPORT void *malloc(size_t size)
 	return alloc_slow(size, MIN_ALIGN);
 }
 
-/* free's fast path found no cache, or could not push. */
+/*
+ * free's fast path found no cache (not ours, or no cache for the span),
+ * or its section did not push p (full, not yet opened, preempted, or
+ * lock mode).
+ */
 static __attribute__((noinline)) void free_not_fast(void *p)
 {
-	if (range_class(p))
-		free_push_slow(p);
-	else
+	unsigned int cls = range_class(p);
+	struct percpu_stack *s = caches[cls];
+	int shard;
+
+	if (!cls) {
 		free_slow(p);
+		return;
+	}
+	if (s && (percpu_stack_push_slow(s, &p, 1, &shard) == 1 ||
+		  (cache_open(s, shard, cls) &&
+		   percpu_stack_push_slow(s, &p, 1, NULL) == 1))) {
+		if (UNLIKELY(stats_hits))
+			stat_add(cls, ST_FREE_HIT, 1);
+		return;
+	}
+	free_small_slow(p);
 }
 
 EXPORT void free(void *p)
