@@ -42,7 +42,7 @@
 #define MAX_WAIT_MS 20000
 #define DISTURB_US 200
 #define WATCHDOG_S 120
-#define SECTION_DELAY 3000	/* spins at inject points 4 and 5 */
+#define SECTION_DELAY 3000	/* spins at inject points 0 to 5 */
 
 static int nr;
 static char items[ITEMS];	/* the model test pushes &items[i] and NULL */
@@ -549,7 +549,8 @@ static void test_stress(int rseq_on)
 		for (int j = i; j < NODES; j += nw)
 			w[i].held[w[i].held_n++] = &nodes[j];
 	}
-	percpu_inject.delay[4] = percpu_inject.delay[5] = SECTION_DELAY;
+	for (int i = 0; i <= 5; i++)
+		percpu_inject.delay[i] = SECTION_DELAY;
 	__atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
 	for (int i = 0; i < nw; i++)
 		pthread_create(&t[i], NULL, worker_main, &w[i]);
@@ -562,7 +563,8 @@ static void test_stress(int rseq_on)
 		empty += w[i].empty;
 		ran = w[i].rounds < ran ? w[i].rounds : ran;
 	}
-	percpu_inject.delay[4] = percpu_inject.delay[5] = 0;
+	for (int i = 0; i <= 5; i++)
+		percpu_inject.delay[i] = 0;
 	retried = percpu_inject.rseq_retries - retried;
 	locked = percpu_inject.lock_path_ops - locked;
 	valid = census(w, nw, &total);

@@ -83,9 +83,19 @@
  *	st->count = c - 1;				commit
  *	ptr = v;					after the commit
  *	return OK;
- * percpu_cs_stack_pop1_value(off, cpu, word, st):
- *	as percpu_cs_stack_pop1, returning v; every failure (abort, moved,
- *	diverted, empty) returns 0.
+ * The _here sections read the shard id themselves, inside the section,
+ * where a preemption, a migration or a signal aborts them: the id read is
+ * the one they commit on, so they need no compare and no id read before.
+ * h->cpu is not used; st0 is shard 0's stack.
+ * percpu_cs_stack_push1_here(off, id, words, st0, ptr):
+ *	cpu = area->id;					inside
+ *	if (words[cpu] != 0) return 0;			diverted
+ *	st = st0 + cpu * PERCPU_STRIDE;
+ *	as percpu_cs_stack_push1, returning 1 if committed, else 0
+ *	(abort, diverted, full).
+ * percpu_cs_stack_pop1_here(off, id, words, st0):
+ *	as above, popping as percpu_cs_stack_pop1 and returning v; every
+ *	failure (abort, diverted, empty) returns 0.
  * percpu_cs_stack_push_small(off, cpu, word, st, ptrs, &n):
  *	n <= PERCPU_STACK_SMALL (8), so the copy is a few plain moves.
  *	if (area->id != cpu) return MOVED;

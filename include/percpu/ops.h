@@ -59,6 +59,14 @@ static inline int percpu_fast_forced(void)
 }
 
 #if PERCPU_ARCH_RSEQ
+/* Private: the runtime's constants a section needs; see percpu_fast_here. */
+static inline void percpu_fast_consts(struct percpu_here *h, const void *obj)
+{
+	h->area = (long)PERCPU_ARCH_READ_RT(rseq_offset, obj);
+	h->id = (long)PERCPU_ARCH_READ_RT(shard_offset, obj);
+	h->words = PERCPU_ARCH_READ_RT(shard_words, obj);
+}
+
 /*
  * Private: where the calling thread is, for an operation on the object at
  * `obj` (any address inside an object from percpu_alloc(): it orders the
@@ -72,9 +80,7 @@ static inline int percpu_fast_forced(void)
  */
 static inline int percpu_fast_here(struct percpu_here *h, const void *obj)
 {
-	h->area = (long)PERCPU_ARCH_READ_RT(rseq_offset, obj);
-	h->id = (long)PERCPU_ARCH_READ_RT(shard_offset, obj);
-	h->words = PERCPU_ARCH_READ_RT(shard_words, obj);
+	percpu_fast_consts(h, obj);
 	h->cpu = percpu_arch_area_u32(h->id);
 #ifdef PERCPU_INJECT
 	/* A faked id past the shards stands for one the kernel cannot
@@ -98,10 +104,23 @@ static inline int percpu_fast_here(struct percpu_here *h, const void *obj)
 static inline int percpu_fast_here_on(struct percpu_here *h, const void *obj,
 				      int shard)
 {
-	h->area = (long)PERCPU_ARCH_READ_RT(rseq_offset, obj);
-	h->id = (long)PERCPU_ARCH_READ_RT(shard_offset, obj);
-	h->words = PERCPU_ARCH_READ_RT(shard_words, obj);
+	percpu_fast_consts(h, obj);
 	h->cpu = (unsigned int)shard;
+	return !percpu_fast_forced();
+}
+
+/*
+ * Private: as percpu_fast_here, for a _here section, which reads the
+ * shard id itself, inside: h->cpu is left unset. A faked id (test
+ * builds) cannot reach that read, so with one the section is not run.
+ */
+static inline int percpu_fast_enter(struct percpu_here *h, const void *obj)
+{
+	percpu_fast_consts(h, obj);
+#ifdef PERCPU_INJECT
+	if (percpu_inject.fake_shard_on)
+		return 0;
+#endif
 	return !percpu_fast_forced();
 }
 #endif

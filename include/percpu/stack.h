@@ -162,10 +162,8 @@ static inline int percpu_stack_push1_fast(struct percpu_stack *s, void *ptr)
 #if PERCPU_ARCH_RSEQ
 	struct percpu_here h;
 
-	return percpu_fast_here(&h, s) &&
-	       percpu_cs_stack_push1(&h, percpu_fast_word(&h),
-				     percpu_stack_here(s, &h),
-				     (intptr_t)ptr) == PERCPU_CS_OK;
+	return percpu_fast_enter(&h, s) &&
+	       percpu_cs_stack_push1_here(&h, &s->count, (intptr_t)ptr);
 #else
 	(void)s;
 	(void)ptr;
@@ -188,10 +186,9 @@ static inline void *percpu_stack_pop1_fast(struct percpu_stack *s)
 #if PERCPU_ARCH_RSEQ
 	struct percpu_here h;
 
-	if (!percpu_fast_here(&h, s))
+	if (!percpu_fast_enter(&h, s))
 		return NULL;
-	return (void *)percpu_cs_stack_pop1_value(&h, percpu_fast_word(&h),
-						  percpu_stack_here(s, &h));
+	return (void *)percpu_cs_stack_pop1_here(&h, &s->count);
 #else
 	(void)s;
 	return NULL;

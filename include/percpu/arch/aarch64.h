@@ -543,15 +543,46 @@ static inline int percpu_cs_stack_pop1(const struct percpu_here *h,
 	PERCPU_CS_RETURN_CHANGED;
 }
 
-/* The popped pointer as the result, 0 for every failure; here through
- * memory, as percpu_cs_stack_pop1 (x86-64 keeps it in a register). */
-static inline intptr_t percpu_cs_stack_pop1_value(const struct percpu_here *h,
-						  const intptr_t *word,
-						  intptr_t *st)
+/*
+ * The _here sections, composed here from the compared ones: the id is
+ * read before the section and compared inside, as every other section
+ * here does (x86-64 reads it inside and needs no compare). The popped
+ * pointer goes through memory.
+ */
+static inline void percpu_a64_here_cpu(struct percpu_here *at,
+				       const struct percpu_here *h)
 {
+	at->area = h->area;
+	at->id = h->id;
+	at->words = h->words;
+	at->cpu = percpu_arch_area_u32(h->id);
+}
+
+static inline int percpu_cs_stack_push1_here(const struct percpu_here *h,
+					     intptr_t *st0, intptr_t ptr)
+{
+	struct percpu_here at;
+	uintptr_t o;
+
+	percpu_a64_here_cpu(&at, h);
+	o = (uintptr_t)(intptr_t)(int)at.cpu << PERCPU_STRIDE_SHIFT;
+	return percpu_cs_stack_push1(&at, (intptr_t *)(at.words + o),
+				     (intptr_t *)((uintptr_t)st0 + o),
+				     ptr) == PERCPU_CS_OK;
+}
+
+static inline intptr_t percpu_cs_stack_pop1_here(const struct percpu_here *h,
+						 intptr_t *st0)
+{
+	struct percpu_here at;
+	uintptr_t o;
 	intptr_t v;
 
-	if (percpu_cs_stack_pop1(h, word, st, &v) != PERCPU_CS_OK)
+	percpu_a64_here_cpu(&at, h);
+	o = (uintptr_t)(intptr_t)(int)at.cpu << PERCPU_STRIDE_SHIFT;
+	if (percpu_cs_stack_pop1(&at, (intptr_t *)(at.words + o),
+				 (intptr_t *)((uintptr_t)st0 + o), &v) !=
+	    PERCPU_CS_OK)
 		return 0;
 	return v;
 }

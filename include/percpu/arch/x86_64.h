@@ -72,8 +72,21 @@
 #define PERCPU_X86_TWICE_AT(reg, base)					\
 	"cmpq %%" reg ", (%[" base "])\n\t"				\
 	"jnz 7f\n\t"
+#define PERCPU_X86_TWICE_AT_REG(reg, base)				\
+	"cmpq %%" reg ", (%%" base ")\n\t"				\
+	"jnz 7f\n\t"
+/* A _here section's shard read again: operand `base` plus its offset
+ * against register `reg` (base's copy in the shard it read first). */
+#define PERCPU_X86_TWICE_HERE(base, reg)				\
+	"movslq %%fs:(%[id]), %%rax\n\t"				\
+	"shlq %[shift], %%rax\n\t"					\
+	"addq %[" base "], %%rax\n\t"				\
+	"cmpq %%rax, %%" reg "\n\t"					\
+	"jnz 7f\n\t"
 #define PERCPU_X86_TWICE_TRAP "7: ud2\n\t"
 #else
+#define PERCPU_X86_TWICE_HERE(base, reg)
+#define PERCPU_X86_TWICE_AT_REG(reg, base)
 #define PERCPU_X86_TWICE_AT(reg, base)
 #define PERCPU_X86_TWICE_CPU
 #define PERCPU_X86_TWICE(expect, word)
@@ -112,14 +125,36 @@
 	PERCPU_X86_CS_ENTER_AND_CHECK_TO("%l[abort]", "%l[moved]",	\
 					 "%l[diverted]")
 
-#define PERCPU_X86_CS_ABORT_HANDLER					\
+/*
+ * Enter a section that reads the shard id itself (the _here sections):
+ * once the section has begun, a preemption, a migration or a signal
+ * aborts it, so the id it reads is the one it commits on and needs no
+ * compare; ids -1 and -2 index shard words that always divert. The
+ * shard's offset (id * stride) is left in %rdx; every failure goes to
+ * `fail`.
+ */
+#define PERCPU_X86_CS_ENTER_HERE_TO(fail)				\
+	"leaq 3b(%%rip), %%rax\n\t"					\
+	"movq %%rax, %%fs:8(%[off])\n\t"				\
+	"1:\n\t"							\
+	PERCPU_X86_FORCED_ABORT_TO(fail)				\
+	PERCPU_X86_DELAY(1)						\
+	"movslq %%fs:(%[id]), %%rdx\n\t"				\
+	PERCPU_X86_DELAY(2)						\
+	"shlq %[shift], %%rdx\n\t"					\
+	"cmpq $0, (%[words],%%rdx)\n\t"				\
+	"jnz " fail "\n\t"						\
+	PERCPU_X86_DELAY(3)
+
+#define PERCPU_X86_CS_ABORT_TO(abort)					\
 	".pushsection __rseq_failure, \"ax\"\n\t"			\
 	".byte 0x0f, 0xb9, 0x3d\n\t"					\
 	".long 0x53053053\n\t"						\
 	"4:\n\t"							\
-	"jmp %l[abort]\n\t"						\
+	"jmp " abort "\n\t"						\
 	PERCPU_X86_TWICE_TRAP						\
 	".popsection\n\t"
+#define PERCPU_X86_CS_ABORT_HANDLER PERCPU_X86_CS_ABORT_TO("%l[abort]")
 
 /*
  * For a section without goto labels: the abort handler (4) and every
@@ -536,38 +571,73 @@ static inline int percpu_cs_stack_pop1(const struct percpu_here *h,
 }
 
 /*
- * The popped pointer is the result, in a register: a plain asm, as GCC 12
- * can miscompile asm goto outputs, so every failure (abort, moved,
- * diverted, empty) leaves 0 through PERCPU_X86_CS_FAILURE_SETS. The
- * result takes the register of the rseq area's offset, which is read only
- * at the entry, so that a caller needs no extra register (and an
- * allocator's malloc no stack frame).
+ * The one-pointer sections that read the shard id themselves, for the
+ * _fast calls. st0 is shard 0's stack: this shard's is st0 plus the
+ * offset (%rdx), computed after the shard-word check, in one register.
  */
-static inline intptr_t percpu_cs_stack_pop1_value(const struct percpu_here *h,
-						  const intptr_t *word,
-						  intptr_t *st)
+static inline int percpu_cs_stack_push1_here(const struct percpu_here *h,
+					     intptr_t *st0, intptr_t ptr)
+{
+	__asm__ __volatile__ goto(
+		PERCPU_X86_CS_DESCRIPTOR
+		PERCPU_X86_CS_ENTER_HERE_TO("%l[fail]")
+		"addq %[st0], %%rdx\n\t"
+		"movq (%%rdx), %%rcx\n\t"
+		"cmpq 8(%%rdx), %%rcx\n\t"
+		"jge %l[fail]\n\t"
+		PERCPU_X86_DELAY(4)
+		"movq %[ptr], 16(%%rdx,%%rcx,8)\n\t"
+		PERCPU_X86_DELAY(5)
+		PERCPU_X86_TWICE_HERE("st0", "rdx")
+		PERCPU_X86_TWICE_AT_REG("rcx", "rdx")
+		"incq %%rcx\n\t"
+		"movq %%rcx, (%%rdx)\n\t"
+		"2:\n\t"
+		PERCPU_X86_CS_ABORT_TO("%l[fail]")
+		:
+		: [off] "r"(h->area), [id] "r"(h->id), [words] "r"(h->words),
+		  [shift] "i"(PERCPU_STRIDE_SHIFT), [st0] "r"(st0),
+		  [ptr] "er"(ptr)
+		: "memory", "cc", "rax", "rcx", "rdx"
+		: fail);
+	return 1;
+fail:
+	return 0;
+}
+
+/*
+ * The popped pointer is the result, in a register: a plain asm, as GCC 12
+ * can miscompile asm goto outputs, so every failure (abort, diverted,
+ * empty) leaves 0 through PERCPU_X86_CS_FAILURE_SETS. The result takes
+ * the register of the rseq area's offset, which is read only at the
+ * entry, so that a caller needs no extra register (and an allocator's
+ * malloc no stack frame).
+ */
+static inline intptr_t percpu_cs_stack_pop1_here(const struct percpu_here *h,
+						 intptr_t *st0)
 {
 	intptr_t v = h->area;
 
 	__asm__ __volatile__(
 		PERCPU_X86_CS_DESCRIPTOR
-		PERCPU_X86_CS_ENTER_AND_CHECK_TO("8f", "8f", "8f")
-		"movq (%[st]), %%rcx\n\t"
+		PERCPU_X86_CS_ENTER_HERE_TO("8f")
+		"addq %[st0], %%rdx\n\t"
+		"movq (%%rdx), %%rcx\n\t"
 		"testq %%rcx, %%rcx\n\t"
 		"jle 8f\n\t"
 		PERCPU_X86_DELAY(4)
 		PERCPU_X86_DELAY(5)
-		PERCPU_X86_TWICE_CPU
-		PERCPU_X86_TWICE_AT("rcx", "st")
-		"movq 8(%[st],%%rcx,8), %[off]\n\t"
+		PERCPU_X86_TWICE_HERE("st0", "rdx")
+		PERCPU_X86_TWICE_AT_REG("rcx", "rdx")
+		"movq 8(%%rdx,%%rcx,8), %[off]\n\t"
 		"decq %%rcx\n\t"
-		"movq %%rcx, (%[st])\n\t"
+		"movq %%rcx, (%%rdx)\n\t"
 		"2:\n\t"
 		PERCPU_X86_CS_FAILURE_SETS("xorl %k[off], %k[off]")
 		: [off] "+r"(v)
-		: [id] "r"(h->id), [cpu] "r"(h->cpu), [word] "m"(*word),
-		  [st] "r"(st)
-		: "memory", "cc", "rax", "rcx");
+		: [id] "r"(h->id), [words] "r"(h->words),
+		  [shift] "i"(PERCPU_STRIDE_SHIFT), [st0] "r"(st0)
+		: "memory", "cc", "rax", "rcx", "rdx");
 	return v;
 }
 
