@@ -678,6 +678,71 @@ static void *lock_path_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * A thread on the lock path makes a cache of its own at its first miss
+ * there and gives it back at exit, also when a later key's destructor
+ * allocates after the allocator's destructor ran (keys' destructors run
+ * in key order: the allocator's key was made by an earlier thread on the
+ * lock path, the main thread or lock_path_thread). A thread with rseq
+ * makes none. Nothing is lost either way.
+ */
+extern unsigned long percpu_malloc_tcaches_live;
+static pthread_key_t late_key;
+static unsigned long tcaches_seen;
+
+static void churn(size_t size, int n)
+{
+	void *p[64];
+
+	for (int i = 0; i < n; i++) {
+		p[i] = call_malloc(size);
+		*(volatile char *)p[i] = 1;
+	}
+	for (int i = 0; i < n; i++)
+		call_free(p[i]);
+}
+
+static void late_destructor(void *arg)
+{
+	(void)arg;
+	churn(48, 40);
+}
+
+static void *cache_thread(void *arg)
+{
+	(void)arg;
+	test_thread_setup(1);
+	churn(48, 40);
+	tcaches_seen = percpu_malloc_tcaches_live;
+	pthread_setspecific(late_key, &late_key);
+	return NULL;
+}
+
+static void thread_caches(void)
+{
+	struct percpu_malloc_check a, b;
+	unsigned long before = percpu_malloc_tcaches_live;
+	unsigned long want = before + (test_mode() != TEST_RSEQ);
+	pthread_t t;
+	int rc;
+
+	pthread_key_create(&late_key, late_destructor);
+	rc = percpu_malloc_check(&a);
+	pthread_create(&t, NULL, cache_thread, NULL);
+	pthread_join(t, NULL);
+	rc |= percpu_malloc_check(&b);
+	ok(tcaches_seen == want && percpu_malloc_tcaches_live == before &&
+	   rc == 0 && b.in_use == a.in_use,
+	   "a thread %s (%lu listed while it ran, %lu before, %lu after it "
+	   "exited, a destructor allocating after the allocator's); in use "
+	   "%llu before, %llu after",
+	   want > before ? "on the lock path made a thread cache and gave "
+			   "it back" : "with rseq made no thread cache",
+	   tcaches_seen, before, percpu_malloc_tcaches_live,
+	   (unsigned long long)a.in_use, (unsigned long long)b.in_use);
+	pthread_key_delete(late_key);
+}
+
 static void check_walk(const char *when)
 {
 	struct percpu_malloc_check c;
@@ -715,6 +780,7 @@ int main(void)
 		pthread_create(&t, NULL, lock_path_thread, NULL);
 		pthread_join(t, NULL);
 	}
+	thread_caches();
 	idle_drain();
 	check_walk("after the run");
 	ok(malloc_trim(0) >= 0, "malloc_trim");

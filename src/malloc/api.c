@@ -38,7 +38,7 @@ struct percpu_stack *cache_alloc(unsigned int cls)
  * From any thread: the capacity only goes from 0 to its value, and a
  * section or lock-path push that reads the old 0 just says full.
  */
-static int cache_open(struct percpu_stack *s, int shard, unsigned int cls)
+int cache_open(struct percpu_stack *s, int shard, unsigned int cls)
 {
 	intptr_t *cap = &((struct percpu_stack *)percpu_ptr(s, shard))->capacity;
 
@@ -196,7 +196,8 @@ static __attribute__((noinline)) void *malloc_cache_slow(size_t size)
 	struct percpu_stack *s = caches[cls];
 	void *p;
 
-	if (percpu_stack_pop_slow(s, &p, 1, NULL) == 1) {
+	if ((p = tc_alloc(cls)) != NULL ||
+	    percpu_stack_pop_slow(s, &p, 1, NULL) == 1) {
 		if (UNLIKELY(stats_hits))
 			count_malloc_hit(p);
 		return p;
@@ -235,9 +236,10 @@ static __attribute__((noinline)) void free_not_fast(void *p)
 		free_slow(p);
 		return;
 	}
-	if (s && (percpu_stack_push_slow(s, &p, 1, &shard) == 1 ||
+	if (tc_free(cls, p) ||
+	    (s && (percpu_stack_push_slow(s, &p, 1, &shard) == 1 ||
 		  (cache_open(s, shard, cls) &&
-		   percpu_stack_push_slow(s, &p, 1, NULL) == 1))) {
+		   percpu_stack_push_slow(s, &p, 1, NULL) == 1)))) {
 		if (UNLIKELY(stats_hits))
 			stat_add(cls, ST_FREE_HIT, 1);
 		return;
@@ -415,5 +417,6 @@ EXPORT int malloc_trim(size_t pad)
 	if (!malloc_ready())
 		return 0;
 	large_trim();
+	tc_flush_mine();
 	return drain_all() > 0 || spans_carved() > 0;
 }

@@ -45,8 +45,10 @@ static void mark(struct walk *w, void *p)
 	w->free_objs++;
 }
 
-static void mark_all(struct walk *w, void *const *p, size_t n)
+static void mark_all(void *arg, void *const *p, size_t n)
 {
+	struct walk *w = arg;
+
 	for (size_t i = 0; i < n; i++)
 		mark(w, p[i]);
 }
@@ -81,6 +83,7 @@ static void walk_class(void *arg, void *const *xfer, size_t nxfer)
 		mark_all(w, mine->slot, (size_t)mine->count);
 	}
 	mark_all(w, xfer, nxfer);
+	tc_walk(w->cls, mark_all, w);
 	for (size_t i = 0; i < w->nspans; i++)
 		if (span_class[i] == w->cls)
 			walk_span(w, &spans[i]);

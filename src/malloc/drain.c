@@ -137,10 +137,10 @@ void drain_unlock(void)
 
 uint64_t cached_objects(unsigned int cls)
 {
-	uint64_t sum = 0;
+	uint64_t sum = tc_cached(cls);
 
 	if (!caches[cls])
-		return 0;
+		return sum;
 	for (int s = 0; s < percpu_nr_shards(); s++)
 		sum += (uint64_t)__atomic_load_n(
 			&((struct percpu_stack *)percpu_ptr(caches[cls], s))

@@ -14,7 +14,8 @@
  * never recycles them.
  *
  * Fork: the prepare handler takes every lock of the allocator (statistics
- * text, drain, every class, spans, the large registry), parent and child
+ * text, drain, every class, spans, the thread caches' list, the large
+ * registry), parent and child
  * release them, so the child finds every list consistent. The handlers are
  * registered after the percpu library's own (the stacks initialized it),
  * so ours run before its prepare and after its parent/child handlers.
@@ -138,6 +139,7 @@ static void fork_prepare(void)
 	stats_lock();
 	drain_lock();
 	central_lock_all();
+	tc_lock_all();
 	large_lock();
 }
 
@@ -146,6 +148,7 @@ static void fork_release(void)
 	if (--fork_depth)
 		return;
 	large_unlock();
+	tc_unlock_all();
 	central_unlock_all();
 	drain_unlock();
 	stats_unlock();

@@ -6,15 +6,17 @@
  * Layers, top down:
  *   api.c      the malloc family, initialization, the pre-init bump area
  *   cache      (inline below) per class a per-CPU pointer stack
+ *   tcache.c   on the lock path only: per thread a few objects per class
  *   central.c  per class a mutex, a transfer cache and the spans with room
  *   span.c     the reserved range, carved into spans of one class each
  *   large.c    objects above the largest class: one mapping each
  *   drain.c    per-CPU caches given back (malloc_trim, idle shards)
  *   stats.c    counters and their Prometheus text; check.c the walk
- * Lock order: drain, then a class's central lock, then the span lock;
- * the large registry's lock alone. No percpu operation runs while one of
- * these is held, except drain's percpu_remote() under the drain lock, and
- * no lock of ours is taken inside a percpu_remote() function.
+ * Lock order: drain, then a class's central lock, then the span lock or
+ * the thread caches' list lock; the large registry's lock alone. No
+ * percpu operation runs while one of these is held, except drain's
+ * percpu_remote() under the drain lock, and no lock of ours is taken
+ * inside a percpu_remote() function.
  */
 #ifndef PERCPU_MALLOC_INTERNAL_H
 #define PERCPU_MALLOC_INTERNAL_H
@@ -94,6 +96,7 @@ static inline int cache_pop(struct percpu_stack *s, void **p)
 }
 
 HIDDEN struct percpu_stack *cache_alloc(unsigned int cls);
+HIDDEN int cache_open(struct percpu_stack *s, int shard, unsigned int cls);
 
 /* Batches; both loop over the section's length limit. */
 HIDDEN size_t cache_push_batch(struct percpu_stack *s, void **p, size_t n);
@@ -211,6 +214,18 @@ HIDDEN void drain_idle(int shard);	/* rarely: shards gone quiet */
 HIDDEN void drain_lock(void);
 HIDDEN void drain_unlock(void);
 HIDDEN uint64_t cached_objects(unsigned int cls);
+
+/* ---- per-thread caches, on the lock path (tcache.c) ---- */
+
+HIDDEN void *tc_alloc(unsigned int cls);	/* NULL: use the shared caches */
+HIDDEN int tc_free(unsigned int cls, void *p);	/* 0: use the shared caches */
+HIDDEN uint64_t tc_cached(unsigned int cls);
+/* For check.c: fn(arg, objects, count) per thread's cache, under its lock. */
+HIDDEN void tc_walk(unsigned int cls,
+		    void (*fn)(void *arg, void *const *p, size_t n), void *arg);
+HIDDEN void tc_flush_mine(void);	/* the calling thread's, given back */
+HIDDEN void tc_lock_all(void);
+HIDDEN void tc_unlock_all(void);
 
 /* ---- statistics (stats.c) ---- */
 

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: MIT
+/*
+ * src/malloc/tcache.c: per-thread caches, for threads on the lock path.
+ *
+ * Without rseq every cache operation takes its shard's word with an atomic
+ * instruction, and with many threads per CPU they queue on the few words
+ * (ring64 with 32 threads on 2 CPUs: 33 ns a pair, glibc 6.4). So a
+ * thread that finds itself on the lock path (percpu_mode_get()) keeps up
+ * to TC_SLOTS objects of each class up to TC_MAX_SIZE bytes for itself,
+ * and moves TC_MOVE at a time to and from its shard's cache: one shard
+ * word taken per TC_MOVE objects. A thread with rseq never makes one: its
+ * per-CPU caches are faster, and their memory does not grow with threads.
+ *
+ * A thread's cache is a page of its own, on a list (under tc_lock) so
+ * that the consistency walk and the counts find its objects. A pthread
+ * key's destructor gives its objects back and unmaps it when the thread
+ * exits; from then on the thread uses the shared caches, so a destructor
+ * that runs later and frees makes no new one. Fork: the child keeps the
+ * forking thread's cache; the other threads' are gone with their threads,
+ * their objects lost to the child but still listed, so still counted.
+ */
+#include <sys/mman.h>
+#include "malloc_internal.h"
+
+#define TC_MAX_SIZE 1024u
+#define TC_CLASSES 20u		/* classes 1..20 are those up to 1 KiB */
+#define TC_SLOTS 16u
+#define TC_MOVE 8u
+
+/* One page: the list links, then per class its count and objects. */
+struct tcache {
+	struct tcache *next;
+	struct tcache *prev;
+	uint32_t count[TC_CLASSES + 1];
+	uint8_t fills[TC_CLASSES + 1];	/* refills from the shard's cache */
+	void *slot[TC_CLASSES + 1][TC_SLOTS];
+};
+_Static_assert(sizeof(struct tcache) <= 4096, "a thread cache is one page");
+
+enum tc_state { TC_NONE, TC_MINE, TC_GONE };
+
+static __thread struct tcache *tc_self
+	__attribute__((tls_model("initial-exec")));
+static __thread enum tc_state tc_state
+	__attribute__((tls_model("initial-exec")));
+
+static pthread_mutex_t tc_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tcache *tc_list;
+static pthread_key_t tc_key;
+static int tc_key_ok;
+
+#ifdef PERCPU_INJECT
+/* Test builds: the thread caches listed (tests/malloc_conform.c). */
+EXPORT unsigned long percpu_malloc_tcaches_live;
+#define TC_LISTED(n) (percpu_malloc_tcaches_live += (unsigned long)(n))
+#else
+#define TC_LISTED(n) ((void)0)
+#endif
+
+/* The owner's writes of a count: percpu_malloc_stats() reads them from
+ * any thread (tc_cached). */
+static void tc_set_count(struct tcache *tc, unsigned int cls, uint32_t n)
+{
+	__atomic_store_n(&tc->count[cls], n, __ATOMIC_RELAXED);
+}
+
+static void tc_link(struct tcache *tc)
+{
+	pthread_mutex_lock(&tc_lock);
+	tc->next = tc_list;
+	if (tc_list)
+		tc_list->prev = tc;
+	tc_list = tc;
+	TC_LISTED(1);
+	pthread_mutex_unlock(&tc_lock);
+}
+
+static void tc_unlink(struct tcache *tc)
+{
+	pthread_mutex_lock(&tc_lock);
+	if (tc->prev)
+		tc->prev->next = tc->next;
+	else
+		tc_list = tc->next;
+	if (tc->next)
+		tc->next->prev = tc->prev;
+	TC_LISTED(-1);
+	pthread_mutex_unlock(&tc_lock);
+}
+
+/* n objects of cls to the shard's cache, what does not fit centrally. */
+static void tc_give(unsigned int cls, void **p, size_t n)
+{
+	struct percpu_stack *s = caches[cls];
+	size_t pushed = 0;
+
+	if (s) {
+		cache_open(s, percpu_shard_id(), cls);
+		pushed = cache_push_batch(s, p, n);
+	}
+	if (pushed < n)
+		central_give(cls, p + pushed, n - pushed);
+}
+
+static void tc_give_all(struct tcache *tc)
+{
+	for (unsigned int c = 1; c <= TC_CLASSES; c++) {
+		uint32_t n = tc->count[c];
+
+		if (n) {
+			tc_set_count(tc, c, 0);
+			tc_give(c, tc->slot[c], n);
+		}
+	}
+}
+
+static void tc_exit(void *arg)
+{
+	struct tcache *tc = arg;
+
+	tc_self = NULL;
+	tc_state = TC_GONE;
+	tc_give_all(tc);
+	tc_unlink(tc);
+	munmap(tc, sizeof(*tc));
+}
+
+static void tc_key_init(void)
+{
+	tc_key_ok = classes[TC_CLASSES].size == TC_MAX_SIZE &&
+		    pthread_key_create(&tc_key, tc_exit) == 0;
+}
+
+/*
+ * The calling thread's cache, made at its first miss on the lock path;
+ * NULL for a thread with rseq, an exiting one, or when no cache can be
+ * had (it then uses the shared caches, as before).
+ */
+static struct tcache *tc_mine(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct tcache *tc;
+
+	if (LIKELY(tc_self != NULL) || tc_state != TC_NONE ||
+	    percpu_mode_get(NULL) != PERCPU_MODE_LOCK)
+		return tc_self;
+	tc_state = TC_GONE;	/* a malloc from in here makes none */
+	pthread_once(&once, tc_key_init);
+	tc = mmap(NULL, sizeof(*tc), PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!tc_key_ok || tc == MAP_FAILED)
+		return NULL;
+	tc_link(tc);
+	if (pthread_setspecific(tc_key, tc)) {
+		tc_unlink(tc);
+		munmap(tc, sizeof(*tc));
+		return NULL;
+	}
+	tc_state = TC_MINE;
+	return tc_self = tc;
+}
+
+/*
+ * A refill moves 1, then 2, 4, and from then on TC_MOVE objects: a thread
+ * that allocates a class once or twice (most of a program's threads, for
+ * most classes) does not take a batch of it out of the shared caches.
+ */
+static size_t tc_refill_n(struct tcache *tc, unsigned int cls)
+{
+	uint8_t f = tc->fills[cls];
+
+	if (f >= 3)
+		return TC_MOVE;
+	tc->fills[cls] = (uint8_t)(f + 1);
+	return (size_t)1 << f;
+}
+
+void *tc_alloc(unsigned int cls)
+{
+	struct tcache *tc;
+	size_t k;
+
+	if (cls > TC_CLASSES || !(tc = tc_mine()))
+		return NULL;
+	k = tc->count[cls];
+	if (!k && caches[cls])
+		k = cache_pop_batch(caches[cls], tc->slot[cls],
+				    tc_refill_n(tc, cls));
+	if (!k)
+		return NULL;
+	tc_set_count(tc, cls, (uint32_t)--k);
+	return tc->slot[cls][k];
+}
+
+int tc_free(unsigned int cls, void *p)
+{
+	struct tcache *tc;
+	uint32_t k;
+
+	if (cls > TC_CLASSES || !(tc = tc_mine()))
+		return 0;
+	k = tc->count[cls];
+	if (k == TC_SLOTS) {
+		k -= TC_MOVE;
+		tc_give(cls, &tc->slot[cls][k], TC_MOVE);
+	}
+	tc->slot[cls][k] = p;
+	tc_set_count(tc, cls, k + 1);
+	return 1;
+}
+
+uint64_t tc_cached(unsigned int cls)
+{
+	uint64_t sum = 0;
+
+	if (cls > TC_CLASSES)
+		return 0;
+	pthread_mutex_lock(&tc_lock);
+	for (struct tcache *tc = tc_list; tc; tc = tc->next)
+		sum += __atomic_load_n(&tc->count[cls], __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&tc_lock);
+	return sum;
+}
+
+void tc_walk(unsigned int cls, void (*fn)(void *arg, void *const *p, size_t n),
+	     void *arg)
+{
+	if (cls > TC_CLASSES)
+		return;
+	pthread_mutex_lock(&tc_lock);
+	for (struct tcache *tc = tc_list; tc; tc = tc->next)
+		fn(arg, tc->slot[cls], tc->count[cls]);
+	pthread_mutex_unlock(&tc_lock);
+}
+
+void tc_flush_mine(void)
+{
+	if (tc_self)
+		tc_give_all(tc_self);
+}
+
+void tc_lock_all(void)
+{
+	pthread_mutex_lock(&tc_lock);
+}
+
+void tc_unlock_all(void)
+{
+	pthread_mutex_unlock(&tc_lock);
+}
