@@ -58,9 +58,11 @@
  *	*head = n->next;				commit
  *	node = n;					after the commit
  *	return OK;
- * percpu_cs_list_pop_value(off, cpu, word, head):
- *	as percpu_cs_list_pop, returning n, or 0 if empty, or 1 for every
- *	other failure (abort, moved, diverted): no node is at address 1.
+ * percpu_cs_list_pop_here(off, id, words, head0, &o):
+ *	a _here section (below): o = cpu * PERCPU_STRIDE for the id read
+ *	inside, head = head0 + o, then as percpu_cs_list_pop, returning
+ *	n, or 0 if empty, or 1 for every other failure (abort, diverted):
+ *	no node is at address 1.
  *
  * The pointer stack's sections (percpu/stack.h): `st` is this shard's
  * stack, st->count, st->capacity, st->slot[]. Each reads the count and

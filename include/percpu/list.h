@@ -66,16 +66,15 @@ static inline struct percpu_list_node *percpu_list_pop(struct percpu_list *list,
 {
 #if PERCPU_ARCH_RSEQ
 	struct percpu_here h;
+	uintptr_t o;
 	intptr_t node;
 
 	/* The node, NULL if the list was empty, or 1: the section failed. */
-	if (PERCPU_LIKELY(percpu_fast_here(&h, list))) {
-		node = percpu_cs_list_pop_value(&h, percpu_fast_word(&h),
-						percpu_fast_slot((intptr_t *)list,
-								 h.cpu));
+	if (PERCPU_LIKELY(percpu_fast_enter(&h, list))) {
+		node = percpu_cs_list_pop_here(&h, (intptr_t *)list, &o);
 		if (PERCPU_LIKELY(!(node & 1))) {
 			if (shard)
-				*shard = (int)h.cpu;
+				*shard = (int)((intptr_t)o >> PERCPU_STRIDE_SHIFT);
 			return (struct percpu_list_node *)node;
 		}
 	}

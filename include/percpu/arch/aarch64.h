@@ -458,15 +458,33 @@ static inline int percpu_cs_list_pop(const struct percpu_here *h,
 	PERCPU_CS_RETURN_CHANGED;
 }
 
-/* The popped node as the result, 0 if the list was empty, 1 for every
- * failure; here through memory, as percpu_cs_list_pop. */
-static inline intptr_t percpu_cs_list_pop_value(const struct percpu_here *h,
-						const intptr_t *word,
-						intptr_t *head)
+/*
+ * The _here sections, composed here from the compared ones: the id is
+ * read before the section and compared inside, as every other section
+ * here does (x86-64 reads it inside and needs no compare). Results go
+ * through memory.
+ */
+static inline void percpu_a64_here_cpu(struct percpu_here *at,
+				       const struct percpu_here *h)
 {
+	at->area = h->area;
+	at->id = h->id;
+	at->words = h->words;
+	at->cpu = percpu_arch_area_u32(h->id);
+}
+
+/* The popped node as the result, 0 if the list was empty, 1 for every
+ * failure, and the shard's offset in *o. */
+static inline intptr_t percpu_cs_list_pop_here(const struct percpu_here *h,
+					       intptr_t *head0, uintptr_t *o)
+{
+	struct percpu_here at;
 	intptr_t v = 0;
 
-	switch (percpu_cs_list_pop(h, word, head, &v)) {
+	percpu_a64_here_cpu(&at, h);
+	*o = (uintptr_t)(intptr_t)(int)at.cpu << PERCPU_STRIDE_SHIFT;
+	switch (percpu_cs_list_pop(&at, (intptr_t *)(at.words + *o),
+				   (intptr_t *)((uintptr_t)head0 + *o), &v)) {
 	case PERCPU_CS_OK:
 		return v;
 	case PERCPU_CS_CHANGED:
@@ -541,21 +559,6 @@ static inline int percpu_cs_stack_pop1(const struct percpu_here *h,
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted, changed);
 	PERCPU_CS_RETURN_CHANGED;
-}
-
-/*
- * The _here sections, composed here from the compared ones: the id is
- * read before the section and compared inside, as every other section
- * here does (x86-64 reads it inside and needs no compare). The popped
- * pointer goes through memory.
- */
-static inline void percpu_a64_here_cpu(struct percpu_here *at,
-				       const struct percpu_here *h)
-{
-	at->area = h->area;
-	at->id = h->id;
-	at->words = h->words;
-	at->cpu = percpu_arch_area_u32(h->id);
 }
 
 static inline int percpu_cs_stack_push1_here(const struct percpu_here *h,

@@ -75,6 +75,10 @@
 #define PERCPU_X86_TWICE_AT_REG(reg, base)				\
 	"cmpq %%" reg ", (%%" base ")\n\t"				\
 	"jnz 7f\n\t"
+/* Operand `op` against the word at register `base`. */
+#define PERCPU_X86_TWICE_OP_AT(op, base)				\
+	"cmpq %[" op "], (%%" base ")\n\t"				\
+	"jnz 7f\n\t"
 /* A _here section's shard read again: operand `base` plus its offset
  * against register `reg` (base's copy in the shard it read first). */
 #define PERCPU_X86_TWICE_HERE(base, reg)				\
@@ -87,6 +91,7 @@
 #else
 #define PERCPU_X86_TWICE_HERE(base, reg)
 #define PERCPU_X86_TWICE_AT_REG(reg, base)
+#define PERCPU_X86_TWICE_OP_AT(op, base)
 #define PERCPU_X86_TWICE_AT(reg, base)
 #define PERCPU_X86_TWICE_CPU
 #define PERCPU_X86_TWICE(expect, word)
@@ -476,34 +481,37 @@ static inline int percpu_cs_list_pop(const struct percpu_here *h,
 }
 
 /*
- * The popped node is the result, in a register, as the stack's pop1_value:
- * an empty list leaves 0 (the head it read), every failure (abort, moved,
- * diverted) leaves 1, which no node is (nodes are aligned).
+ * The popped node is the result, in a register, as the stack's pop1_here:
+ * an empty list leaves 0 (the head it read), every failure (abort,
+ * diverted) leaves 1, which no node is (nodes are aligned). The shard id
+ * is read inside (PERCPU_X86_CS_ENTER_HERE_TO); its offset comes out in
+ * *o, for the shard the caller may ask for. head0 is shard 0's head.
  */
-static inline intptr_t percpu_cs_list_pop_value(const struct percpu_here *h,
-						const intptr_t *word,
-						intptr_t *head)
+static inline intptr_t percpu_cs_list_pop_here(const struct percpu_here *h,
+					       intptr_t *head0, uintptr_t *o)
 {
 	intptr_t v = h->area;
 
 	__asm__ __volatile__(
 		PERCPU_X86_CS_DESCRIPTOR
-		PERCPU_X86_CS_ENTER_AND_CHECK_TO("8f", "8f", "8f")
-		"movq (%[head]), %[off]\n\t"
+		PERCPU_X86_CS_ENTER_HERE_TO("8f")
+		"movq %[head0], %%rcx\n\t"
+		"addq %%rdx, %%rcx\n\t"
+		"movq (%%rcx), %[off]\n\t"
 		"testq %[off], %[off]\n\t"
 		"jz 2f\n\t"
 		PERCPU_X86_DELAY(4)
-		"movq (%[off]), %%rdx\n\t"
 		PERCPU_X86_DELAY(5)
-		PERCPU_X86_TWICE_CPU
-		PERCPU_X86_TWICE("off", "head")
-		"movq %%rdx, (%[head])\n\t"
+		PERCPU_X86_TWICE_HERE("head0", "rcx")
+		PERCPU_X86_TWICE_OP_AT("off", "rcx")
+		"movq (%[off]), %%rax\n\t"
+		"movq %%rax, (%%rcx)\n\t"
 		"2:\n\t"
 		PERCPU_X86_CS_FAILURE_SETS("movl $1, %k[off]")
-		: [off] "+r"(v)
-		: [id] "r"(h->id), [cpu] "r"(h->cpu), [word] "m"(*word),
-		  [head] "r"(head)
-		: "memory", "cc", "rax", "rdx");
+		: [off] "+r"(v), "=&d"(*o)
+		: [id] "r"(h->id), [words] "r"(h->words),
+		  [shift] "i"(PERCPU_STRIDE_SHIFT), [head0] "r"(head0)
+		: "memory", "cc", "rax", "rcx");
 	return v;
 }
 
