@@ -9,6 +9,7 @@
  * whole run is repeated on a thread that takes the lock path.
  */
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdint.h>
 #include <sys/wait.h>
@@ -743,6 +744,117 @@ static void thread_caches(void)
 	pthread_key_delete(late_key);
 }
 
+/*
+ * A cache the allocator's destructor cannot reach: a later key's
+ * destructor re-arms itself until glibc's last round and only then
+ * allocates, so the thread's first cache is made after the allocator's
+ * key was passed. The next thread's new cache, and malloc_trim(), sweep
+ * it: its thread is gone.
+ */
+static pthread_key_t last_key;
+static int last_round_ran;
+
+static void last_round(void *arg)
+{
+	uintptr_t round = (uintptr_t)arg;
+
+	if (round < PTHREAD_DESTRUCTOR_ITERATIONS) {
+		pthread_setspecific(last_key, (void *)(round + 1));
+		return;
+	}
+	churn(48, 40);
+	last_round_ran = 1;
+}
+
+static void *orphan_thread(void *arg)
+{
+	(void)arg;
+	test_thread_setup(1);
+	pthread_setspecific(last_key, (void *)1);
+	return NULL;
+}
+
+static unsigned long run_thread(void *(*fn)(void *))
+{
+	pthread_t t;
+
+	pthread_create(&t, NULL, fn, NULL);
+	pthread_join(t, NULL);
+	return percpu_malloc_tcaches_live;
+}
+
+static void orphaned_caches(void)
+{
+	struct percpu_malloc_check a, b;
+	unsigned long before = percpu_malloc_tcaches_live, orphaned, swept,
+		      trimmed;
+	int lock_path = test_mode() != TEST_RSEQ, rc;
+
+	pthread_key_create(&last_key, last_round);
+	rc = percpu_malloc_check(&a);
+	orphaned = run_thread(orphan_thread);
+	swept = run_thread(cache_thread);
+	run_thread(orphan_thread);
+	malloc_trim(0);
+	trimmed = percpu_malloc_tcaches_live;
+	rc |= percpu_malloc_check(&b);
+	ok(last_round_ran && orphaned == before + (unsigned long)lock_path &&
+	   swept == before && trimmed == before && rc == 0 &&
+	   b.in_use == a.in_use,
+	   "a cache made in the last round of destructors (%lu listed, %lu "
+	   "before) is swept by the next new cache (%lu) and by malloc_trim "
+	   "(%lu); in use %llu before, %llu after", orphaned, before, swept,
+	   trimmed, (unsigned long long)a.in_use,
+	   (unsigned long long)b.in_use);
+	pthread_key_delete(last_key);
+}
+
+/*
+ * Fork from a thread that has a cache, then in the child make another
+ * thread's cache, whose sweep looks at the oldest caches: the forking
+ * thread's must count as alive (it took the child's thread id), the
+ * parent's other threads' as gone. The child's thread then goes on with
+ * its cache, and the walk must find every object.
+ */
+static void *child_cache_thread(void *arg)
+{
+	(void)arg;
+	test_thread_setup(1);
+	churn(48, 40);
+	return NULL;
+}
+
+static void *forking_thread(void *arg)
+{
+	int status = -1, *good = arg;
+	pid_t pid;
+
+	test_thread_setup(1);
+	churn(48, 40);
+	pid = fork();
+	if (pid == 0) {
+		run_thread(child_cache_thread);
+		churn(48, 40);
+		churn(64, 40);
+		_exit(percpu_malloc_check(NULL) == 0 ? 0 : 1);
+	}
+	*good = pid > 0 && waitpid(pid, &status, 0) == pid &&
+		WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	return NULL;
+}
+
+static void fork_caches(void)
+{
+	pthread_t t;
+	int good = 0;
+
+	pthread_create(&t, NULL, forking_thread, &good);
+	pthread_join(t, NULL);
+	ok(good, "fork from a thread with a cache: in the child a new "
+	   "thread's sweep leaves the forking thread's cache alone, and "
+	   "the walk finds every object");
+}
+
 static void check_walk(const char *when)
 {
 	struct percpu_malloc_check c;
@@ -781,6 +893,8 @@ int main(void)
 		pthread_join(t, NULL);
 	}
 	thread_caches();
+	orphaned_caches();
+	fork_caches();
 	idle_drain();
 	check_walk("after the run");
 	ok(malloc_trim(0) >= 0, "malloc_trim");

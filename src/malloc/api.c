@@ -417,6 +417,6 @@ EXPORT int malloc_trim(size_t pad)
 	if (!malloc_ready())
 		return 0;
 	large_trim();
-	tc_flush_mine();
+	tc_trim();
 	return drain_all() > 0 || spans_carved() > 0;
 }

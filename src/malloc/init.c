@@ -249,6 +249,7 @@ static void set_up(void)
 	/* Spans first: until malloc's tables are published no other thread
 	 * gets past malloc_init(), so none carves a span meanwhile. */
 	span_caches_init();
+	tc_init();
 	caches_by_size_init();
 }
 

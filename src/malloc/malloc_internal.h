@@ -223,7 +223,8 @@ HIDDEN uint64_t tc_cached(unsigned int cls);
 /* For check.c: fn(arg, objects, count) per thread's cache, under its lock. */
 HIDDEN void tc_walk(unsigned int cls,
 		    void (*fn)(void *arg, void *const *p, size_t n), void *arg);
-HIDDEN void tc_flush_mine(void);	/* the calling thread's, given back */
+HIDDEN void tc_init(void);		/* the key, early: its index stays low */
+HIDDEN void tc_trim(void);	/* the caller's given back, the ring swept */
 HIDDEN void tc_lock_all(void);
 HIDDEN void tc_unlock_all(void);
 

@@ -11,26 +11,42 @@
  * word taken per TC_MOVE objects. A thread with rseq never makes one: its
  * per-CPU caches are faster, and their memory does not grow with threads.
  *
- * A thread's cache is a page of its own, on a list (under tc_lock) so
+ * A thread's cache is a page of its own, on a ring (under tc_lock) so
  * that the consistency walk and the counts find its objects. A pthread
  * key's destructor gives its objects back and unmaps it when the thread
  * exits; from then on the thread uses the shared caches, so a destructor
- * that runs later and frees makes no new one. Fork: the child keeps the
- * forking thread's cache; the other threads' are gone with their threads,
- * their objects lost to the child but still listed, so still counted.
+ * that runs later and frees makes no new one. The key is made with the
+ * allocator, so that its index is low and its value needs no block glibc
+ * would allocate (a nested pthread_setspecific() lost it). A cache the
+ * destructor cannot reach (made in the last round of destructors, or
+ * after) is reclaimed by a sweep: each new cache, and malloc_trim(), look
+ * at the oldest ones and give back those whose thread no longer exists
+ * (tgkill() with signal 0 finds no such thread). Fork: the child's caches
+ * of the parent's other threads are reclaimed so too; the forking thread's
+ * takes the child's thread id.
  */
+#include <errno.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include "malloc_internal.h"
 
 #define TC_MAX_SIZE 1024u
 #define TC_CLASSES 20u		/* classes 1..20 are those up to 1 KiB */
 #define TC_SLOTS 16u
 #define TC_MOVE 8u
+#define TC_SWEEP 2u		/* caches a new cache looks at */
 
-/* One page: the list links, then per class its count and objects. */
+struct tc_links {
+	struct tc_links *next;	/* newer */
+	struct tc_links *prev;	/* older */
+};
+
+/* One page: the ring's links, then per class its count and objects. */
 struct tcache {
-	struct tcache *next;
-	struct tcache *prev;
+	struct tc_links links;	/* first: a cache is its links */
+	pid_t tid;		/* the owner */
 	uint32_t count[TC_CLASSES + 1];
 	uint8_t fills[TC_CLASSES + 1];	/* refills from the shard's cache */
 	void *slot[TC_CLASSES + 1][TC_SLOTS];
@@ -45,7 +61,8 @@ static __thread enum tc_state tc_state
 	__attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t tc_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct tcache *tc_list;
+static struct tc_links tc_ring = { &tc_ring, &tc_ring };
+static unsigned int tc_listed;
 static pthread_key_t tc_key;
 static int tc_key_ok;
 
@@ -64,13 +81,27 @@ static void tc_set_count(struct tcache *tc, unsigned int cls, uint32_t n)
 	__atomic_store_n(&tc->count[cls], n, __ATOMIC_RELAXED);
 }
 
+/* Under tc_lock: l becomes the newest. */
+static void ring_add(struct tc_links *l)
+{
+	l->prev = tc_ring.prev;
+	l->next = &tc_ring;
+	tc_ring.prev->next = l;
+	tc_ring.prev = l;
+}
+
+/* Under tc_lock. */
+static void ring_del(struct tc_links *l)
+{
+	l->prev->next = l->next;
+	l->next->prev = l->prev;
+}
+
 static void tc_link(struct tcache *tc)
 {
 	pthread_mutex_lock(&tc_lock);
-	tc->next = tc_list;
-	if (tc_list)
-		tc_list->prev = tc;
-	tc_list = tc;
+	ring_add(&tc->links);
+	tc_listed++;
 	TC_LISTED(1);
 	pthread_mutex_unlock(&tc_lock);
 }
@@ -78,12 +109,8 @@ static void tc_link(struct tcache *tc)
 static void tc_unlink(struct tcache *tc)
 {
 	pthread_mutex_lock(&tc_lock);
-	if (tc->prev)
-		tc->prev->next = tc->next;
-	else
-		tc_list = tc->next;
-	if (tc->next)
-		tc->next->prev = tc->prev;
+	ring_del(&tc->links);
+	tc_listed--;
 	TC_LISTED(-1);
 	pthread_mutex_unlock(&tc_lock);
 }
@@ -114,21 +141,74 @@ static void tc_give_all(struct tcache *tc)
 	}
 }
 
+static void tc_drop(struct tcache *tc)
+{
+	tc_give_all(tc);
+	munmap(tc, sizeof(*tc));
+}
+
 static void tc_exit(void *arg)
 {
 	struct tcache *tc = arg;
 
 	tc_self = NULL;
 	tc_state = TC_GONE;
-	tc_give_all(tc);
 	tc_unlink(tc);
-	munmap(tc, sizeof(*tc));
+	tc_drop(tc);
+}
+
+/* 0 only if no thread of this process has the owner's id any more. */
+static int tc_owner_alive(const struct tcache *tc)
+{
+	return syscall(SYS_tgkill, getpid(), tc->tid, 0) == 0 ||
+	       errno != ESRCH;
+}
+
+/*
+ * Look at the n oldest caches (not the caller's): those of threads gone
+ * are given back, the others become the newest, so that successive
+ * sweeps go round the ring.
+ */
+static void tc_sweep(unsigned int n)
+{
+	struct tc_links gone = { &gone, &gone };
+	int saved = errno;
+
+	pthread_mutex_lock(&tc_lock);
+	for (n = n < tc_listed ? n : tc_listed; n; n--) {
+		struct tcache *tc = (struct tcache *)tc_ring.next;
+
+		ring_del(&tc->links);
+		if (tc == tc_self || tc_owner_alive(tc)) {
+			ring_add(&tc->links);
+			continue;
+		}
+		tc_listed--;
+		TC_LISTED(-1);
+		tc->links.next = gone.next;
+		gone.next = &tc->links;
+	}
+	pthread_mutex_unlock(&tc_lock);
+	while (gone.next != &gone) {
+		struct tcache *tc = (struct tcache *)gone.next;
+
+		gone.next = tc->links.next;
+		tc_drop(tc);
+	}
+	errno = saved;
 }
 
 static void tc_key_init(void)
 {
 	tc_key_ok = classes[TC_CLASSES].size == TC_MAX_SIZE &&
 		    pthread_key_create(&tc_key, tc_exit) == 0;
+}
+
+void tc_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, tc_key_init);
 }
 
 /*
@@ -138,18 +218,20 @@ static void tc_key_init(void)
  */
 static struct tcache *tc_mine(void)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct tcache *tc;
 
 	if (LIKELY(tc_self != NULL) || tc_state != TC_NONE ||
 	    percpu_mode_get(NULL) != PERCPU_MODE_LOCK)
 		return tc_self;
 	tc_state = TC_GONE;	/* a malloc from in here makes none */
-	pthread_once(&once, tc_key_init);
+	tc_init();
+	if (!tc_key_ok)
+		return NULL;
 	tc = mmap(NULL, sizeof(*tc), PROT_READ | PROT_WRITE,
 		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (!tc_key_ok || tc == MAP_FAILED)
+	if (tc == MAP_FAILED)
 		return NULL;
+	tc->tid = gettid();
 	tc_link(tc);
 	if (pthread_setspecific(tc_key, tc)) {
 		tc_unlink(tc);
@@ -157,7 +239,9 @@ static struct tcache *tc_mine(void)
 		return NULL;
 	}
 	tc_state = TC_MINE;
-	return tc_self = tc;
+	tc_self = tc;
+	tc_sweep(TC_SWEEP);
+	return tc;
 }
 
 /*
@@ -216,8 +300,9 @@ uint64_t tc_cached(unsigned int cls)
 	if (cls > TC_CLASSES)
 		return 0;
 	pthread_mutex_lock(&tc_lock);
-	for (struct tcache *tc = tc_list; tc; tc = tc->next)
-		sum += __atomic_load_n(&tc->count[cls], __ATOMIC_RELAXED);
+	for (struct tc_links *l = tc_ring.next; l != &tc_ring; l = l->next)
+		sum += __atomic_load_n(&((struct tcache *)l)->count[cls],
+				       __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&tc_lock);
 	return sum;
 }
@@ -228,15 +313,17 @@ void tc_walk(unsigned int cls, void (*fn)(void *arg, void *const *p, size_t n),
 	if (cls > TC_CLASSES)
 		return;
 	pthread_mutex_lock(&tc_lock);
-	for (struct tcache *tc = tc_list; tc; tc = tc->next)
-		fn(arg, tc->slot[cls], tc->count[cls]);
+	for (struct tc_links *l = tc_ring.next; l != &tc_ring; l = l->next)
+		fn(arg, ((struct tcache *)l)->slot[cls],
+		   ((struct tcache *)l)->count[cls]);
 	pthread_mutex_unlock(&tc_lock);
 }
 
-void tc_flush_mine(void)
+void tc_trim(void)
 {
 	if (tc_self)
 		tc_give_all(tc_self);
+	tc_sweep(~0u);
 }
 
 void tc_lock_all(void)
@@ -244,7 +331,11 @@ void tc_lock_all(void)
 	pthread_mutex_lock(&tc_lock);
 }
 
+/* After fork, in the parent and the child: in the child the forking
+ * thread has another id. */
 void tc_unlock_all(void)
 {
+	if (tc_self)
+		tc_self->tid = gettid();
 	pthread_mutex_unlock(&tc_lock);
 }
