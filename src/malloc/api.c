@@ -38,7 +38,7 @@ struct percpu_stack *cache_alloc(unsigned int cls)
  * From any thread: the capacity only goes from 0 to its value, and a
  * section or lock-path push that reads the old 0 just says full.
  */
-int cache_open(struct percpu_stack *s, int shard, unsigned int cls)
+static int cache_open(struct percpu_stack *s, int shard, unsigned int cls)
 {
 	intptr_t *cap = &((struct percpu_stack *)percpu_ptr(s, shard))->capacity;
 
@@ -62,6 +62,19 @@ size_t cache_push_batch(struct percpu_stack *s, void **p, size_t n)
 	return done;
 }
 
+void cache_give(unsigned int cls, void **p, size_t n)
+{
+	struct percpu_stack *s = caches[cls];
+	size_t pushed = 0;
+
+	if (s) {
+		cache_open(s, percpu_shard_id(), cls);
+		pushed = cache_push_batch(s, p, n);
+	}
+	if (pushed < n)
+		central_give(cls, p + pushed, n - pushed);
+}
+
 size_t cache_pop_batch(struct percpu_stack *s, void **p, size_t n)
 {
 	size_t done = 0, k;
@@ -81,7 +94,7 @@ size_t cache_pop_batch(struct percpu_stack *s, void **p, size_t n)
 static void *refill(unsigned int cls, struct percpu_stack *s)
 {
 	void *buf[MAX_BATCH];
-	size_t n = s ? classes[cls].batch : 1, k, pushed;
+	size_t n = s ? classes[cls].batch : 1, k;
 
 	k = central_take(cls, buf, n);
 	if (!k) {
@@ -92,12 +105,8 @@ static void *refill(unsigned int cls, struct percpu_stack *s)
 			return NULL;
 		}
 	}
-	if (s && k > 1) {
-		cache_open(s, percpu_shard_id(), cls);
-		pushed = cache_push_batch(s, buf, k - 1);
-		if (pushed < k - 1)
-			central_give(cls, buf + pushed, k - 1 - pushed);
-	}
+	if (k > 1)
+		cache_give(cls, buf, k - 1);
 	stat_add(cls, ST_MISS, 1);
 	if (s)
 		drain_idle(-1);

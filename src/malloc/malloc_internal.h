@@ -96,11 +96,13 @@ static inline int cache_pop(struct percpu_stack *s, void **p)
 }
 
 HIDDEN struct percpu_stack *cache_alloc(unsigned int cls);
-HIDDEN int cache_open(struct percpu_stack *s, int shard, unsigned int cls);
 
 /* Batches; both loop over the section's length limit. */
 HIDDEN size_t cache_push_batch(struct percpu_stack *s, void **p, size_t n);
 HIDDEN size_t cache_pop_batch(struct percpu_stack *s, void **p, size_t n);
+/* n objects of cls to this shard's cache (opened if need be), what does
+ * not fit to the central list. */
+HIDDEN void cache_give(unsigned int cls, void **p, size_t n);
 
 /* ---- spans and the range (span.c) ---- */
 

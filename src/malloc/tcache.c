@@ -62,16 +62,15 @@ static __thread enum tc_state tc_state
 
 static pthread_mutex_t tc_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tc_links tc_ring = { &tc_ring, &tc_ring };
-static unsigned int tc_listed;
 static pthread_key_t tc_key;
 static int tc_key_ok;
 
+/* The caches on the ring; test builds export it (tests/malloc_conform.c). */
 #ifdef PERCPU_INJECT
-/* Test builds: the thread caches listed (tests/malloc_conform.c). */
 EXPORT unsigned long percpu_malloc_tcaches_live;
-#define TC_LISTED(n) (percpu_malloc_tcaches_live += (unsigned long)(n))
+#define tc_listed percpu_malloc_tcaches_live
 #else
-#define TC_LISTED(n) ((void)0)
+static unsigned long tc_listed;
 #endif
 
 /* The owner's writes of a count: percpu_malloc_stats() reads them from
@@ -102,7 +101,6 @@ static void tc_link(struct tcache *tc)
 	pthread_mutex_lock(&tc_lock);
 	ring_add(&tc->links);
 	tc_listed++;
-	TC_LISTED(1);
 	pthread_mutex_unlock(&tc_lock);
 }
 
@@ -111,22 +109,7 @@ static void tc_unlink(struct tcache *tc)
 	pthread_mutex_lock(&tc_lock);
 	ring_del(&tc->links);
 	tc_listed--;
-	TC_LISTED(-1);
 	pthread_mutex_unlock(&tc_lock);
-}
-
-/* n objects of cls to the shard's cache, what does not fit centrally. */
-static void tc_give(unsigned int cls, void **p, size_t n)
-{
-	struct percpu_stack *s = caches[cls];
-	size_t pushed = 0;
-
-	if (s) {
-		cache_open(s, percpu_shard_id(), cls);
-		pushed = cache_push_batch(s, p, n);
-	}
-	if (pushed < n)
-		central_give(cls, p + pushed, n - pushed);
 }
 
 static void tc_give_all(struct tcache *tc)
@@ -136,7 +119,7 @@ static void tc_give_all(struct tcache *tc)
 
 		if (n) {
 			tc_set_count(tc, c, 0);
-			tc_give(c, tc->slot[c], n);
+			cache_give(c, tc->slot[c], n);
 		}
 	}
 }
@@ -171,11 +154,11 @@ static int tc_owner_alive(const struct tcache *tc)
  */
 static void tc_sweep(unsigned int n)
 {
-	struct tc_links gone = { &gone, &gone };
+	struct tc_links *gone = NULL;
 	int saved = errno;
 
 	pthread_mutex_lock(&tc_lock);
-	for (n = n < tc_listed ? n : tc_listed; n; n--) {
+	for (n = n < tc_listed ? n : (unsigned int)tc_listed; n; n--) {
 		struct tcache *tc = (struct tcache *)tc_ring.next;
 
 		ring_del(&tc->links);
@@ -184,15 +167,14 @@ static void tc_sweep(unsigned int n)
 			continue;
 		}
 		tc_listed--;
-		TC_LISTED(-1);
-		tc->links.next = gone.next;
-		gone.next = &tc->links;
+		tc->links.next = gone;
+		gone = &tc->links;
 	}
 	pthread_mutex_unlock(&tc_lock);
-	while (gone.next != &gone) {
-		struct tcache *tc = (struct tcache *)gone.next;
+	while (gone) {
+		struct tcache *tc = (struct tcache *)gone;
 
-		gone.next = tc->links.next;
+		gone = tc->links.next;
 		tc_drop(tc);
 	}
 	errno = saved;
@@ -286,7 +268,7 @@ int tc_free(unsigned int cls, void *p)
 	k = tc->count[cls];
 	if (k == TC_SLOTS) {
 		k -= TC_MOVE;
-		tc_give(cls, &tc->slot[cls][k], TC_MOVE);
+		cache_give(cls, &tc->slot[cls][k], TC_MOVE);
 	}
 	tc->slot[cls][k] = p;
 	tc_set_count(tc, cls, k + 1);

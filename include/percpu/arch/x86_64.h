@@ -72,12 +72,9 @@
 #define PERCPU_X86_TWICE_AT(reg, base)					\
 	"cmpq %%" reg ", (%[" base "])\n\t"				\
 	"jnz 7f\n\t"
-#define PERCPU_X86_TWICE_AT_REG(reg, base)				\
-	"cmpq %%" reg ", (%%" base ")\n\t"				\
-	"jnz 7f\n\t"
-/* Operand `op` against the word at register `base`. */
-#define PERCPU_X86_TWICE_OP_AT(op, base)				\
-	"cmpq %[" op "], (%%" base ")\n\t"				\
+/* Any two asm operands, written out: "%%rcx", "(%%rdx)". */
+#define PERCPU_X86_TWICE_CMP(a, b)					\
+	"cmpq " a ", " b "\n\t"						\
 	"jnz 7f\n\t"
 /* A _here section's shard read again: operand `base` plus its offset
  * against register `reg` (base's copy in the shard it read first). */
@@ -90,8 +87,7 @@
 #define PERCPU_X86_TWICE_TRAP "7: ud2\n\t"
 #else
 #define PERCPU_X86_TWICE_HERE(base, reg)
-#define PERCPU_X86_TWICE_AT_REG(reg, base)
-#define PERCPU_X86_TWICE_OP_AT(op, base)
+#define PERCPU_X86_TWICE_CMP(a, b)
 #define PERCPU_X86_TWICE_AT(reg, base)
 #define PERCPU_X86_TWICE_CPU
 #define PERCPU_X86_TWICE(expect, word)
@@ -503,7 +499,7 @@ static inline intptr_t percpu_cs_list_pop_here(const struct percpu_here *h,
 		PERCPU_X86_DELAY(4)
 		PERCPU_X86_DELAY(5)
 		PERCPU_X86_TWICE_HERE("head0", "rcx")
-		PERCPU_X86_TWICE_OP_AT("off", "rcx")
+		PERCPU_X86_TWICE_CMP("%[off]", "(%%rcx)")
 		"movq (%[off]), %%rax\n\t"
 		"movq %%rax, (%%rcx)\n\t"
 		"2:\n\t"
@@ -597,7 +593,7 @@ static inline int percpu_cs_stack_push1_here(const struct percpu_here *h,
 		"movq %[ptr], 16(%%rdx,%%rcx,8)\n\t"
 		PERCPU_X86_DELAY(5)
 		PERCPU_X86_TWICE_HERE("st0", "rdx")
-		PERCPU_X86_TWICE_AT_REG("rcx", "rdx")
+		PERCPU_X86_TWICE_CMP("%%rcx", "(%%rdx)")
 		"incq %%rcx\n\t"
 		"movq %%rcx, (%%rdx)\n\t"
 		"2:\n\t"
@@ -636,7 +632,7 @@ static inline intptr_t percpu_cs_stack_pop1_here(const struct percpu_here *h,
 		PERCPU_X86_DELAY(4)
 		PERCPU_X86_DELAY(5)
 		PERCPU_X86_TWICE_HERE("st0", "rdx")
-		PERCPU_X86_TWICE_AT_REG("rcx", "rdx")
+		PERCPU_X86_TWICE_CMP("%%rcx", "(%%rdx)")
 		"movq 8(%%rdx,%%rcx,8), %[off]\n\t"
 		"decq %%rcx\n\t"
 		"movq %%rcx, (%%rdx)\n\t"
