@@ -124,9 +124,10 @@
  *
  * percpu_arch_shard_id(id) reads the shard-id field outside any section:
  * a valid id when registered, a negative value (unsigned: huge) when not.
- * percpu_arch_area_u32(off) reads the 32-bit field at `off` from the thread
- * pointer. PERCPU_ARCH_READ_RT(member, dep) loads percpu_rt.member with no
- * memory dependency (see struct percpu_rt), after `dep` is known.
+ * percpu_arch_area_s32(off) reads the 32-bit field at `off` from the thread
+ * pointer, sign-extended to a long. PERCPU_ARCH_READ_RT(member, dep) loads
+ * percpu_rt.member with no memory dependency (see struct percpu_rt), after
+ * `dep` is known.
  */
 #ifndef PERCPU_ARCH_H
 #define PERCPU_ARCH_H
@@ -140,7 +141,7 @@ struct percpu_here {
 	long area;
 	long id;
 	uintptr_t words;
-	unsigned int cpu;
+	long cpu;	/* -1 and -2 stay negative: their offsets lie below 0 */
 };
 
 enum percpu_cs_result {

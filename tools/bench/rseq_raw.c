@@ -447,12 +447,13 @@ TIMED_LOOP loop_##NAME(void)						\
 {									\
 	long area = (long)__rseq_offset;				\
 	char *first = (char *)raw_shard(0);				\
+	char *word = (WORD);						\
 	uint64_t ops = 0;						\
 									\
 	raw_check_thread(area);						\
 	while (!should_stop()) {					\
 		for (unsigned int i = 0; i < BATCH; i++)		\
-			NAME##_increment(area, first, (WORD));		\
+			NAME##_increment(area, first, word);		\
 		ops += BATCH;						\
 	}								\
 	return ops;							\

@@ -148,13 +148,14 @@ static inline uintptr_t percpu_arch_read_stable(const void *field,
 #define PERCPU_ARCH_READ_RT(member, dep)				\
 	percpu_arch_read_stable(&percpu_rt.member, dep)
 
-static inline unsigned int percpu_arch_area_u32(long off)
+/* Sign-extended (ldrsw): ids -1 and -2 stay negative in 64 bits. */
+static inline long percpu_arch_area_s32(long off)
 {
-	unsigned int v;
+	long v;
 	long tp;
 
 	__asm__ __volatile__("mrs %1, tpidr_el0\n\t"
-			     "ldr %w0, [%1, %2]"
+			     "ldrsw %0, [%1, %2]"
 			     : "=r"(v), "=&r"(tp)
 			     : "r"(off));
 	return v;
@@ -167,7 +168,7 @@ static inline unsigned int percpu_arch_shard_id(long id)
 	if (percpu_inject.fake_shard_on)
 		return percpu_inject.fake_shard;
 #endif
-	return percpu_arch_area_u32(id);
+	return (unsigned int)percpu_arch_area_s32(id);
 }
 
 /* p0 is shard 0's word, as on x86-64; here its shard's copy is computed
@@ -176,8 +177,7 @@ static inline int percpu_cs_add(const struct percpu_here *h,
 				const intptr_t *word, intptr_t *p0, intptr_t v)
 {
 	intptr_t *p = (intptr_t *)((uintptr_t)p0 +
-				   ((uintptr_t)(intptr_t)(int)h->cpu
-				    << PERCPU_STRIDE_SHIFT));
+				   ((uintptr_t)h->cpu << PERCPU_STRIDE_SHIFT));
 
 	__asm__ __volatile__ goto(
 		PERCPU_A64_CS_DESCRIPTOR
@@ -470,7 +470,7 @@ static inline void percpu_a64_here_cpu(struct percpu_here *at,
 	at->area = h->area;
 	at->id = h->id;
 	at->words = h->words;
-	at->cpu = percpu_arch_area_u32(h->id);
+	at->cpu = percpu_arch_area_s32(h->id);
 }
 
 /* The popped node as the result, 0 if the list was empty, 1 for every
