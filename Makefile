@@ -34,7 +34,7 @@ SAN ?=
 WERROR ?=
 WARN := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
 CFLAGS_ALL := -std=gnu11 -Iinclude -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) $(CPPFLAGS) $(CFLAGS)
-LIB_CFLAGS := $(CFLAGS_ALL) -Isrc -fPIC -fvisibility=hidden \
+LIB_CFLAGS := $(CFLAGS_ALL) -Isrc -fPIC -fvisibility=hidden -fdata-sections \
 	-DPERCPU_SYSCONFDIR='"$(SYSCONFDIR)"' -DPERCPU_RUNSTATEDIR='"$(RUNSTATEDIR)"'
 LDLIBS := -lpthread
 # LDFLAGS=-static links the tools and tests statically (make check-qemu);
@@ -103,6 +103,12 @@ $(BUILD)/libpercpu.so: $(LIB_OBJS) src/libpercpu.map
 # public API, with its own private copy of the library inside (the version
 # script exports the malloc family and percpu_malloc_* only). The -inject
 # build exports the library too, fault injection included, for the tests.
+# Each variable in a section of its own (-fdata-sections, in LIB_CFLAGS)
+# and the sections sorted by alignment at the link: the large tables come
+# first and the small variables end up side by side, so that set-up
+# touches a few pages of .bss, not one beside every table (22 -> 11 pages
+# resident with 64 threads alive).
+MALLOC_LDFLAGS := -Wl,--sort-section=alignment
 MALLOC_SRCS := $(wildcard src/malloc/*.c)
 MALLOC_HDRS := $(wildcard src/malloc/*.h)
 MALLOC_OBJS := $(MALLOC_SRCS:src/malloc/%.c=$(BUILD)/malloc/%.o)
@@ -122,7 +128,7 @@ $(BUILD)/malloc-inject/%.o: src/malloc/%.c $(HEADERS) $(MALLOC_HDRS)
 	$(CC) $(MALLOC_CFLAGS) -DPERCPU_INJECT -c $< -o $@
 
 $(BUILD)/libpercpu-malloc.so: $(MALLOC_OBJS) $(LIB_OBJS) src/malloc/malloc.map
-	$(CC) $(SAN) $(SO_LDFLAGS) -shared -Wl,-soname,libpercpu-malloc.so -Wl,--version-script=src/malloc/malloc.map -Wl,-z,nodelete -o $@ $(MALLOC_OBJS) $(LIB_OBJS) $(LDLIBS)
+	$(CC) $(SAN) $(SO_LDFLAGS) -shared -Wl,-soname,libpercpu-malloc.so $(MALLOC_LDFLAGS) -Wl,--version-script=src/malloc/malloc.map -Wl,-z,nodelete -o $@ $(MALLOC_OBJS) $(LIB_OBJS) $(LDLIBS)
 
 $(BUILD)/libpercpu-malloc-inject.so: $(MALLOC_INJ_OBJS) $(INJ_OBJS) src/malloc/malloc-test.map
 	$(CC) $(SAN) $(SO_LDFLAGS) -shared -Wl,-soname,libpercpu-malloc-inject.so -Wl,--version-script=src/malloc/malloc-test.map -Wl,-z,nodelete -o $@ $(MALLOC_INJ_OBJS) $(INJ_OBJS) $(LDLIBS)

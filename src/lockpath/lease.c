@@ -34,6 +34,7 @@
 #include <unistd.h>
 #include "lockpath/lease.h"
 #include "runtime/settings.h"
+#include "runtime/sys.h"
 
 /* Threads that can hold a lease at once; the others take words. */
 #define LEASE_SLOTS 256
@@ -129,7 +130,7 @@ static int owner_gone(unsigned int i)
 {
 	int owner = __atomic_load_n(&slots[i].claimed, __ATOMIC_RELAXED);
 
-	return owner > 0 && syscall(SYS_tgkill, getpid(), owner, 0) != 0 &&
+	return owner > 0 && syscall(SYS_tgkill, sys_getpid(), owner, 0) != 0 &&
 	       errno == ESRCH;
 }
 

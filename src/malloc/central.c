@@ -27,12 +27,24 @@ struct central {
 	uint32_t nempty;	/* spans on the list with nothing in use */
 	uint64_t fetched;	/* objects given to caches or callers */
 	uint64_t returned;	/* objects given back */
-	void *xfer[XFER_MAX];
 } __attribute__((aligned(64)));
+
+/*
+ * The transfer caches apart from the classes' locks and lists, which then
+ * share a few pages: a program that never spills to a class's transfer
+ * cache leaves its 16 KiB row untouched, where one page per class in use
+ * was resident when each row sat beside its class's lock.
+ */
+static void *xfer_slots[NR_CLASSES + 1][XFER_MAX];
 
 static struct central central[NR_CLASSES + 1] = {
 	[0 ... NR_CLASSES] = { .lock = PTHREAD_MUTEX_INITIALIZER },
 };
+
+static void **xfer_of(const struct central *c)
+{
+	return xfer_slots[c - central];
+}
 
 static uint32_t in_use(const struct span *sp)
 {
@@ -90,7 +102,7 @@ size_t central_take(unsigned int cls, void **out, size_t n)
 	pthread_mutex_lock(&c->lock);
 	k = n < c->nxfer ? n : c->nxfer;
 	c->nxfer -= (uint32_t)k;
-	memcpy(out, &c->xfer[c->nxfer], k * sizeof(void *));
+	memcpy(out, xfer_of(c) + c->nxfer, k * sizeof(void *));
 	while (k < n) {
 		struct span *sp = c->list;
 
@@ -145,7 +157,7 @@ void central_give(unsigned int cls, void **p, size_t n)
 	check_objects(cls, p, n);
 	k = classes[cls].xfer_cap - c->nxfer;
 	k = n < k ? n : k;
-	memcpy(&c->xfer[c->nxfer], p, k * sizeof(void *));
+	memcpy(xfer_of(c) + c->nxfer, p, k * sizeof(void *));
 	c->nxfer += (uint32_t)k;
 	for (size_t i = k; i < n; i++)
 		span_give(c, p[i]);
@@ -161,7 +173,7 @@ static void central_flush_one(unsigned int cls)
 
 	pthread_mutex_lock(&c->lock);
 	for (uint32_t i = 0; i < c->nxfer; i++)
-		span_give(c, c->xfer[i]);
+		span_give(c, xfer_of(c)[i]);
 	c->nxfer = 0;
 	for (sp = c->list; sp; sp = next) {
 		next = sp->next;
@@ -213,6 +225,6 @@ void central_walk(unsigned int cls,
 	struct central *c = &central[cls];
 
 	pthread_mutex_lock(&c->lock);
-	fn(arg, c->xfer, c->nxfer);
+	fn(arg, xfer_of(c), c->nxfer);
 	pthread_mutex_unlock(&c->lock);
 }

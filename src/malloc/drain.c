@@ -9,8 +9,8 @@
  * and drains the shards whose caches have not changed since the last look
  * (a CPU, or in concurrency-id indexing a cid, that nothing runs on).
  */
-#include <time.h>
 #include "malloc_internal.h"
+#include "runtime/clock.h"
 
 #define MAX_TRACKED 1024
 #define IDLE_NS 1000000000ull
@@ -95,18 +95,10 @@ static intptr_t shard_cached(int shard)
 	return sum;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* From the slow path of shard `self`: drain the shards gone quiet. */
 void drain_idle(int self)
 {
-	uint64_t now = now_ns();
+	uint64_t now = percpu_coarse_ns();
 	int n = percpu_nr_shards();
 
 	if (now - __atomic_load_n(&last_scan, __ATOMIC_RELAXED) < IDLE_NS ||

@@ -39,6 +39,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "malloc_internal.h"
+#include "runtime/sys.h"
 
 #define BUMP_SIZE ((size_t)1 << 20)
 
@@ -266,7 +267,7 @@ static void run_set_up(void)
 
 static uint64_t setter_id(void)
 {
-	return (uint64_t)(uint32_t)getpid() << 32 | (uint32_t)gettid();
+	return (uint64_t)(uint32_t)sys_getpid() << 32 | (uint32_t)gettid();
 }
 
 /*
@@ -281,7 +282,7 @@ static int setter_gone(uint64_t s, int ask)
 	pid_t pid = (pid_t)(s >> 32), tid = (pid_t)(uint32_t)s;
 	int saved = errno, gone;
 
-	if (pid != getpid() || tid == gettid())
+	if (pid != sys_getpid() || tid == gettid())
 		return 1;
 	gone = ask && syscall(SYS_tgkill, pid, tid, 0) == -1 && errno == ESRCH;
 	errno = saved;

@@ -31,6 +31,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "malloc_internal.h"
+#include "runtime/sys.h"
 
 #define TC_MAX_SIZE 1024u
 #define TC_CLASSES 20u		/* classes 1..20 are those up to 1 KiB */
@@ -143,7 +144,7 @@ static void tc_exit(void *arg)
 /* 0 only if no thread of this process has the owner's id any more. */
 static int tc_owner_alive(const struct tcache *tc)
 {
-	return syscall(SYS_tgkill, getpid(), tc->tid, 0) == 0 ||
+	return syscall(SYS_tgkill, sys_getpid(), tc->tid, 0) == 0 ||
 	       errno != ESRCH;
 }
 

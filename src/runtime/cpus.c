@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "internal.h"
+#include "runtime/sys.h"
 
 /* Highest id in a list such as "0-3,8,10-11", or -1 if it does not parse. */
 static int highest_in_list(const char *s)
@@ -36,20 +37,20 @@ static int highest_in_list(const char *s)
 
 /*
  * The first line of a small file (sysfs gives it in one read) into buf,
- * NUL-terminated. open and read, not stdio: the library runs underneath
+ * NUL-terminated. System calls, not stdio: the library runs underneath
  * malloc. Returns 0, or -1 if the file cannot be read.
  */
 static int read_line(const char *path, char *buf, size_t size)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = sys_open(path, O_RDONLY | O_CLOEXEC, 0);
 	ssize_t n;
 
 	if (fd < 0)
 		return -1;
 	do
-		n = read(fd, buf, size - 1);
+		n = sys_read(fd, buf, size - 1);
 	while (n < 0 && errno == EINTR);
-	close(fd);
+	sys_close(fd);
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "internal.h"
+#include "runtime/sys.h"
 
 static struct {
 	int rseq_fence;		/* membarrier's per-CPU RSEQ fence */
@@ -64,8 +65,8 @@ static int affinity_works(unsigned int n)
 {
 	unsigned long mask[CPU_WORDS(n)];
 
-	return sched_getaffinity(0, SET_BYTES(n), (cpu_set_t *)mask) == 0 &&
-	       sched_setaffinity(0, SET_BYTES(n), (cpu_set_t *)mask) == 0;
+	return sys_getaffinity(SET_BYTES(n), mask) == 0 &&
+	       sys_setaffinity(SET_BYTES(n), mask) == 0;
 }
 
 /* Returns whether the per-CPU membarrier fence is usable. */
@@ -99,11 +100,11 @@ int percpu_barrier_possible(void)
  * Returns 0 if it did, 1 if the CPU is offline or outside the allowed set
  * (no thread of the process runs there), -1 if the call was refused.
  */
-static int move_to(unsigned int cpu, unsigned int n, cpu_set_t *one)
+static int move_to(unsigned int cpu, unsigned int n, unsigned long *one)
 {
-	CPU_ZERO_S(SET_BYTES(n), one);
-	CPU_SET_S(cpu, SET_BYTES(n), one);
-	if (sched_setaffinity(0, SET_BYTES(n), one) == 0)
+	CPU_ZERO_S(SET_BYTES(n), (cpu_set_t *)one);
+	CPU_SET_S(cpu, SET_BYTES(n), (cpu_set_t *)one);
+	if (sys_setaffinity(SET_BYTES(n), one) == 0)
 		return 0;
 	return errno == EINVAL ? 1 : -1;
 }
@@ -115,11 +116,11 @@ static int run_on_range(unsigned int first, unsigned int last)
 	unsigned long saved[CPU_WORDS(n)], one[CPU_WORDS(n)];
 	int r = 0;
 
-	if (sched_getaffinity(0, SET_BYTES(n), (cpu_set_t *)saved))
+	if (sys_getaffinity(SET_BYTES(n), saved))
 		return -1;
 	for (unsigned int cpu = first; cpu <= last && r >= 0; cpu++)
-		r = move_to(cpu, n, (cpu_set_t *)one);
-	if (sched_setaffinity(0, SET_BYTES(n), (cpu_set_t *)saved))
+		r = move_to(cpu, n, one);
+	if (sys_setaffinity(SET_BYTES(n), saved))
 		r = -1;
 	return r < 0 ? -1 : 0;
 }

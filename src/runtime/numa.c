@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include "internal.h"
 #include "runtime/settings.h"
+#include "runtime/sys.h"
 
 static struct {
 	int *node_of;		/* by CPU id; -1 unknown. mmap'd */
@@ -51,13 +52,13 @@ static int node_of_cpu(unsigned int cpu)
 	long n;
 
 	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%u", cpu);
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = sys_open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0)
 		if ((found = node_in_records(buf, n)) >= 0)
 			node = found;
-	close(fd);
+	sys_close(fd);
 	return node;
 }
 

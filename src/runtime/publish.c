@@ -24,6 +24,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "internal.h"
+#include "runtime/sys.h"
 #include "runtime/text.h"
 
 #ifndef PERCPU_RUNSTATEDIR
@@ -58,13 +59,13 @@ const char *percpu_status_dir(unsigned int i)
  */
 static void add_start_time(struct text *t)
 {
-	char buf[1024], *p;
-	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	char buf[1024], *p, *end;
+	int fd = sys_open("/proc/self/stat", O_RDONLY | O_CLOEXEC, 0);
+	ssize_t n = fd < 0 ? -1 : sys_read(fd, buf, sizeof(buf) - 1);
 	int field = 2;
 
 	if (fd >= 0)
-		close(fd);
+		sys_close(fd);
 	if (n <= 0)
 		return;
 	buf[n] = '\0';
@@ -74,7 +75,10 @@ static void add_start_time(struct text *t)
 	if (!p || field != 22)
 		return;
 	text_add(t, "start: ");
-	p[strcspn(p, " ")] = '\0';
+	/* A loop, not strcspn(): see runtime/sys.h. */
+	for (end = p; *end && *end != ' '; end++)
+		;
+	*end = '\0';
 	text_add(t, p);
 	text_add(t, "\n");
 }
@@ -88,7 +92,7 @@ static void add_exe(struct text *t)
 {
 	struct stat st;
 
-	if (stat("/proc/self/exe", &st))
+	if (sys_stat("/proc/self/exe", &st))
 		return;
 	text_add(t, "exe: ");
 	text_add_uint(t, (unsigned long)st.st_dev);
@@ -119,7 +123,7 @@ static void compose(const char *mode, const char *reason)
 	const char *state, *path = percpu_settings_file(&state), *n;
 
 	text_add(&t, "pid: ");
-	text_add_uint(&t, (unsigned long)getpid());
+	text_add_uint(&t, (unsigned long)sys_getpid());
 	text_add(&t, "\n");
 	add_start_time(&t);
 	add_exe(&t);
@@ -144,8 +148,8 @@ static int make_paths(const char *dir)
 	text_add(&p, "/");
 	text_add(&t, pub.path);
 	text_add(&t, ".");
-	text_add_uint(&p, (unsigned long)getpid());
-	text_add_uint(&t, (unsigned long)getpid());
+	text_add_uint(&p, (unsigned long)sys_getpid());
+	text_add_uint(&t, (unsigned long)sys_getpid());
 	return t.len + 1 < t.cap ? 0 : -1;
 }
 
@@ -171,8 +175,8 @@ static void sweep_records(int dir, const char *buf, long len)
 		const struct dir_record *r = (const void *)(buf + off);
 		long pid = named_pid(r->name);
 
-		if (pid > 0 && kill((pid_t)pid, 0) && errno == ESRCH)
-			unlinkat(dir, r->name, 0);
+		if (pid > 0 && sys_kill((pid_t)pid, 0) && errno == ESRCH)
+			sys_unlinkat(dir, r->name);
 		off += r->len;
 	}
 }
@@ -186,14 +190,14 @@ static void sweep_records(int dir, const char *buf, long len)
 static void sweep(const char *path)
 {
 	char buf[4096] __attribute__((aligned(8)));
-	int dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dir = sys_open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	long n;
 
 	if (dir < 0)
 		return;
 	while ((n = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0)
 		sweep_records(dir, buf, n);
-	close(dir);
+	sys_close(dir);
 }
 
 /* mkdir honours the umask: the mode is set again if this call made it. */
@@ -201,21 +205,21 @@ static int write_in(const char *dir)
 {
 	int fd;
 
-	if (mkdir(dir, 01777) == 0)
-		chmod(dir, 01777);
+	if (sys_mkdir(dir, 01777) == 0)
+		sys_chmod(dir, 01777);
 	if (make_paths(dir))
 		return -1;
-	fd = open(pub.tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
+	fd = sys_open(pub.tmp,
+		      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	/* Left by a process of the same pid that died while writing. */
-	if (fd < 0 && errno == EEXIST && unlink(pub.tmp) == 0)
-		fd = open(pub.tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-			  O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && sys_unlinkat(AT_FDCWD, pub.tmp) == 0)
+		fd = sys_open(pub.tmp, O_WRONLY | O_CREAT | O_EXCL |
+				       O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	if (text_write_all(fd, pub.text, strlen(pub.text)) || close(fd) ||
-	    rename(pub.tmp, pub.path)) {
-		unlink(pub.tmp);
+	if (text_write_all(fd, pub.text, strlen(pub.text)) || sys_close(fd) ||
+	    sys_rename(pub.tmp, pub.path)) {
+		sys_unlinkat(AT_FDCWD, pub.tmp);
 		return -1;
 	}
 	return 0;
@@ -235,7 +239,7 @@ void percpu_publish(const char *mode, const char *reason, int at_start)
 	pub.pid = 0;
 	for (unsigned int i = 0; (dir = percpu_status_dir(i)); i++)
 		if (write_in(dir) == 0) {
-			pub.pid = getpid();
+			pub.pid = sys_getpid();
 			if (at_start)
 				sweep(dir);
 			return;
@@ -245,6 +249,6 @@ void percpu_publish(const char *mode, const char *reason, int at_start)
 /* A child of fork that did not publish must not remove its parent's. */
 __attribute__((destructor)) static void unpublish(void)
 {
-	if (pub.pid && pub.pid == getpid())
-		unlink(pub.path);
+	if (pub.pid && pub.pid == sys_getpid())
+		sys_unlinkat(AT_FDCWD, pub.path);
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include "internal.h"
 #include "runtime/settings.h"
+#include "runtime/sys.h"
 #include "runtime/text.h"
 
 #ifndef PERCPU_SYSCONFDIR
@@ -98,7 +99,8 @@ static const char *refusal(const struct stat *st)
 {
 	if (!S_ISREG(st->st_mode))
 		return "not a regular file: ignored";
-	if (st->st_uid != 0 && !(file.path_from_env && st->st_uid == geteuid()))
+	if (st->st_uid != 0 &&
+	    !(file.path_from_env && st->st_uid == sys_geteuid()))
 		return file.path_from_env ?
 			"owned by neither root nor this user: ignored" :
 			"not owned by root: ignored";
@@ -110,7 +112,8 @@ static const char *refusal(const struct stat *st)
 /* O_NONBLOCK: a FIFO put there must not hang the program's start. */
 static int open_checked(void)
 {
-	int fd = open(file.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	int fd = sys_open(file.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+			  0);
 	struct stat st;
 	const char *why;
 
@@ -120,11 +123,11 @@ static int open_checked(void)
 			note(0, file.path, "cannot be opened: ignored");
 		return -1;
 	}
-	why = fstat(fd, &st) ? "cannot be examined: ignored" : refusal(&st);
+	why = sys_fstat(fd, &st) ? "cannot be examined: ignored" : refusal(&st);
 	if (why) {
 		file.state = "ignored";
 		note(0, file.path, why);
-		close(fd);
+		sys_close(fd);
 		return -1;
 	}
 	return fd;
@@ -137,7 +140,7 @@ static int read_all(int fd)
 	ssize_t n;
 
 	while (len < sizeof(file.buf) &&
-	       ((n = read(fd, file.buf + len, sizeof(file.buf) - len)) > 0 ||
+	       ((n = sys_read(fd, file.buf + len, sizeof(file.buf) - len)) > 0 ||
 		(n < 0 && errno == EINTR)))
 		len += n > 0 ? (size_t)n : 0;
 	if (len > FILE_MAX || n < 0) {
@@ -222,7 +225,7 @@ static void read_file(struct file_values *fv)
 	if ((fd = open_checked()) < 0)
 		return;
 	unread = read_all(fd);
-	close(fd);
+	sys_close(fd);
 	file.state = unread ? "ignored" : "read";
 	for (char *line = file.buf, *nl; !unread && line; line = nl, n++) {
 		if ((nl = strchr(line, '\n')))

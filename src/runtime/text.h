@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "utf8.h"
+#include "runtime/sys.h"
 
 struct text {
 	char *buf;
@@ -43,7 +44,7 @@ static inline void text_add_uint(struct text *t, unsigned long v)
 static inline int text_write_all(int fd, const char *s, size_t len)
 {
 	while (len) {
-		ssize_t n = write(fd, s, len);
+		ssize_t n = sys_write(fd, s, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;

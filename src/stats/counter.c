@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* src/stats/counter.c: counters and up-down gauges (see percpu/stats.h). */
 #include <errno.h>
-#include <time.h>
 #include "internal.h"
+#include "runtime/clock.h"
 
 /* Words are summed as unsigned so that a counter that wraps stays exact
  * modulo 2^64 instead of overflowing a signed sum. */
@@ -82,10 +82,7 @@ intptr_t percpu_counter_sum(const struct percpu_counter *c)
 /* Never 0, which marks an empty cache. */
 static uint64_t coarse_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + 1;
+	return percpu_coarse_ns() + 1;
 }
 
 static int cache_fresh(const struct percpu_counter *c, uint64_t now,

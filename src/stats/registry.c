@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
+#include "runtime/clock.h"
 #include "stats/registry.h"
 
 /* What a lookup asks for; highest and scale only for histograms. */
@@ -457,13 +457,15 @@ struct percpu_histogram *percpu_registry_histogram_le(
  * cannot be worked out once for every process (see table.c). */
 static uint64_t random_seed(void)
 {
-	struct timespec ts;
+	static uint64_t made;
 	uint64_t seed;
 
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
 		return seed;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)ts.tv_sec;
+	/* The clock is coarse: registries made in one tick differ by count. */
+	return (percpu_coarse_ns() + __atomic_fetch_add(&made, 1,
+							__ATOMIC_RELAXED)) *
+	       0x9e3779b97f4a7c15ull;
 }
 
 struct percpu_registry *percpu_registry_new(void)
