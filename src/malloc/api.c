@@ -118,8 +118,11 @@ static void *small_alloc(unsigned int cls)
 	struct percpu_stack *s = caches[cls];
 	void *p = NULL;
 
-	if (s && cache_pop(s, &p))
+	if (s && cache_pop(s, &p)) {
+		if (UNLIKELY(stats_hits))
+			stat_add(cls, ST_MALLOC_HIT, 1);
 		return p;
+	}
 	return refill(cls, s);
 }
 
@@ -181,20 +184,11 @@ static __attribute__((noinline)) void free_slow(void *p)
 /*
  * The fast paths are one inline section each, with no call before it and
  * none after it on a hit, so they need no stack frame and no callee-saved
- * register. All else is out of line: the hit counters (which find the
- * class again rather than keep it across the section), and the slow paths
- * (which retry the section and then take the library's).
+ * register, and they count nothing: with hits counted (stats_hits), their
+ * tables stay empty and every call takes the paths below, which count.
+ * All else is out of line: the slow paths retry the section and then take
+ * the library's.
  */
-static __attribute__((noinline)) void *count_malloc_hit(void *p)
-{
-	stat_add(range_class(p), ST_MALLOC_HIT, 1);
-	return p;
-}
-
-static __attribute__((noinline)) void count_free_hit(const void *p)
-{
-	stat_add(range_class(p), ST_FREE_HIT, 1);
-}
 
 /* malloc's section popped nothing (empty, preempted, or lock mode): the
  * library's slow path, which retries it or takes the lock path, then a
@@ -208,7 +202,7 @@ static __attribute__((noinline)) void *malloc_cache_slow(size_t size)
 	if ((p = tc_alloc(cls)) != NULL ||
 	    percpu_stack_pop_slow(s, &p, 1, NULL) == 1) {
 		if (UNLIKELY(stats_hits))
-			count_malloc_hit(p);
+			stat_add(cls, ST_MALLOC_HIT, 1);
 		return p;
 	}
 	return refill(cls, s);
@@ -223,8 +217,6 @@ EXPORT void *malloc(size_t size)
 		p = percpu_stack_pop1_fast(s);
 		if (UNLIKELY(p == NULL))
 			return malloc_cache_slow(size);
-		if (UNLIKELY(stats_hits))
-			return count_malloc_hit(p);
 		return p;
 	}
 	return alloc_slow(size, MIN_ALIGN);
@@ -260,11 +252,8 @@ EXPORT void free(void *p)
 {
 	struct percpu_stack *s = range_cache(p);
 
-	if (LIKELY(s != NULL) && LIKELY(percpu_stack_push1_fast(s, p))) {
-		if (UNLIKELY(stats_hits))
-			count_free_hit(p);
+	if (LIKELY(s != NULL) && LIKELY(percpu_stack_push1_fast(s, p)))
 		return;
-	}
 	free_not_fast(p);
 }
 

@@ -82,9 +82,13 @@ void classes_init(void)
 struct percpu_stack *cache_small[1024 / 16 + 1];
 struct percpu_stack *cache_large[32768 / 128 + 1];
 
-/* After the caches: released, as malloc reads a cache through them. */
+/* After the caches: released, as malloc reads a cache through them. Left
+ * empty when hits are counted: malloc then takes its slow path, which
+ * counts them. */
 void caches_by_size_init(void)
 {
+	if (stats_hits)
+		return;
 	for (size_t i = 0; i < sizeof(class_small); i++)
 		__atomic_store_n(&cache_small[i], caches[class_small[i]],
 				 __ATOMIC_RELEASE);

@@ -231,6 +231,7 @@ static void set_up(void)
 	allocate_while_setting_up();
 	classes_init();
 	fork_point(1);
+	stats_hits_from_env();
 	stats_init();
 	fork_point(2);
 	if (!__atomic_load_n(&atfork_registered, __ATOMIC_RELAXED))

@@ -86,8 +86,10 @@ static inline struct percpu_stack *cache_of(size_t n)
 	return NULL;
 }
 
-/* Non-zero: count cache hits (PERCPU_MALLOC_STATS set at start). */
+/* Non-zero: count cache hits (PERCPU_MALLOC_STATS set at start); then
+ * malloc's and free's fast-path tables stay empty. */
 HIDDEN extern int stats_hits;
+HIDDEN void stats_hits_from_env(void);
 
 /* One object out of a cache, on a path other than malloc's own. */
 static inline int cache_pop(struct percpu_stack *s, void **p)

@@ -106,8 +106,9 @@ struct span *span_carve(unsigned int cls)
 	*sp = (struct span){ .cls = (uint8_t)cls };
 	__atomic_store_n(&span_class[sp - spans], (uint8_t)cls,
 			 __ATOMIC_RELEASE);
-	__atomic_store_n(&span_cache[sp - spans], caches[cls],
-			 __ATOMIC_RELEASE);
+	if (!stats_hits)	/* free's table: see caches_by_size_init */
+		__atomic_store_n(&span_cache[sp - spans], caches[cls],
+				 __ATOMIC_RELEASE);
 	gstat_add(G_SPANS_CARVED, 1);
 	return sp;
 }
@@ -135,6 +136,8 @@ void span_release(struct span *sp)
  * get theirs. */
 void span_caches_init(void)
 {
+	if (stats_hits)
+		return;
 	for (size_t i = 0; i < spans_carved(); i++)
 		if (span_class[i] && !span_cache[i])
 			__atomic_store_n(&span_cache[i], caches[span_class[i]],

@@ -235,7 +235,8 @@ EXPORT int percpu_malloc_stats_write(int fd)
 	return rc;
 }
 
-__attribute__((constructor)) static void stats_from_env(void)
+/* From set-up, before malloc's and free's tables are filled. */
+void stats_hits_from_env(void)
 {
 	const char *f = getenv("PERCPU_MALLOC_STATS");
 

@@ -23,13 +23,13 @@
 #define VDSO_CLOCK "__kernel_clock_gettime"
 #endif
 
+#ifdef VDSO_CLOCK
 typedef int (*clock_fn)(clockid_t, struct timespec *);
 
 /* The looked-up function; (clock_fn)1 until looked up. Threads that race
  * to look it up find the same answer. */
 static clock_fn vdso_clock = (clock_fn)1;
 
-#ifdef VDSO_CLOCK
 static const ElfW(Dyn) *dyn_entry(const ElfW(Dyn) *dyn, ElfW(Sxword) tag)
 {
 	for (; dyn->d_tag != DT_NULL; dyn++)
@@ -77,12 +77,7 @@ static clock_fn find_in_vdso(void)
 			return (clock_fn)(bias + syms[i].st_value);
 	return NULL;
 }
-#else
-static clock_fn find_in_vdso(void)
-{
-	return NULL;
-}
-#endif
+
 
 uint64_t percpu_coarse_ns(void)
 {
@@ -97,3 +92,13 @@ uint64_t percpu_coarse_ns(void)
 		syscall(SYS_clock_gettime, CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+#else
+/* Elsewhere libc's: the system call's timespec need not be libc's. */
+uint64_t percpu_coarse_ns(void)
+{
+	struct timespec ts = { 0, 0 };
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+#endif

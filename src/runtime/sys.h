@@ -39,6 +39,12 @@ static inline int sys_close(int fd)
 	return (int)syscall(SYS_close, fd);
 }
 
+/*
+ * The kernel's struct stat is glibc's on x86-64 and aarch64 only, and
+ * renameat is missing from newer architectures' tables: elsewhere these
+ * three are libc's.
+ */
+#if defined(__x86_64__) || defined(__aarch64__)
 static inline int sys_fstat(int fd, struct stat *st)
 {
 	return (int)syscall(SYS_fstat, fd, st);
@@ -48,6 +54,29 @@ static inline int sys_stat(const char *path, struct stat *st)
 {
 	return (int)syscall(SYS_newfstatat, AT_FDCWD, path, st, 0);
 }
+
+static inline int sys_rename(const char *from, const char *to)
+{
+	return (int)syscall(SYS_renameat, AT_FDCWD, from, AT_FDCWD, to);
+}
+#else
+#include <stdio.h>
+
+static inline int sys_fstat(int fd, struct stat *st)
+{
+	return fstat(fd, st);
+}
+
+static inline int sys_stat(const char *path, struct stat *st)
+{
+	return stat(path, st);
+}
+
+static inline int sys_rename(const char *from, const char *to)
+{
+	return rename(from, to);
+}
+#endif
 
 static inline int sys_mkdir(const char *path, mode_t mode)
 {
@@ -62,11 +91,6 @@ static inline int sys_chmod(const char *path, mode_t mode)
 static inline int sys_unlinkat(int dir, const char *path)
 {
 	return (int)syscall(SYS_unlinkat, dir, path, 0);
-}
-
-static inline int sys_rename(const char *from, const char *to)
-{
-	return (int)syscall(SYS_renameat, AT_FDCWD, from, AT_FDCWD, to);
 }
 
 static inline int sys_kill(pid_t pid, int sig)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include "runtime/clock.h"
+#include "runtime/sys.h"
 #include "stats/registry.h"
 
 /* What a lookup asks for; highest and scale only for histograms. */
@@ -462,9 +463,11 @@ static uint64_t random_seed(void)
 
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
 		return seed;
-	/* The clock is coarse: registries made in one tick differ by count. */
-	return (percpu_coarse_ns() + __atomic_fetch_add(&made, 1,
-							__ATOMIC_RELAXED)) *
+	/* The clock is coarse: registries made in one tick differ by count,
+	 * processes by pid and by where their stack lies (ASLR). */
+	seed = percpu_coarse_ns() ^ (uint64_t)sys_getpid() << 40 ^
+	       (uint64_t)(uintptr_t)&seed;
+	return (seed + __atomic_fetch_add(&made, 1, __ATOMIC_RELAXED)) *
 	       0x9e3779b97f4a7c15ull;
 }
 
