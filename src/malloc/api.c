@@ -22,6 +22,14 @@
 #define PAGE ((size_t)4096)
 
 /*
+ * malloc's and free's hot paths are about 120 bytes each: aligned to a
+ * cache line they span two lines, where at offset 32 they spanned three,
+ * and a malloc+free pair cost 3.55 against 3.31 ns (AMD EPYC, ring64, one
+ * thread, the same code linked at two places).
+ */
+#define HOT_PATH __attribute__((aligned(64)))
+
+/*
  * A class's cache, every shard's capacity 0: each push there fails (full)
  * until the shard's first refill or overflow opens it, so that a class
  * never used on a CPU touches none of its pages there (the headers of 40
@@ -208,7 +216,7 @@ static __attribute__((noinline)) void *malloc_cache_slow(size_t size)
 	return refill(cls, s);
 }
 
-EXPORT void *malloc(size_t size)
+HOT_PATH EXPORT void *malloc(size_t size)
 {
 	struct percpu_stack *s = cache_of(size);
 	void *p;
@@ -248,7 +256,7 @@ static __attribute__((noinline)) void free_not_fast(void *p)
 	free_small_slow(p);
 }
 
-EXPORT void free(void *p)
+HOT_PATH EXPORT void free(void *p)
 {
 	struct percpu_stack *s = range_cache(p);
 
