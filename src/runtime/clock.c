@@ -23,6 +23,11 @@
 #define VDSO_CLOCK "__kernel_clock_gettime"
 #endif
 
+static uint64_t ns_of(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000000ull + (uint64_t)ts->tv_nsec;
+}
+
 #ifdef VDSO_CLOCK
 typedef int (*clock_fn)(clockid_t, struct timespec *);
 
@@ -90,7 +95,7 @@ uint64_t percpu_coarse_ns(void)
 	}
 	if (!fn || fn(CLOCK_MONOTONIC_COARSE, &ts))
 		syscall(SYS_clock_gettime, CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return ns_of(&ts);
 }
 #else
 /* Elsewhere libc's: the system call's timespec need not be libc's. */
@@ -99,6 +104,6 @@ uint64_t percpu_coarse_ns(void)
 	struct timespec ts = { 0, 0 };
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return ns_of(&ts);
 }
 #endif
