@@ -34,7 +34,7 @@ SAN ?=
 WERROR ?=
 WARN := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
 CFLAGS_ALL := -std=gnu11 -Iinclude -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) $(CPPFLAGS) $(CFLAGS)
-LIB_CFLAGS := $(CFLAGS_ALL) -Isrc -fPIC -fvisibility=hidden -fdata-sections \
+LIB_CFLAGS := $(CFLAGS_ALL) -Isrc -fPIC -fvisibility=hidden -fdata-sections -ffunction-sections \
 	-DPERCPU_SYSCONFDIR='"$(SYSCONFDIR)"' -DPERCPU_RUNSTATEDIR='"$(RUNSTATEDIR)"'
 LDLIBS := -lpthread
 # LDFLAGS=-static links the tools and tests statically (make check-qemu);
@@ -107,8 +107,11 @@ $(BUILD)/libpercpu.so: $(LIB_OBJS) src/libpercpu.map
 # and the sections sorted by alignment at the link: the large tables come
 # first and the small variables end up side by side, so that set-up
 # touches a few pages of .bss, not one beside every table (22 -> 11 pages
-# resident with 64 threads alive).
-MALLOC_LDFLAGS := -Wl,--sort-section=alignment
+# resident with 64 threads alive). Each function in a section of its own
+# too (-ffunction-sections) and the unused ones dropped (--gc-sections):
+# the library's calls the allocator never makes leave its text (63 -> 44
+# KiB), all of which the kernel maps at the first fault (fault-around).
+MALLOC_LDFLAGS := -Wl,--sort-section=alignment -Wl,--gc-sections
 MALLOC_SRCS := $(wildcard src/malloc/*.c)
 MALLOC_HDRS := $(wildcard src/malloc/*.h)
 MALLOC_OBJS := $(MALLOC_SRCS:src/malloc/%.c=$(BUILD)/malloc/%.o)
