@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * src/malloc/stats.c: the allocator's statistics, on the project's own
- * per-CPU counters (percpu/stats.h: percpu_counter, whose adds and sums
- * allocate nothing). Objects in use per class are not counted on the fast
+ * per-CPU words (percpu_add() and percpu_sum(), which allocate nothing;
+ * malloc_internal.h says why not a percpu_counter each). Objects in use per class are not counted on the fast
  * path: they are what the central list handed out, less what came back,
  * less what sits in the per-CPU caches. Cache hits cost two per-CPU adds
  * per malloc/free pair, so they are counted only when PERCPU_MALLOC_STATS
@@ -18,34 +18,29 @@
 #include <unistd.h>
 #include "malloc_internal.h"
 
-struct percpu_counter stat_class[NR_CLASSES + 1][NR_STATS];
-struct percpu_counter stat_global[NR_GSTATS];
-int stats_ready;
+intptr_t *stat_words;
 int stats_hits;
 
-/* A counter set already (a fork child finishing its parent's set-up) is
+/* A block made already (a fork child finishing its parent's set-up) is
  * kept. */
-static int counter_init_once(struct percpu_counter *c)
-{
-	return c->shards ? 0 : percpu_counter_init(c);
-}
-
 int stats_init(void)
 {
-	for (unsigned int c = 1; c <= NR_CLASSES; c++)
-		for (int s = 0; s < NR_STATS; s++)
-			if (counter_init_once(&stat_class[c][s]))
-				return -1;
-	for (int s = 0; s < NR_GSTATS; s++)
-		if (counter_init_once(&stat_global[s]))
-			return -1;
-	__atomic_store_n(&stats_ready, 1, __ATOMIC_RELEASE);
+	intptr_t *w;
+
+	if (__atomic_load_n(&stat_words, __ATOMIC_ACQUIRE))
+		return 0;
+	w = percpu_alloc(NR_STAT_WORDS * sizeof(intptr_t));
+	if (!w)
+		return -1;
+	__atomic_store_n(&stat_words, w, __ATOMIC_RELEASE);
 	return 0;
 }
 
-static uint64_t sum(struct percpu_counter *c)
+/* Counters only grow: a sum read while adds run is never below 0. */
+static uint64_t sum(unsigned int i)
 {
-	intptr_t v = stats_ready ? percpu_counter_sum(c) : 0;
+	intptr_t *w = __atomic_load_n(&stat_words, __ATOMIC_ACQUIRE);
+	intptr_t v = w ? percpu_sum(&w[i]) : 0;
 
 	return v > 0 ? (uint64_t)v : 0;
 }
@@ -60,11 +55,11 @@ static void class_stats(unsigned int cls, struct percpu_malloc_class_stats *o)
 	o->transfer = xfer;
 	o->in_use = fetched >= returned + cached ? fetched - returned - cached
 						 : 0;
-	o->malloc_hits = sum(&stat_class[cls][ST_MALLOC_HIT]);
-	o->free_hits = sum(&stat_class[cls][ST_FREE_HIT]);
-	o->misses = sum(&stat_class[cls][ST_MISS]);
-	o->overflows = sum(&stat_class[cls][ST_OVERFLOW]);
-	o->drained = sum(&stat_class[cls][ST_DRAINED]);
+	o->malloc_hits = sum(STAT_CLASS(cls, ST_MALLOC_HIT));
+	o->free_hits = sum(STAT_CLASS(cls, ST_FREE_HIT));
+	o->misses = sum(STAT_CLASS(cls, ST_MISS));
+	o->overflows = sum(STAT_CLASS(cls, ST_OVERFLOW));
+	o->drained = sum(STAT_CLASS(cls, ST_DRAINED));
 }
 
 EXPORT int percpu_malloc_stats(struct percpu_malloc_stats *st)
@@ -81,15 +76,15 @@ EXPORT int percpu_malloc_stats(struct percpu_malloc_stats *st)
 		st->small_in_use_bytes += st->cls[c - 1].in_use * classes[c].size;
 	}
 	large_counts(&st->large_objects, &st->large_bytes);
-	st->large_allocs = sum(&stat_global[G_LARGE_ALLOC]);
-	st->large_frees = sum(&stat_global[G_LARGE_FREE]);
-	st->foreign_frees = sum(&stat_global[G_FOREIGN_FREE]);
+	st->large_allocs = sum(STAT_GLOBAL(G_LARGE_ALLOC));
+	st->large_frees = sum(STAT_GLOBAL(G_LARGE_FREE));
+	st->foreign_frees = sum(STAT_GLOBAL(G_FOREIGN_FREE));
 	st->preinit_allocs = __atomic_load_n(&bump_allocs, __ATOMIC_RELAXED);
-	st->spans_carved = sum(&stat_global[G_SPANS_CARVED]);
-	st->spans_released = sum(&stat_global[G_SPANS_RELEASED]);
+	st->spans_carved = sum(STAT_GLOBAL(G_SPANS_CARVED));
+	st->spans_released = sum(STAT_GLOBAL(G_SPANS_RELEASED));
 	st->spans_live = st->spans_carved - st->spans_released;
 	st->range_bytes = range_len;
-	st->drains = sum(&stat_global[G_DRAINS]);
+	st->drains = sum(STAT_GLOBAL(G_DRAINS));
 	return 0;
 }
 
