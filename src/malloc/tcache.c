@@ -63,15 +63,18 @@ static __thread enum tc_state tc_state
 
 static pthread_mutex_t tc_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tc_links tc_ring = { &tc_ring, &tc_ring };
-static pthread_key_t tc_key;
 static int tc_key_ok;
 
-/* The caches on the ring; test builds export it (tests/malloc_conform.c). */
+/* The caches on the ring, and the key; test builds export them
+ * (tests/malloc_conform.c, tests/malloc_key.c). */
 #ifdef PERCPU_INJECT
 EXPORT unsigned long percpu_malloc_tcaches_live;
 #define tc_listed percpu_malloc_tcaches_live
+EXPORT pthread_key_t percpu_malloc_tc_key = (pthread_key_t)-1; /* none yet */
+#define tc_key percpu_malloc_tc_key
 #else
 static unsigned long tc_listed;
+static pthread_key_t tc_key;
 #endif
 
 /* The owner's writes of a count: percpu_malloc_stats() reads them from
