@@ -3,9 +3,9 @@
 # libpercpu-malloc's thread caches in a program of 40 pthread keys
 # (tests/malloc_key.c), made after the allocator set up (its key below 32:
 # every exited thread's destructor gives its cache back) and before
-# (PERCPU_TEST_KEYS_FIRST=1: its key past 31, values lost inside glibc's
-# calloc, the sweep reclaims the caches); in rseq, lock and mixed mode,
-# with CPU ids and with concurrency ids.
+# (PERCPU_TEST_KEYS_FIRST=1: its key past 31, so no thread caches, whose
+# key values glibc would lose); in rseq, lock and mixed mode, with CPU ids
+# and with concurrency ids.
 . "$(dirname "$0")/lib.sh"
 unset PERCPU_DISABLE_RSEQ PERCPU_INDEX PERCPU_LEASE PERCPU_TEST_KEYS_FIRST
 skip_if_malloc_replaced

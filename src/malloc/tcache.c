@@ -17,7 +17,8 @@
  * exits; from then on the thread uses the shared caches, so a destructor
  * that runs later and frees makes no new one. The key is made with the
  * allocator, so that its index is low and its value needs no block glibc
- * would allocate (a nested pthread_setspecific() lost it). A cache the
+ * would allocate (a nested pthread_setspecific() lost it); past 31 there
+ * are no thread caches (tc_key_init). A cache the
  * destructor cannot reach (made in the last round of destructors, or
  * after) is reclaimed by a sweep: each new cache, and malloc_trim(), look
  * at the oldest ones and give back those whose thread no longer exists
@@ -184,10 +185,35 @@ static void tc_sweep(unsigned int n)
 	errno = saved;
 }
 
+/*
+ * glibc keeps the values of keys 0..31 in the thread itself and those of
+ * later keys in blocks of 32 that pthread_setspecific() callocs, from us,
+ * at a thread's first use of a key of the block. Were that calloc the
+ * one to make the thread's cache, our pthread_setspecific() nested in it
+ * would calloc the block too, and glibc then stores its own over ours:
+ * our value and that block are lost, one block per thread (tests/
+ * malloc_key.c). Set-up makes the key early, so it is past 31 only in a
+ * program that made 32 keys before its first allocation: there, no
+ * thread caches (lock-path threads share their shard's cache, slower but
+ * exact). The key stays made: one never set costs nothing.
+ */
+#define TC_KEY_DIRECT 32u
+
+static int tc_key_direct(pthread_key_t k)
+{
+#ifdef __GLIBC__
+	return k < TC_KEY_DIRECT;
+#else
+	(void)k;
+	return 1;
+#endif
+}
+
 static void tc_key_init(void)
 {
 	tc_key_ok = classes[TC_CLASSES].size == TC_MAX_SIZE &&
-		    pthread_key_create(&tc_key, tc_exit) == 0;
+		    pthread_key_create(&tc_key, tc_exit) == 0 &&
+		    tc_key_direct(tc_key);
 }
 
 void tc_init(void)
