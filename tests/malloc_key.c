@@ -17,7 +17,7 @@
  * no thread may make a cache, since its key's value would be lost with
  * the block glibc allocated for it). Then waves of threads, more than
  * CPUs, each starting with a pthread_setspecific() of the program's last
- * key, allocate and free objects of 8 B .. 1 KiB, patterned and checked
+ * key, allocate and free objects of 16 B .. 1 KiB, patterned and checked
  * at free, some freed by other threads, and exit. After malloc_trim() no
  * cache of an exited thread may be left, the objects in use must not
  * have grown with the threads (a block lost per thread would), and the
@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include "tap.h"
 #include "percpu_malloc.h"
+#include "malloc_pattern.h"
 
 #define KEYS 40
 #define KEY_BLOCK 32		/* glibc's PTHREAD_KEY_2NDLEVEL_SIZE */
@@ -44,14 +45,6 @@ extern unsigned long percpu_malloc_tcaches_live;
 extern pthread_key_t percpu_malloc_tc_key;
 #define NO_KEY ((pthread_key_t)-1)	/* its value until the key is made */
 
-struct hdr {
-	uint16_t size;
-	uint16_t magic;
-	uint32_t tag;
-};
-
-#define MAGIC 0x6b65u
-
 static void *(*volatile call_malloc)(size_t) = malloc;
 
 static pthread_key_t keys[KEYS];
@@ -59,7 +52,6 @@ static int keys_first;
 /* The allocator's key once the constructor made the program's keys. */
 static pthread_key_t key_after_ctor;
 static void *exchange[EXCHANGE];
-static long bad_bytes, failed_allocs;
 
 /* Before main(): with PERCPU_TEST_KEYS_FIRST=1, before the first
  * allocation of the process (nothing allocates before the executable's
@@ -82,43 +74,11 @@ static unsigned long next(unsigned long *seed)
 	return *seed >> 33;
 }
 
-static unsigned char tag_byte(uint32_t tag, size_t i)
-{
-	return (unsigned char)(tag * 131u + (uint32_t)i);
-}
-
 static void *obj_new(unsigned long *seed, uint32_t tag)
 {
-	size_t size = sizeof(struct hdr) + next(seed) % (1024 - 8 + 1);
-	unsigned char *p = malloc(size);
+	size_t size = PATTERN_MIN + next(seed) % (1024 - PATTERN_MIN + 1);
 
-	if (!p) {
-		__atomic_fetch_add(&failed_allocs, 1, __ATOMIC_RELAXED);
-		return NULL;
-	}
-	*(struct hdr *)p = (struct hdr){ (uint16_t)size, MAGIC, tag };
-	for (size_t i = sizeof(struct hdr); i < size; i++)
-		p[i] = tag_byte(tag, i);
-	return p;
-}
-
-static void obj_free(void *v)
-{
-	unsigned char *p = v;
-	struct hdr *h = v;
-	long bad = 0;
-
-	if (!p)
-		return;
-	if (h->magic != MAGIC || malloc_usable_size(p) < h->size)
-		bad = 1;
-	else
-		for (size_t i = sizeof(*h); i < h->size; i++)
-			bad += p[i] != tag_byte(h->tag, i);
-	if (bad)
-		__atomic_fetch_add(&bad_bytes, bad, __ATOMIC_RELAXED);
-	h->magic = 0;	/* a second free of it shows */
-	free(p);
+	return pattern_fill(malloc(size), size, tag);
 }
 
 struct worker {
@@ -141,15 +101,15 @@ static void *worker_main(void *arg)
 		void *p = obj_new(&seed, tag++);
 
 		if (x % 2) {
-			obj_free(local[x / 2 % LOCAL]);
+			pattern_free(local[x / 2 % LOCAL]);
 			local[x / 2 % LOCAL] = p;
 		} else {
-			obj_free(__atomic_exchange_n(&exchange[x / 2 % EXCHANGE],
+			pattern_free(__atomic_exchange_n(&exchange[x / 2 % EXCHANGE],
 						     p, __ATOMIC_ACQ_REL));
 		}
 	}
 	for (int i = 0; i < LOCAL; i++)
-		obj_free(local[i]);
+		pattern_free(local[i]);
 	return NULL;
 }
 
@@ -237,11 +197,11 @@ int main(void)
 		run_wave(w, n, wave);
 	left = percpu_malloc_tcaches_live;
 	for (int i = 0; i < EXCHANGE; i++)
-		obj_free(exchange[i]);
-	ok(!bad_bytes && !failed_allocs, "%d waves of %d threads, %d objects "
-	   "of 8 B .. 1 KiB each, freed here and there: %ld bytes wrong, "
-	   "%ld allocations failed", WAVES, n, ROUNDS, bad_bytes,
-	   failed_allocs);
+		pattern_free(exchange[i]);
+	ok(!pattern_bad && !pattern_failed, "%d waves of %d threads, %d objects "
+	   "of 16 B .. 1 KiB each, freed here and there: %ld bytes wrong, "
+	   "%ld allocations failed", WAVES, n, ROUNDS, pattern_bad,
+	   pattern_failed);
 	check_key_index();
 	check_caches(mine, left);
 	walk("after malloc_trim", &after);

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include "tap.h"
 #include "percpu_malloc.h"
+#include "malloc_pattern.h"
 
 #define WAVES 3
 #define ROUNDS 3000
@@ -27,23 +28,10 @@
 #define EXCHANGE 1024
 #define FORKS 5
 
-struct hdr {
-	size_t size;
-	uint32_t tag;
-	uint32_t magic;
-};
-
-#define MAGIC 0x5eed5eedu
-
 static void *exchange[EXCHANGE];
 static int nr_threads;
-static long bad_bytes, failed_allocs, signals_taken;
+static long signals_taken;
 static int stop_signals;
-
-static unsigned char tag_byte(uint32_t tag, size_t i)
-{
-	return (unsigned char)(tag * 31u + (uint32_t)(i >> 4));
-}
 
 static size_t pick_size(unsigned long *seed, size_t *align)
 {
@@ -53,7 +41,7 @@ static size_t pick_size(unsigned long *seed, size_t *align)
 	r = *seed >> 33;
 	*align = 0;
 	if (r % 100 < 70)
-		return sizeof(struct hdr) + r % 240;
+		return PATTERN_MIN + r % 240;
 	if (r % 100 < 90)
 		return 257 + r % 3840;
 	if (r % 100 < 97)
@@ -61,52 +49,23 @@ static size_t pick_size(unsigned long *seed, size_t *align)
 	if (r % 100 < 99)
 		return 32769 + r % 300000;
 	*align = (size_t)32 << (r % 12);	/* 32 .. 64 KiB */
-	return sizeof(struct hdr) + r % 5000;
+	return PATTERN_MIN + r % 5000;
 }
 
 static void *obj_new(unsigned long *seed, uint32_t tag)
 {
 	size_t align, size = pick_size(seed, &align);
-	unsigned char *p = NULL;
-	struct hdr *h;
+	void *p = NULL;
 
 	if (align) {
-		if (posix_memalign((void **)&p, align, size))
+		if (posix_memalign(&p, align, size))
 			p = NULL;
 		if (p && (uintptr_t)p % align)
-			__atomic_fetch_add(&bad_bytes, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&pattern_bad, 1, __ATOMIC_RELAXED);
 	} else {
 		p = malloc(size);
 	}
-	if (!p) {
-		__atomic_fetch_add(&failed_allocs, 1, __ATOMIC_RELAXED);
-		return NULL;
-	}
-	h = (struct hdr *)p;
-	*h = (struct hdr){ size, tag, MAGIC };
-	for (size_t i = sizeof(*h); i < size; i++)
-		p[i] = tag_byte(tag, i);
-	return p;
-}
-
-static void obj_free(void *v)
-{
-	unsigned char *p = v;
-	struct hdr *h = v;
-	long bad = 0;
-
-	if (!p)
-		return;
-	if (h->magic != MAGIC || malloc_usable_size(p) < h->size) {
-		bad = 1;
-	} else {
-		for (size_t i = sizeof(*h); i < h->size; i++)
-			bad += p[i] != tag_byte(h->tag, i);
-	}
-	if (bad)
-		__atomic_fetch_add(&bad_bytes, bad, __ATOMIC_RELAXED);
-	h->magic = 0;
-	free(p);
+	return pattern_fill(p, size, tag);
 }
 
 static void migrate(unsigned long r)
@@ -141,12 +100,12 @@ static void *worker_main(void *arg)
 		void *p = obj_new(&seed, tag++);
 
 		if (x % 2) {
-			obj_free(local[x % LOCAL]);
+			pattern_free(local[x % LOCAL]);
 			local[x % LOCAL] = p;
 		} else {
 			p = __atomic_exchange_n(&exchange[x % EXCHANGE], p,
 						__ATOMIC_ACQ_REL);
-			obj_free(p);
+			pattern_free(p);
 		}
 		if (r % 64 == 0)
 			sched_yield();
@@ -156,7 +115,7 @@ static void *worker_main(void *arg)
 			malloc_trim(0);
 	}
 	for (int i = 0; i < LOCAL; i++)
-		obj_free(local[i]);
+		pattern_free(local[i]);
 	test_unpin();
 	__atomic_store_n(&w->kernel_tid, 0, __ATOMIC_RELEASE);
 	return NULL;
@@ -194,16 +153,16 @@ static int child_main(void)
 {
 	unsigned long seed = (unsigned long)getpid();
 	void *v[500];
-	long before = __atomic_load_n(&bad_bytes, __ATOMIC_RELAXED);
+	long before = __atomic_load_n(&pattern_bad, __ATOMIC_RELAXED);
 
 	alarm(30);
 	for (int round = 0; round < 10; round++) {
 		for (int i = 0; i < 500; i++)
 			v[i] = obj_new(&seed, (uint32_t)i);
 		for (int i = 0; i < 500; i++)
-			obj_free(v[i]);
+			pattern_free(v[i]);
 	}
-	return bad_bytes != before || percpu_malloc_check(NULL) ? 1 : 0;
+	return pattern_bad != before || percpu_malloc_check(NULL) ? 1 : 0;
 }
 
 static int fork_children(void)
@@ -273,15 +232,15 @@ int main(void)
 	report_walk("walk before", &before);
 	for (int wave = 0; wave < WAVES; wave++)
 		run_wave(wave, &forked);
-	ok(!bad_bytes && !failed_allocs, "%d waves of %d threads, %d objects "
+	ok(!pattern_bad && !pattern_failed, "%d waves of %d threads, %d objects "
 	   "each, freed here and there: %ld bytes wrong, %ld failed "
-	   "(%ld signals taken)", WAVES, nr_threads, ROUNDS, bad_bytes,
-	   failed_allocs, signals_taken);
+	   "(%ld signals taken)", WAVES, nr_threads, ROUNDS, pattern_bad,
+	   pattern_failed, signals_taken);
 	ok(forked == FORKS, "%d of %d children forked amid the threads "
 	   "allocated, freed and walked a consistent heap", forked, FORKS);
 	for (int i = 0; i < EXCHANGE; i++)
-		obj_free(exchange[i]);
-	ok(!bad_bytes, "objects left in the exchange intact");
+		pattern_free(exchange[i]);
+	ok(!pattern_bad, "objects left in the exchange intact");
 	report_walk("walk after every object is freed", &after);
 	ok(after.in_use <= before.in_use + 64,
 	   "nothing lost: %llu objects in use before, %llu after (thread "
