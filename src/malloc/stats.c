@@ -2,13 +2,13 @@
 /*
  * src/malloc/stats.c: the allocator's statistics, on the project's own
  * per-CPU words (percpu_add() and percpu_sum(), which allocate nothing;
- * malloc_internal.h says why not a percpu_counter each). Objects in use per class are not counted on the fast
- * path: they are what the central list handed out, less what came back,
- * less what sits in the per-CPU caches. Cache hits cost two per-CPU adds
- * per malloc/free pair, so they are counted only when PERCPU_MALLOC_STATS
- * is set at start. The Prometheus text is written from a fixed buffer with
- * snprintf() and write(): no allocation, so it may run inside the
- * allocator, and at exit.
+ * malloc_internal.h says why not a percpu_counter each). Objects in use
+ * per class are not counted on the fast path: they are what the central
+ * list handed out, less what came back, less what sits in the per-CPU
+ * caches. Cache hits cost two per-CPU adds per malloc/free pair, so they
+ * are counted only when PERCPU_MALLOC_STATS is set at start. The
+ * Prometheus text is written from a fixed buffer with snprintf() and
+ * write(): no allocation, so it may run inside the allocator, and at exit.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,13 +36,12 @@ int stats_init(void)
 	return 0;
 }
 
-/* Counters only grow: a sum read while adds run is never below 0. */
+/* The counters only grow: their sum is exact as a uint64_t, modulo 2^64. */
 static uint64_t sum(unsigned int i)
 {
 	intptr_t *w = __atomic_load_n(&stat_words, __ATOMIC_ACQUIRE);
-	intptr_t v = w ? percpu_sum(&w[i]) : 0;
 
-	return v > 0 ? (uint64_t)v : 0;
+	return w ? (uint64_t)percpu_sum(&w[i]) : 0;
 }
 
 static void class_stats(unsigned int cls, struct percpu_malloc_class_stats *o)

@@ -18,13 +18,13 @@
  * that runs later and frees makes no new one. The key is made with the
  * allocator, so that its index is low and its value needs no block glibc
  * would allocate (a nested pthread_setspecific() lost it); past 31 there
- * are no thread caches (tc_key_init). A cache the
- * destructor cannot reach (made in the last round of destructors, or
- * after) is reclaimed by a sweep: each new cache, and malloc_trim(), look
- * at the oldest ones and give back those whose thread no longer exists
- * (tgkill() with signal 0 finds no such thread). Fork: the child's caches
- * of the parent's other threads are reclaimed so too; the forking thread's
- * takes the child's thread id.
+ * are no thread caches (tc_key_init). A cache the destructor cannot reach
+ * (made in the last round of destructors, or after) is reclaimed by a
+ * sweep: each new cache, and malloc_trim(), look at the oldest ones and
+ * give back those whose thread no longer exists (tgkill() with signal 0
+ * finds no such thread). Fork: the child's caches of the parent's other
+ * threads are reclaimed so too; the forking thread's takes the child's
+ * thread id.
  */
 #include <errno.h>
 #include <signal.h>
