@@ -68,15 +68,9 @@ __attribute__((constructor(101))) static void make_keys(void)
 	key_after_ctor = percpu_malloc_tc_key;
 }
 
-static unsigned long next(unsigned long *seed)
-{
-	*seed = *seed * 6364136223846793005ul + 1442695040888963407ul;
-	return *seed >> 33;
-}
-
 static void *obj_new(unsigned long *seed, uint32_t tag)
 {
-	size_t size = PATTERN_MIN + next(seed) % (1024 - PATTERN_MIN + 1);
+	size_t size = PATTERN_MIN + pattern_rand(seed) % (1024 - PATTERN_MIN + 1);
 
 	return pattern_fill(malloc(size), size, tag);
 }
@@ -97,7 +91,7 @@ static void *worker_main(void *arg)
 	/* The thread's first allocation is glibc's, for the key's block. */
 	pthread_setspecific(keys[KEYS - 1], w);
 	for (int r = 0; r < ROUNDS; r++) {
-		unsigned long x = next(&seed);
+		unsigned long x = pattern_rand(&seed);
 		void *p = obj_new(&seed, tag++);
 
 		if (x % 2) {

@@ -4,7 +4,8 @@
  * them: a header (size, tag, magic) and bytes derived from the tag,
  * written when allocated and checked when freed, so that an object handed
  * out twice, or overlapping another, shows as wrong bytes. The counts are
- * the test's: bad bytes and failed allocations, from any thread.
+ * the test's: bad bytes and failed allocations, from any thread. And the
+ * random numbers the tests pick sizes and actions with.
  */
 #ifndef MALLOC_PATTERN_H
 #define MALLOC_PATTERN_H
@@ -23,6 +24,13 @@ struct pattern_hdr {
 #define PATTERN_MIN sizeof(struct pattern_hdr)
 
 static long pattern_bad, pattern_failed;
+
+/* The tests' random numbers: a 64-bit LCG step, its high 31 bits. */
+static unsigned long pattern_rand(unsigned long *seed)
+{
+	*seed = *seed * 6364136223846793005ul + 1442695040888963407ul;
+	return *seed >> 33;
+}
 
 static unsigned char pattern_byte(uint32_t tag, size_t i)
 {

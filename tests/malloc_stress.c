@@ -35,10 +35,8 @@ static int stop_signals;
 
 static size_t pick_size(unsigned long *seed, size_t *align)
 {
-	unsigned long r;
+	unsigned long r = pattern_rand(seed);
 
-	*seed = *seed * 6364136223846793005ul + 1442695040888963407ul;
-	r = *seed >> 33;
 	*align = 0;
 	if (r % 100 < 70)
 		return PATTERN_MIN + r % 240;
