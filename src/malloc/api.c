@@ -245,6 +245,10 @@ static __attribute__((noinline)) void free_not_fast(void *p)
 		free_slow(p);
 		return;
 	}
+	if (UNLIKELY(stats_hits) && s && percpu_stack_push1_fast(s, p)) {
+		stat_add(cls, ST_FREE_HIT, 1);
+		return;
+	}
 	if (tc_free(cls, p) ||
 	    (s && (percpu_stack_push_slow(s, &p, 1, &shard) == 1 ||
 		  (cache_open(s, shard, cls) &&
