@@ -2,13 +2,23 @@
 /*
  * src/malloc/central.c: per class, under one mutex, a transfer cache (an
  * array of free objects that moves batches between CPUs' caches without
- * touching spans) and the list of the class's spans that have room. A
- * refill takes from the transfer cache, then from spans (their free lists,
- * then objects never handed out), carving a span when none has room. An
+ * touching spans) and the list of the class's spans that have objects on
+ * their free lists. A refill takes from the transfer cache, then from
+ * those free lists, then objects never handed out from the span that its
+ * shard carves alone, carving a new one when that has none left. An
  * overflow's batch goes to the transfer cache while it has room, else back
  * to its spans; a span whose objects are all back is returned to the
  * kernel, except one kept per class so that a program that allocates and
  * frees around a span boundary does not make a system call each time.
+ *
+ * A span per shard: when CPUs took fresh objects from one span in turn,
+ * each CPU's objects came in runs of a batch (2 KiB of 64-byte objects)
+ * between the other's, and two threads on two CPUs, each allocating and
+ * freeing its own 1000 objects, ran 3 times slower than with one run each
+ * (AMD EPYC: 12 against 4 ns a pair, bench-malloc -w batch -t 2). The
+ * cache lines are never shared; runs of 8 KiB were still 3 times slower
+ * than 64 KiB in a loop that only writes them, as if each CPU's
+ * prefetches reached the other's lines.
  *
  * Every object entering a span's list or the transfer cache is checked:
  * a pointer that is not an object handed out by this class stops the
@@ -40,6 +50,26 @@ static void *xfer_slots[NR_CLASSES + 1][XFER_MAX];
 static struct central central[NR_CLASSES + 1] = {
 	[0 ... NR_CLASSES] = { .lock = PTHREAD_MUTEX_INITIALIZER },
 };
+
+/*
+ * Per shard, per class, the span it carves (percpu_alloc: NR_CLASSES + 1
+ * pointers a shard); a slot is read and written under its class's lock.
+ * Without the block, the shards share carving_shared.
+ */
+static struct span **carving;
+static struct span *carving_shared[NR_CLASSES + 1];
+
+void central_init(void)
+{
+	carving = percpu_alloc((NR_CLASSES + 1) * sizeof(struct span *));
+}
+
+static struct span **carving_slot(unsigned int cls, int shard)
+{
+	if (!carving || shard < 0 || shard >= percpu_nr_shards())
+		return &carving_shared[cls];
+	return (struct span **)percpu_ptr(carving, shard) + cls;
+}
 
 static void **xfer_of(const struct central *c)
 {
@@ -73,11 +103,10 @@ static void list_del(struct central *c, struct span *sp)
 	sp->listed = 0;
 }
 
-/* Up to n objects of sp into out. */
-static size_t span_take(struct central *c, unsigned int cls, struct span *sp,
-			void **out, size_t n)
+/* Up to n objects of sp's free list into out. */
+static size_t span_take(struct central *c, struct span *sp, void **out,
+			size_t n)
 {
-	const struct class_info *ci = &classes[cls];
 	size_t k = 0;
 
 	if (in_use(sp) == 0)
@@ -87,37 +116,88 @@ static size_t span_take(struct central *c, unsigned int cls, struct span *sp,
 		sp->free = *(void **)sp->free;
 		sp->nfree--;
 	}
-	for (; k < n && sp->bump < ci->per_span; k++)
-		out[k] = span_start(sp) + (size_t)sp->bump++ * ci->size;
-	if (!sp->free && sp->bump == ci->per_span)
+	if (!sp->free)
 		list_del(c, sp);
 	return k;
+}
+
+/* Up to n objects of sp never handed out into out; sp is carved no more
+ * once it has none left. */
+static size_t span_bump(struct central *c, unsigned int cls, struct span *sp,
+			void **out, size_t n)
+{
+	const struct class_info *ci = &classes[cls];
+	int was_empty = sp->listed && in_use(sp) == 0;
+	size_t k = 0;
+
+	for (; k < n && sp->bump < ci->per_span; k++)
+		out[k] = span_start(sp) + (size_t)sp->bump++ * ci->size;
+	if (k && was_empty)
+		c->nempty--;
+	if (sp->bump == ci->per_span && sp->carver) {
+		*sp->carver = NULL;
+		sp->carver = NULL;
+	}
+	return k;
+}
+
+/* A span with objects never handed out: another shard's, when the range
+ * has no span left to carve. */
+static struct span *any_carving(unsigned int cls)
+{
+	int n = percpu_nr_shards();
+
+	for (int shard = -1; shard < n; shard++) {
+		struct span *sp = *carving_slot(cls, shard);
+
+		if (sp)
+			return sp;
+	}
+	return NULL;
+}
+
+/* The span that *slot's shard carves, a new one if it has none. */
+static struct span *carving_span(unsigned int cls, struct span **slot)
+{
+	struct span *sp = *slot;
+
+	if (sp)
+		return sp;
+	sp = span_carve(cls);
+	if (!sp)
+		return any_carving(cls);
+	sp->carver = slot;
+	*slot = sp;
+	return sp;
 }
 
 size_t central_take(unsigned int cls, void **out, size_t n)
 {
 	struct central *c = &central[cls];
+	struct span **slot = carving_slot(cls, percpu_shard_id());
+	struct span *sp;
 	size_t k;
 
 	pthread_mutex_lock(&c->lock);
 	k = n < c->nxfer ? n : c->nxfer;
 	c->nxfer -= (uint32_t)k;
 	memcpy(out, xfer_of(c) + c->nxfer, k * sizeof(void *));
-	while (k < n) {
-		struct span *sp = c->list;
-
-		if (!sp) {
-			sp = span_carve(cls);
-			if (!sp)
-				break;
-			list_add(c, sp);
-			c->nempty++;
-		}
-		k += span_take(c, cls, sp, out + k, n - k);
-	}
+	while (k < n && c->list)
+		k += span_take(c, c->list, out + k, n - k);
+	while (k < n && (sp = carving_span(cls, slot)) != NULL)
+		k += span_bump(c, cls, sp, out + k, n - k);
 	c->fetched += k;
 	pthread_mutex_unlock(&c->lock);
 	return k;
+}
+
+/* An empty span off its class's list, its carving ended, to the kernel. */
+static void span_drop(struct central *c, struct span *sp)
+{
+	list_del(c, sp);
+	if (sp->carver)
+		*sp->carver = NULL;
+	span_release(sp);
 }
 
 /* One object back to its span; the span back to the kernel if it is
@@ -137,8 +217,7 @@ static void span_give(struct central *c, void *p)
 		c->nempty++;
 		return;
 	}
-	list_del(c, sp);
-	span_release(sp);
+	span_drop(c, sp);
 }
 
 static void check_objects(unsigned int cls, void **p, size_t n)
@@ -178,9 +257,8 @@ static void central_flush_one(unsigned int cls)
 	for (sp = c->list; sp; sp = next) {
 		next = sp->next;
 		if (in_use(sp) == 0) {
-			list_del(c, sp);
 			c->nempty--;
-			span_release(sp);
+			span_drop(c, sp);
 		}
 	}
 	pthread_mutex_unlock(&c->lock);

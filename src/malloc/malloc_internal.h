@@ -120,8 +120,9 @@ struct span {
 	struct span *prev;
 	uint32_t nfree;		/* objects on `free` */
 	uint32_t bump;		/* objects [0, bump) handed out at least once */
+	struct span **carver;	/* the carving slot naming it, or NULL */
 	uint8_t cls;		/* as span_class[], under the class lock */
-	uint8_t listed;		/* on its class's list of spans with room */
+	uint8_t listed;		/* on its class's list: objects on `free` */
 };
 
 HIDDEN extern uintptr_t range_base;	/* 0 until reserved */
@@ -188,6 +189,7 @@ HIDDEN int object_valid(const void *p, unsigned int cls);
 
 /* ---- central lists (central.c) ---- */
 
+HIDDEN void central_init(void);
 HIDDEN size_t central_take(unsigned int cls, void **out, size_t n);
 HIDDEN void central_give(unsigned int cls, void **p, size_t n);
 HIDDEN void central_flush(void);	/* transfer caches, empty spans */

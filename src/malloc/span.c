@@ -71,10 +71,20 @@ int range_init(void)
 	return 0;
 }
 
+#ifdef PERCPU_INJECT
+/* Test builds: while set, no span is to be had, as when the range is used
+ * up (tests/malloc_carve.c). */
+EXPORT int percpu_malloc_no_new_spans;
+#else
+#define percpu_malloc_no_new_spans 0
+#endif
+
 static struct span *span_new(void)
 {
 	struct span *sp;
 
+	if (percpu_malloc_no_new_spans)
+		return NULL;
 	if (free_spans) {
 		sp = free_spans;
 		free_spans = sp->next;
