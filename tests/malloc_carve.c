@@ -80,19 +80,38 @@ static void spans_apart(void)
 	}
 }
 
-static void *first_object;
-static void *second_object;
+#define FIRST_MAX 64
+static void *firsts[FIRST_MAX];
+static int nfirsts;
+static void *second;
 
+/* The objects of SHORT_SIZE's class held by caches (a drain would hand
+ * them to another CPU). */
+static uint64_t short_cached(void)
+{
+	struct percpu_malloc_stats st;
+	int c = 0;
+
+	percpu_malloc_stats(&st);
+	while (st.cls[c].size < SHORT_SIZE)
+		c++;
+	return st.cls[c].cached + st.cls[c].transfer;
+}
+
+/* CPU 0: objects until its cache holds none; CPU 1: one object. */
 static void *allocate_short(void *arg)
 {
 	int me = (int)(intptr_t)arg;
 
 	test_pin_to(me);
 	test_thread_setup(me);
-	if (me == 0)
-		first_object = malloc(SHORT_SIZE);
-	else
-		second_object = malloc(SHORT_SIZE);
+	if (me == 1) {
+		second = malloc(SHORT_SIZE);
+		return NULL;
+	}
+	do
+		firsts[nfirsts++] = malloc(SHORT_SIZE);
+	while (nfirsts < FIRST_MAX && short_cached());
 	return NULL;
 }
 
@@ -106,18 +125,23 @@ static void on_cpu(int cpu)
 
 static void span_shared_when_none_left(void)
 {
+	uint64_t cached;
+
 	on_cpu(0);
+	cached = short_cached();
 	percpu_malloc_no_new_spans = 1;
 	on_cpu(1);
 	percpu_malloc_no_new_spans = 0;
-	ok(first_object && second_object &&
-	   (uintptr_t)first_object >> SPAN_SHIFT ==
-		   (uintptr_t)second_object >> SPAN_SHIFT,
-	   "no new span to be had: CPU 1 takes an object of %d B from the "
-	   "span CPU 0 carves (%p, %p)", SHORT_SIZE, first_object,
-	   second_object);
-	free(first_object);
-	free(second_object);
+	ok(!cached && firsts[0] && second &&
+	   (uintptr_t)firsts[0] >> SPAN_SHIFT ==
+		   (uintptr_t)second >> SPAN_SHIFT,
+	   "no new span to be had, nothing cached (%llu): CPU 1 takes an "
+	   "object of %d B from the span CPU 0 carves (%p after %d of CPU "
+	   "0's, the first %p)", (unsigned long long)cached, SHORT_SIZE,
+	   second, nfirsts, firsts[0]);
+	for (int i = 0; i < nfirsts; i++)
+		free(firsts[i]);
+	free(second);
 }
 
 static void walk(void)
