@@ -32,7 +32,7 @@
 
 struct central {
 	pthread_mutex_t lock;
-	struct span *list;	/* spans with room, most recent first */
+	struct span *list;	/* spans with free objects, newest first */
 	uint32_t nxfer;
 	uint32_t nempty;	/* spans on the list with nothing in use */
 	uint64_t fetched;	/* objects given to caches or callers */
@@ -52,23 +52,17 @@ static struct central central[NR_CLASSES + 1] = {
 };
 
 /*
- * Per shard, per class, the span it carves (percpu_alloc: NR_CLASSES + 1
- * pointers a shard); a slot is read and written under its class's lock.
- * Without the block, the shards share carving_shared.
+ * Per shard, per class, the span it carves; read and written under the
+ * class's lock. Past 64 shards, shards 64 apart share a row, and so their
+ * spans. A row is 328 bytes: the rows of a dozen CPUs share one resident
+ * page, where a block of per-CPU memory took a page on each CPU.
  */
-static struct span **carving;
-static struct span *carving_shared[NR_CLASSES + 1];
-
-void central_init(void)
-{
-	carving = percpu_alloc((NR_CLASSES + 1) * sizeof(struct span *));
-}
+#define CARVERS 64
+static struct span *carving[CARVERS][NR_CLASSES + 1];
 
 static struct span **carving_slot(unsigned int cls, int shard)
 {
-	if (!carving || shard < 0 || shard >= percpu_nr_shards())
-		return &carving_shared[cls];
-	return (struct span **)percpu_ptr(carving, shard) + cls;
+	return &carving[(unsigned int)shard % CARVERS][cls];
 }
 
 static void **xfer_of(const struct central *c)
@@ -145,14 +139,9 @@ static size_t span_bump(struct central *c, unsigned int cls, struct span *sp,
  * has no span left to carve. */
 static struct span *any_carving(unsigned int cls)
 {
-	int n = percpu_nr_shards();
-
-	for (int shard = -1; shard < n; shard++) {
-		struct span *sp = *carving_slot(cls, shard);
-
-		if (sp)
-			return sp;
-	}
+	for (int row = 0; row < CARVERS; row++)
+		if (carving[row][cls])
+			return carving[row][cls];
 	return NULL;
 }
 

@@ -240,7 +240,6 @@ static void set_up(void)
 	if (range_init())
 		return;		/* every object a mapping of its own */
 	fork_point(4);
-	central_init();
 	__atomic_store_n(&central_ok, 1, __ATOMIC_RELEASE);
 	for (unsigned int c = 1; c <= NR_CLASSES; c++) {
 		if (!caches[c])

@@ -189,7 +189,6 @@ HIDDEN int object_valid(const void *p, unsigned int cls);
 
 /* ---- central lists (central.c) ---- */
 
-HIDDEN void central_init(void);
 HIDDEN size_t central_take(unsigned int cls, void **out, size_t n);
 HIDDEN void central_give(unsigned int cls, void **p, size_t n);
 HIDDEN void central_flush(void);	/* transfer caches, empty spans */
