@@ -115,19 +115,19 @@ static size_t span_take(struct central *c, struct span *sp, void **out,
 	return k;
 }
 
-/* Up to n objects of sp never handed out into out; sp is carved no more
- * once it has none left. */
-static size_t span_bump(struct central *c, unsigned int cls, struct span *sp,
-			void **out, size_t n)
+/*
+ * Up to n objects of sp never handed out into out; sp is carved no more
+ * once it has none left. Only with the class's list empty (central_take
+ * takes free objects first): sp is not on it, so not counted in nempty.
+ */
+static size_t span_bump(unsigned int cls, struct span *sp, void **out,
+			size_t n)
 {
 	const struct class_info *ci = &classes[cls];
-	int was_empty = sp->listed && in_use(sp) == 0;
 	size_t k = 0;
 
 	for (; k < n && sp->bump < ci->per_span; k++)
 		out[k] = span_start(sp) + (size_t)sp->bump++ * ci->size;
-	if (k && was_empty)
-		c->nempty--;
 	if (sp->bump == ci->per_span && sp->carver) {
 		*sp->carver = NULL;
 		sp->carver = NULL;
@@ -174,7 +174,7 @@ size_t central_take(unsigned int cls, void **out, size_t n)
 	while (k < n && c->list)
 		k += span_take(c, c->list, out + k, n - k);
 	while (k < n && (sp = carving_span(cls, slot)) != NULL)
-		k += span_bump(c, cls, sp, out + k, n - k);
+		k += span_bump(cls, sp, out + k, n - k);
 	c->fetched += k;
 	pthread_mutex_unlock(&c->lock);
 	return k;

@@ -19,7 +19,8 @@ fi
 for t in tests/*.t; do
 	case $t in
 	tests/malloc_conform.t | tests/malloc_stress.t | tests/malloc_programs.t | \
-		tests/malloc_setup_fork.t | tests/malloc_key.t)
+		tests/malloc_setup_fork.t | tests/malloc_key.t | \
+		tests/malloc_carve.t)
 		continue ;;
 	esac
 	out=$(LD_PRELOAD="$lib" sh "$t" 2>&1)
