@@ -149,8 +149,8 @@ static void walk(void)
 	struct percpu_malloc_check c;
 	int rc = percpu_malloc_check(&c);
 
-	ok(rc == 0, "consistency walk: %llu spans, %llu in use (counted %llu), %llu "
-	   "duplicates, %llu invalid, %llu bad spans",
+	ok(rc == 0, "consistency walk: %llu spans, %llu in use (counted "
+	   "%llu), %llu duplicates, %llu invalid, %llu bad spans",
 	   (unsigned long long)c.spans, (unsigned long long)c.in_use,
 	   (unsigned long long)c.in_use_counted,
 	   (unsigned long long)c.duplicates, (unsigned long long)c.invalid,

@@ -245,6 +245,8 @@ static __attribute__((noinline)) void free_not_fast(void *p)
 		free_slow(p);
 		return;
 	}
+	/* Counting hits, free's fast path never runs (its table is empty):
+	 * its section first, before the lock path's ways. */
 	if (UNLIKELY(stats_hits) && s && percpu_stack_push1_fast(s, p)) {
 		stat_add(cls, ST_FREE_HIT, 1);
 		return;

@@ -115,6 +115,15 @@ static size_t span_take(struct central *c, struct span *sp, void **out,
 	return k;
 }
 
+/* sp's carving ends: its slot names no span. */
+static void carving_end(struct span *sp)
+{
+	if (sp->carver) {
+		*sp->carver = NULL;
+		sp->carver = NULL;
+	}
+}
+
 /*
  * Up to n objects of sp never handed out into out; sp is carved no more
  * once it has none left. Only with the class's list empty (central_take
@@ -128,10 +137,8 @@ static size_t span_bump(unsigned int cls, struct span *sp, void **out,
 
 	for (; k < n && sp->bump < ci->per_span; k++)
 		out[k] = span_start(sp) + (size_t)sp->bump++ * ci->size;
-	if (sp->bump == ci->per_span && sp->carver) {
-		*sp->carver = NULL;
-		sp->carver = NULL;
-	}
+	if (sp->bump == ci->per_span)
+		carving_end(sp);
 	return k;
 }
 
@@ -184,8 +191,7 @@ size_t central_take(unsigned int cls, void **out, size_t n)
 static void span_drop(struct central *c, struct span *sp)
 {
 	list_del(c, sp);
-	if (sp->carver)
-		*sp->carver = NULL;
+	carving_end(sp);
 	span_release(sp);
 }
 
