@@ -3,8 +3,9 @@
  * model/rseq_lockpath.pml: rseq sections, the lock path in mixed mode and
  * the kill switch, on a per-CPU counter (src/shard.c, src/lockpath.c,
  * percpu_process_disable in src/runtime.c, percpu_cs_add in
- * include/percpu/arch/x86_64.h). Two CPUs, a shard word and a counter on
- * each.
+ * include/percpu/arch/x86_64.h). Two CPUs, a shard word, a gate and a
+ * counter on each. The section checks the gate (open: it holds its
+ * shard's id), the slow path the word's disabled bit.
  *
  * Threads: an rseq thread that migrates between the CPUs and adds R_ADDS
  * times, by a section or, after an abort or a divert, by the lock path; a
@@ -16,8 +17,11 @@
  * never own one shard at once; every run ends with all threads done.
  *
  * Mutations: -DMUT_NO_FENCE (the lock path does not fence the CPU after
- * taking the word) and -DMUT_KILL_NO_FENCE (the kill switch sets the bits
- * but does not fence) must each give a counterexample.
+ * taking the word), -DMUT_KILL_NO_FENCE (the kill switch sets the bits
+ * but does not fence), -DMUT_NO_GATE_CLOSE (the lock path leaves the gate
+ * open), -DMUT_GATE_OPEN_LATE (it opens the gate after releasing the
+ * word) and -DMUT_GATE_OPEN_STORE (it opens the gate with a plain store,
+ * not a compare-and-swap) must each give a counterexample.
  */
 #define NTHREADS 3
 #define T_RSEQ 0
@@ -27,12 +31,15 @@
 #define WORD(s) (s)		/* shard word of shard s */
 #define CNT(s) (2 + (s))	/* the counter's word on shard s */
 #define LOCKONLY 4		/* percpu_rt.rseq_shards == 0 */
-#define NADDR 5
+#define GATE(s) (5 + (s))	/* shard s's gate */
+#define NADDR 7
 
 #include "tso.pml"
 
 #define DIS 1			/* SHARD_DISABLED */
 #define TAG(t) (2 * ((t) + 1))	/* owner tags: SHARD_DISABLED clear */
+#define GATE_HELD 2		/* open, a gate holds its shard's id */
+#define GATE_OFF 3
 
 #ifndef R_ADDS
 #define R_ADDS 2
@@ -91,6 +98,36 @@ inline release_word(t, s, w)
 	fi
 }
 
+/* gate_close and gate_open (src/lockpath/shard.c): compare-and-swaps,
+ * leaving a gate the kill switch closed for good as it is. */
+inline gate_cas(gt, gs, gfrom, gto)
+{
+	atomic {
+		LOCKED(gt);
+		if
+		:: mem[GATE(gs)] == gfrom ->
+			printf("T%d gate %d: %d -> %d (lock cmpxchg)\n", gt,
+			       gs, gfrom, gto);
+			mem[GATE(gs)] = gto
+		:: else
+		fi
+	}
+}
+
+inline gate_open(t, s, lo)
+{
+	tso_load(t, LOCKONLY, lo);
+	if
+	:: !lo ->
+#ifdef MUT_GATE_OPEN_STORE
+		tso_store(t, GATE(s), s)
+#else
+		gate_cas(t, s, GATE_HELD, s)
+#endif
+	:: else
+	fi
+}
+
 /*
  * percpu_lock_path for an add on shard s. In lock mode (no leases here) a
  * single-word update is one atomic instruction and takes no word. Else
@@ -115,6 +152,13 @@ inline lockpath_add(t, s, w, lo)
 			printf("T%d takes word %d (lock cmpxchg)\n", t, s);
 			mem[WORD(s)] = (mem[WORD(s)] & DIS) | TAG(t)
 		}
+#ifndef MUT_NO_GATE_CLOSE
+		tso_load(t, LOCKONLY, lo);
+		if
+		:: !lo -> gate_cas(t, s, s, GATE_HELD)
+		:: else
+		fi;
+#endif
 #ifndef MUT_NO_FENCE
 		tso_load(t, LOCKONLY, lo);
 		if
@@ -133,7 +177,13 @@ inline lockpath_add(t, s, w, lo)
 			mem[CNT(s)]++
 		}
 		excl[s] = 0;
+#ifdef MUT_GATE_OPEN_LATE
+		release_word(t, s, w);
+		gate_open(t, s, lo)
+#else
+		gate_open(t, s, lo);
 		release_word(t, s, w)
+#endif
 	fi
 }
 
@@ -154,17 +204,17 @@ proctype rseq_thread()
 		}
 		fi;
 		/* The section: the CPU is checked by construction (a
-		 * migration aborts it), then the shard word, then the
-		 * counter is loaded and the commit stores the sum. */
+		 * migration aborts it), then the gate, then the counter is
+		 * loaded and the commit stores the sum. */
 		d_step {
 			in_cs = 1;
 			cs_abort = 0;
 			s = rcpu;
 			printf("T%d enters a section on CPU %d\n", T_RSEQ, s)
 		}
-		tso_load(T_RSEQ, WORD(s), w);
+		tso_load(T_RSEQ, GATE(s), w);
 		if
-		:: w == 0 ->
+		:: w == s ->
 			tso_load(T_RSEQ, CNT(s), c);
 			if
 			:: atomic {
@@ -197,6 +247,7 @@ proctype rseq_thread()
 				cs_abort = 0;
 				printf("T%d: section diverted\n", T_RSEQ)
 			}
+			tso_load(T_RSEQ, WORD(s), w);
 			if
 			:: (w & DIS) == 0 -> skip
 			:: lockpath_add(T_RSEQ, rcpu, w, lo);
@@ -234,6 +285,16 @@ proctype kill_switch()
 		printf("T%d sets the disabled bit of word 1 (lock or)\n", T_KILL);
 		mem[WORD(1)] = mem[WORD(1)] | DIS
 	}
+	atomic {
+		LOCKED(T_KILL);
+		printf("T%d closes gate 0 for good\n", T_KILL);
+		mem[GATE(0)] = GATE_OFF
+	}
+	atomic {
+		LOCKED(T_KILL);
+		printf("T%d closes gate 1 for good\n", T_KILL);
+		mem[GATE(1)] = GATE_OFF
+	}
 #ifndef MUT_KILL_NO_FENCE
 	fence_cpu(T_KILL, 0);
 	fence_cpu(T_KILL, 1);
@@ -245,7 +306,8 @@ proctype kill_switch()
 init
 {
 	atomic {
-		printf("T0 rseq, T1 lock path, T2 kill switch; [0] [1] shard words, [2] [3] counters, [4] lock mode\n");
+		printf("T0 rseq, T1 lock path, T2 kill switch; [0] [1] shard words, [2] [3] counters, [4] lock mode, [5] [6] gates\n");
+		mem[GATE(1)] = 1;
 		run drainer(T_RSEQ);
 		run drainer(T_LOCK);
 		run drainer(T_KILL);

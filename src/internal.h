@@ -147,6 +147,21 @@ static inline intptr_t *percpu_shard_word(unsigned int shard)
 			     << percpu_words.shift));
 }
 
+/*
+ * Gates (shard.c): the sections that run on the shard the thread reads
+ * itself (percpu_fast_here) check the shard's gate, not its word: open,
+ * it holds the shard's id, and one compare with the live id checks both
+ * the CPU and the mode. It is closed (GATE_HELD) while a lock-path
+ * operation holds the word in rseq mode, and for good (GATE_OFF) once
+ * the process is in lock mode; no id, -1 and -2 included, reads as
+ * either. NULL where the words are not at the stride (lock mode only).
+ */
+#define GATE_HELD ((uint32_t)0x80000000u)
+#define GATE_OFF ((uint32_t)0x80000001u)
+extern uint32_t *percpu_gates __attribute__((visibility("hidden")));
+void percpu_gates_off(unsigned int nr_shards);
+void percpu_gates_reopen(unsigned int nr_shards);
+
 int percpu_shard_words_init(unsigned int nr_shards);
 int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait);
 void percpu_shard_release(const struct shard_hold *h);

@@ -92,6 +92,12 @@ check assert "mutation: lock path without the fence is caught" \
 	rseq_lockpath.pml -DMUT_NO_FENCE
 check assert "mutation: kill switch without the fence is caught" \
 	rseq_lockpath.pml -DMUT_KILL_NO_FENCE
+check assert "mutation: lock path leaving the gate open is caught" \
+	rseq_lockpath.pml -DMUT_NO_GATE_CLOSE
+check assert "mutation: gate opened after the word's release is caught" \
+	rseq_lockpath.pml -DMUT_GATE_OPEN_LATE
+check assert "mutation: gate opened by a plain store is caught" \
+	rseq_lockpath.pml -DMUT_GATE_OPEN_STORE
 
 check none "lease, one revoker: exact sum, exclusion, no deadlock" \
 	lease_revoke.pml -DONE_REVOKER

@@ -275,6 +275,26 @@ static __attribute__((unused)) void *test_probe_main(void *arg)
 	return NULL;
 }
 
+/*
+ * While the process is in rseq mode, every gate (src/internal.h) holds its
+ * shard's id again once no lock-path operation runs: one left closed
+ * would send every operation on its shard to the slow path for good.
+ */
+static __attribute__((unused)) void test_gates_open(void)
+{
+	const uint32_t *gates = (const uint32_t *)percpu_rt.shard_gates;
+	int n = percpu_nr_shards(), closed = 0, first = -1;
+
+	if (!__atomic_load_n(&percpu_rt.rseq_shards, __ATOMIC_ACQUIRE))
+		return;
+	for (int s = 0; s < n; s++)
+		if (__atomic_load_n(&gates[s], __ATOMIC_RELAXED) !=
+		    (uint32_t)s && !closed++)
+			first = s;
+	ok(closed == 0, "every gate open at the end (%d of %d closed, "
+	   "the first %d)", closed, n, first);
+}
+
 /* Call once the test's threads are done: every shard word is free. */
 static __attribute__((unused)) void test_shards_free(void)
 {
@@ -302,6 +322,7 @@ static __attribute__((unused)) void test_shards_free(void)
 	ok(!test_probe.wrong && test_probe.reached == want,
 	   "every shard word free at the end: percpu_remote ran on each of "
 	   "%d shards", n);
+	test_gates_open();
 }
 
 #endif

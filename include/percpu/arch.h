@@ -14,6 +14,15 @@
  * current: a thread that moved between the read and the section fails
  * the compare. `word` is that shard's shard word; `p` is that shard's copy
  * of the caller's word.
+ * The sections that only run on the shard the thread read itself
+ * (percpu_fast_here) check its gate instead: a 32-bit word that holds
+ * the shard's id while the lock path leaves the shard to rseq, and a
+ * value no id takes otherwise (src/internal.h). `*gate == area->id` then
+ * checks both the CPU and the mode in one compare; gates -1 and -2 never
+ * open. The sections on a shard the caller names (the compared ones,
+ * through percpu_cas and percpu/multi.h) keep the two checks: the
+ * compare with the id comes first, so a shard out of range is never
+ * read.
  * Results:
  *   PERCPU_CS_OK        committed
  *   PERCPU_CS_ABORT     the kernel restarted the section (preemption,
@@ -21,21 +30,25 @@
  *   PERCPU_CS_MOVED     the thread no longer runs on `cpu` (or is not
  *                       registered): nothing was stored
  *   PERCPU_CS_DIVERTED  the shard word is non-zero (held by a lock-path
- *                       operation, or rseq disabled): nothing was stored
+ *                       operation, or rseq disabled), or, for a gated
+ *                       section, the gate is not the live id (closed, or
+ *                       the thread moved): nothing was stored
  *   PERCPU_CS_CHANGED   the compare failed: nothing was stored
  *
- * percpu_cs_add(off, cpu, word, p0, v):
+ * percpu_cs_add(off, cpu, gate, p0, v):
  *	p0 is shard 0's word; p = p0 + cpu * PERCPU_STRIDE, computed after
  *	the checks (a diverted section does not pay for it).
- *	if (area->id != cpu) return MOVED;
- *	if (*word != 0) return DIVERTED;
+ *	if (*gate != area->id) return DIVERTED;
  *	*p += v;					commit
  *	return OK;
- * percpu_cs_fetch_add(off, cpu, word, p, &v):
+ * percpu_cs_fetch_add(off, cpu, gate, p, &v):
  *	as percpu_cs_add, and v = the value *p held before; one instruction
  *	commits both.
- * percpu_cs_store(off, cpu, word, p, v):
+ * percpu_cs_store(off, cpu, gate, p, v):
  *	as percpu_cs_add, committing *p = v.
+ * percpu_cs_xchg(off, cpu, gate, p, &v):
+ *	as percpu_cs_add, committing *p = v, and v = the value *p held
+ *	before.
  * percpu_cs_cmpeq_store(off, cpu, word, p, expect, v):
  *	if (area->id != cpu) return MOVED;
  *	if (*word != 0) return DIVERTED;
@@ -44,21 +57,19 @@
  *	return OK;
  *
  * The list's sections (percpu/list.h): `head` is this shard's list head.
- * percpu_cs_list_push(off, cpu, word, head, node):
- *	if (area->id != cpu) return MOVED;
- *	if (*word != 0) return DIVERTED;
+ * percpu_cs_list_push(off, cpu, gate, head, node):
+ *	if (*gate != area->id) return DIVERTED;
  *	node->next = *head;
  *	*head = node;					commit
  *	return OK;
- * percpu_cs_list_pop(off, cpu, word, head, &node):
- *	if (area->id != cpu) return MOVED;
- *	if (*word != 0) return DIVERTED;
+ * percpu_cs_list_pop(off, cpu, gate, head, &node):
+ *	if (*gate != area->id) return DIVERTED;
  *	n = *head;
  *	if (n == NULL) return CHANGED;			empty
  *	*head = n->next;				commit
  *	node = n;					after the commit
  *	return OK;
- * percpu_cs_list_pop_here(off, id, words, head0, &o):
+ * percpu_cs_list_pop_here(off, id, gates, head0, &o):
  *	a _here section (below): o = cpu * PERCPU_STRIDE for the id read
  *	inside, head = head0 + o, then as percpu_cs_list_pop, returning
  *	n, or 0 if empty, or 1 for every other failure (abort, diverted):
@@ -68,17 +79,15 @@
  * stack, st->count, st->capacity, st->slot[]. Each reads the count and
  * the capacity inside the section, so no load before it is needed; the
  * stores above the count are speculative, the count's store commits.
- * percpu_cs_stack_push1(off, cpu, word, st, ptr):
- *	if (area->id != cpu) return MOVED;
- *	if (*word != 0) return DIVERTED;
+ * percpu_cs_stack_push1(off, cpu, gate, st, ptr):
+ *	if (*gate != area->id) return DIVERTED;
  *	c = st->count;
  *	if (c >= st->capacity) return CHANGED;		full
  *	st->slot[c] = ptr;
  *	st->count = c + 1;				commit
  *	return OK;
- * percpu_cs_stack_pop1(off, cpu, word, st, &ptr):
- *	if (area->id != cpu) return MOVED;
- *	if (*word != 0) return DIVERTED;
+ * percpu_cs_stack_pop1(off, cpu, gate, st, &ptr):
+ *	if (*gate != area->id) return DIVERTED;
  *	c = st->count;
  *	if (c <= 0) return CHANGED;			empty
  *	v = st->slot[c - 1];
@@ -89,19 +98,18 @@
  * where a preemption, a migration or a signal aborts them: the id read is
  * the one they commit on, so they need no compare and no id read before.
  * h->cpu is not used; st0 is shard 0's stack.
- * percpu_cs_stack_push1_here(off, id, words, st0, ptr):
+ * percpu_cs_stack_push1_here(off, id, gates, st0, ptr):
  *	cpu = area->id;					inside
- *	if (words[cpu] != 0) return 0;			diverted
+ *	if (gates[cpu] != cpu) return 0;		diverted
  *	st = st0 + cpu * PERCPU_STRIDE;
  *	as percpu_cs_stack_push1, returning 1 if committed, else 0
  *	(abort, diverted, full).
- * percpu_cs_stack_pop1_here(off, id, words, st0):
+ * percpu_cs_stack_pop1_here(off, id, gates, st0):
  *	as above, popping as percpu_cs_stack_pop1 and returning v; every
  *	failure (abort, diverted, empty) returns 0.
- * percpu_cs_stack_push_small(off, cpu, word, st, ptrs, &n):
+ * percpu_cs_stack_push_small(off, cpu, gate, st, ptrs, &n):
  *	n <= PERCPU_STACK_SMALL (8), so the copy is a few plain moves.
- *	if (area->id != cpu) return MOVED;
- *	if (*word != 0) return DIVERTED;
+ *	if (*gate != area->id) return DIVERTED;
  *	c = st->count;
  *	k = min(n, st->capacity - c);
  *	if (k <= 0) return CHANGED;			full, or n == 0
@@ -109,11 +117,10 @@
  *	st->count = c + k;				commit
  *	n = k;						after the commit
  *	return OK;
- * percpu_cs_stack_pop_small(off, cpu, word, st, out, &n):
+ * percpu_cs_stack_pop_small(off, cpu, gate, st, out, &n):
  *	n <= PERCPU_STACK_SMALL. The copy into out[] is speculative too: it
  *	may land although the section aborts.
- *	if (area->id != cpu) return MOVED;
- *	if (*word != 0) return DIVERTED;
+ *	if (*gate != area->id) return DIVERTED;
  *	c = st->count;
  *	k = min(n, c);
  *	if (k <= 0) return CHANGED;			empty, or n == 0
@@ -135,13 +142,14 @@
 /*
  * Where a thread is: its rseq area and the area's shard-id field (cpu_id,
  * or mm_cid), as offsets from the thread pointer; shard 0's shard word;
- * and the shard id read before the section.
+ * the shard id read before the section; and shard 0's gate.
  */
 struct percpu_here {
 	long area;
 	long id;
 	uintptr_t words;
 	long cpu;	/* -1 and -2 stay negative: their offsets lie below 0 */
+	uintptr_t gates;
 };
 
 enum percpu_cs_result {

@@ -38,7 +38,9 @@ PERCPU_EXTERN_C_BEGIN
  * Private: the runtime state read by the inline fast paths. Not part of the
  * API: use the functions.
  *
- * The first three fields are set once by initialization, which completes
+ * The first three fields and shard_gates (appended, as a program built
+ * against older headers reads the others where they were) are set once
+ * by initialization, which completes
  * before percpu_alloc() returns its first object, and never change after.
  * The fast paths read them with PERCPU_ARCH_READ_RT(), an asm load with
  * no memory operand: the compiler may keep them in registers across
@@ -62,6 +64,7 @@ struct percpu_rt {
 	unsigned int nr_shards;
 	unsigned int rseq_shards;
 	long id_offset;		/* to this thread's cpu_id or mm_cid, for hints */
+	uintptr_t shard_gates;	/* shard 0's gate; shard k's at + k * 4 */
 } __attribute__((aligned(64)));
 PERCPU_API extern struct percpu_rt percpu_rt;
 

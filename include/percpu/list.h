@@ -48,7 +48,7 @@ static inline int percpu_list_push(struct percpu_list *list,
 
 	if (PERCPU_LIKELY(percpu_fast_here(&h, list)) &&
 	    PERCPU_LIKELY(percpu_cs_list_push(
-				  &h, percpu_fast_word(&h),
+				  &h, percpu_fast_gate(&h),
 				  percpu_fast_slot((intptr_t *)list, h.cpu),
 				  (intptr_t)node) == PERCPU_CS_OK))
 		return (int)h.cpu;

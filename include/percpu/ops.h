@@ -65,6 +65,7 @@ static inline void percpu_fast_consts(struct percpu_here *h, const void *obj)
 	h->area = (long)PERCPU_ARCH_READ_RT(rseq_offset, obj);
 	h->id = (long)PERCPU_ARCH_READ_RT(shard_offset, obj);
 	h->words = PERCPU_ARCH_READ_RT(shard_words, obj);
+	h->gates = PERCPU_ARCH_READ_RT(shard_gates, obj);
 }
 
 /*
@@ -138,6 +139,12 @@ static inline intptr_t *percpu_fast_word(const struct percpu_here *h)
 	return (intptr_t *)(h->words + percpu_fast_offset(h->cpu));
 }
 
+/* Private: this shard's gate. */
+static inline const uint32_t *percpu_fast_gate(const struct percpu_here *h)
+{
+	return (const uint32_t *)h->gates + h->cpu;
+}
+
 /* An integer sum: for shards -1 and -2 the address lies outside the object
  * (never dereferenced: the section diverts first). */
 static inline intptr_t *percpu_fast_slot(intptr_t *p, long shard)
@@ -155,7 +162,7 @@ static inline int percpu_add(intptr_t *p, intptr_t v)
 	struct percpu_here h;
 
 	if (PERCPU_LIKELY(percpu_fast_here(&h, p)) &&
-	    PERCPU_LIKELY(percpu_cs_add(&h, percpu_fast_word(&h), p, v) ==
+	    PERCPU_LIKELY(percpu_cs_add(&h, percpu_fast_gate(&h), p, v) ==
 			  PERCPU_CS_OK))
 		return (int)h.cpu;
 #endif
@@ -173,7 +180,7 @@ static inline intptr_t percpu_fetch_add(intptr_t *p, intptr_t v, int *shard)
 	intptr_t old = v;
 
 	if (PERCPU_LIKELY(percpu_fast_here(&h, p)) &&
-	    PERCPU_LIKELY(percpu_cs_fetch_add(&h, percpu_fast_word(&h),
+	    PERCPU_LIKELY(percpu_cs_fetch_add(&h, percpu_fast_gate(&h),
 					      percpu_fast_slot(p, h.cpu), &old) ==
 			  PERCPU_CS_OK)) {
 		if (shard)
@@ -195,7 +202,7 @@ static inline intptr_t percpu_xchg(intptr_t *p, intptr_t v, int *shard)
 	intptr_t old = v;
 
 	if (PERCPU_LIKELY(percpu_fast_here(&h, p)) &&
-	    PERCPU_LIKELY(percpu_cs_xchg(&h, percpu_fast_word(&h),
+	    PERCPU_LIKELY(percpu_cs_xchg(&h, percpu_fast_gate(&h),
 					 percpu_fast_slot(p, h.cpu), &old) ==
 			  PERCPU_CS_OK)) {
 		if (shard)
@@ -253,7 +260,7 @@ static inline int percpu_store(intptr_t *p, intptr_t v)
 	struct percpu_here h;
 
 	if (PERCPU_LIKELY(percpu_fast_here(&h, p)) &&
-	    PERCPU_LIKELY(percpu_cs_store(&h, percpu_fast_word(&h),
+	    PERCPU_LIKELY(percpu_cs_store(&h, percpu_fast_gate(&h),
 					  percpu_fast_slot(p, h.cpu), v) ==
 			  PERCPU_CS_OK))
 		return (int)h.cpu;

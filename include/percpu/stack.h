@@ -100,7 +100,7 @@ static inline int percpu_stack_push1(struct percpu_stack *s, void *ptr,
 	int r;
 
 	if (PERCPU_LIKELY(percpu_fast_here(&h, s))) {
-		r = percpu_cs_stack_push1(&h, percpu_fast_word(&h),
+		r = percpu_cs_stack_push1(&h, percpu_fast_gate(&h),
 					  percpu_stack_here(s, &h),
 					  (intptr_t)ptr);
 		if (PERCPU_LIKELY(r == PERCPU_CS_OK || r == PERCPU_CS_CHANGED)) {
@@ -122,7 +122,7 @@ static inline int percpu_stack_pop1_into(struct percpu_stack *s, void **out,
 	int r;
 
 	if (PERCPU_LIKELY(percpu_fast_here(&h, s))) {
-		r = percpu_cs_stack_pop1(&h, percpu_fast_word(&h),
+		r = percpu_cs_stack_pop1(&h, percpu_fast_gate(&h),
 					 percpu_stack_here(s, &h),
 					 (intptr_t *)out);
 		if (PERCPU_LIKELY(r == PERCPU_CS_OK || r == PERCPU_CS_CHANGED)) {
@@ -217,7 +217,7 @@ static inline size_t percpu_stack_push(struct percpu_stack *s,
 		return (size_t)percpu_stack_push1(s, ptrs[0], shard);
 	if (PERCPU_LIKELY(n <= PERCPU_STACK_SMALL) &&
 	    PERCPU_LIKELY(percpu_fast_here(&h, s))) {
-		r = percpu_cs_stack_push_small(&h, percpu_fast_word(&h),
+		r = percpu_cs_stack_push_small(&h, percpu_fast_gate(&h),
 					       percpu_stack_here(s, &h), ptrs,
 					       &k);
 		if (PERCPU_LIKELY(r == PERCPU_CS_OK || r == PERCPU_CS_CHANGED)) {
@@ -250,7 +250,7 @@ static inline size_t percpu_stack_pop(struct percpu_stack *s, void **out,
 		return (size_t)percpu_stack_pop1_into(s, out, shard);
 	if (PERCPU_LIKELY(n <= PERCPU_STACK_SMALL) &&
 	    PERCPU_LIKELY(percpu_fast_here(&h, s))) {
-		r = percpu_cs_stack_pop_small(&h, percpu_fast_word(&h),
+		r = percpu_cs_stack_pop_small(&h, percpu_fast_gate(&h),
 					      percpu_stack_here(s, &h), out,
 					      &k);
 		if (PERCPU_LIKELY(r == PERCPU_CS_OK || r == PERCPU_CS_CHANGED)) {

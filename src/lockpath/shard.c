@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * src/lockpath/shard.c: the shard words, as lock-path locks. A lock-path operation
- * that may race with rseq sections takes the shard's word, then fences that
- * CPU: sections that saw the word free are restarted, later ones see it held
- * and divert. The holder then works with atomic instructions.
+ * that may race with rseq sections takes the shard's word, closes the
+ * shard's gate, then fences that CPU: sections that saw the word free or
+ * the gate open are restarted, later ones see them held and divert. The
+ * holder then works with atomic instructions, and opens the gate again
+ * before it releases the word.
  */
 #include <sched.h>
 #include <sys/mman.h>
@@ -22,12 +24,16 @@
  * offset waits (4 KiB aliasing, measured +8% on add).
  */
 #define WORD_IN_PAGE (4096u - (1u << WORD_SHIFT))
+/* The gates, 4 bytes each, from the second page of shard -2's stride:
+ * room for 261118 shards. */
+#define GATES_AT 4096u
 #define STATIC_WORDS 1024
 
 static __thread char owner_anchor __attribute__((tls_model("initial-exec"),
 						 aligned(8)));
 
 struct shard_words percpu_words;
+uint32_t *percpu_gates;
 static char static_words[STATIC_WORDS << WORD_SHIFT]
 	__attribute__((aligned(64)));
 
@@ -131,6 +137,50 @@ static void unclaim(uintptr_t *w)
 }
 
 /*
+ * Close the gate of a word just taken, before the fence: sections that
+ * saw it open are restarted by the fence, later ones see it closed. A
+ * compare-and-swap, as is the reopening before the release: the kill
+ * switch may close it for good at any moment, and that must stay. In
+ * lock mode gates are closed for good and the lock path leaves them be.
+ */
+static void gate_close(unsigned int shard)
+{
+	uint32_t open = shard;
+
+	if (percpu_gates && !percpu_lock_only())
+		__atomic_compare_exchange_n(&percpu_gates[shard], &open,
+					    GATE_HELD, 0, __ATOMIC_SEQ_CST,
+					    __ATOMIC_RELAXED);
+}
+
+static void gate_open(unsigned int shard)
+{
+	uint32_t held = GATE_HELD;
+
+	if (percpu_gates && !percpu_lock_only())
+		__atomic_compare_exchange_n(&percpu_gates[shard], &held,
+					    shard, 0, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED);
+}
+
+void percpu_gates_off(unsigned int nr_shards)
+{
+	for (unsigned int s = 0; percpu_gates && s < nr_shards; s++)
+		__atomic_store_n(&percpu_gates[s], GATE_OFF, __ATOMIC_SEQ_CST);
+}
+
+/* In a child of fork(), whose words were just freed: the gates of those
+ * not disabled open again. */
+void percpu_gates_reopen(unsigned int nr_shards)
+{
+	for (unsigned int s = 0; percpu_gates && s < nr_shards; s++)
+		if (!(__atomic_load_n(percpu_shard_word(s), __ATOMIC_RELAXED) &
+		      (intptr_t)SHARD_DISABLED))
+			__atomic_store_n(&percpu_gates[s], s,
+					 __ATOMIC_RELAXED);
+}
+
+/*
  * Take `shard`'s word into *h. Returns SHARD_TAKEN (release it with
  * percpu_shard_release), SHARD_NESTED if this thread already holds it (a
  * signal handler interrupted the holder, and may work beside it because
@@ -190,8 +240,10 @@ int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait)
 		if (!(old & ~SHARD_DISABLED)) {
 			if (!claim(w, old, me))
 				continue;
+			gate_close(shard);
 			if (!fence_shard(shard))
 				return SHARD_TAKEN;
+			gate_open(shard);
 			unclaim(w);
 			if (wait != TAKE_WAIT)
 				return took_busy(h);
@@ -222,6 +274,7 @@ int percpu_shard_lease(const struct shard_hold *h)
 
 void percpu_shard_release(const struct shard_hold *h)
 {
+	gate_open(h->shard);
 	unclaim((uintptr_t *)percpu_shard_word(h->shard));
 	intent = h->prev_intent;
 }
@@ -229,6 +282,16 @@ void percpu_shard_release(const struct shard_hold *h)
 static void place_words(uintptr_t base, unsigned int shift, unsigned int mask)
 {
 	percpu_words = (struct shard_words){ base, shift, mask };
+}
+
+/* Shards -2 and -1, then every shard's, each open. */
+static void place_gates(uint32_t *first, unsigned int nr_shards)
+{
+	first[0] = GATE_OFF;
+	first[1] = GATE_OFF;
+	percpu_gates = first + 2;
+	for (unsigned int s = 0; s < nr_shards; s++)
+		percpu_gates[s] = s;
 }
 
 static int words_fail(unsigned int level)
@@ -261,6 +324,7 @@ int percpu_shard_words_init(unsigned int nr_shards)
 		*(uintptr_t *)(p + WORD_IN_PAGE) = SHARD_DISABLED;
 		*(uintptr_t *)(p + PERCPU_STRIDE + WORD_IN_PAGE) =
 			SHARD_DISABLED;
+		place_gates((uint32_t *)(p + GATES_AT), nr_shards);
 		percpu_numa_place(p + 2 * PERCPU_STRIDE);
 		place_words((uintptr_t)(p + 2 * PERCPU_STRIDE + WORD_IN_PAGE),
 			    PERCPU_STRIDE_SHIFT, ~0u);

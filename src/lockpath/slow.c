@@ -14,25 +14,27 @@ enum { RSEQ_DONE, RSEQ_GIVE_UP };
 #if PERCPU_ARCH_RSEQ
 static int attempt_single(struct op *op, const struct percpu_here *h)
 {
-	intptr_t *w = percpu_fast_word(h), *p = op_at(op->p, h->cpu);
+	const uint32_t *g = percpu_fast_gate(h);
+	intptr_t *p = op_at(op->p, h->cpu);
 	intptr_t v = op->a;
 	int r;
 
 	switch (op->kind) {
 	case OP_ADD:
-		return percpu_cs_add(h, w, op->p, op->a);
+		return percpu_cs_add(h, g, op->p, op->a);
 	case OP_FETCH_ADD:
-		r = percpu_cs_fetch_add(h, w, p, &v);
+		r = percpu_cs_fetch_add(h, g, p, &v);
 		break;
 	case OP_XCHG:
-		r = percpu_cs_xchg(h, w, p, &v);
+		r = percpu_cs_xchg(h, g, p, &v);
 		break;
 	case OP_STORE:
-		return percpu_cs_store(h, w, p, op->a);
+		return percpu_cs_store(h, g, p, op->a);
 	case OP_LIST_PUSH:
-		return percpu_cs_list_push(h, w, p, op->a);
+		return percpu_cs_list_push(h, g, p, op->a);
 	default: /* OP_CAS, OP_LOCK */
-		return percpu_cs_cmpeq_store(h, w, p, op->a, op->b);
+		return percpu_cs_cmpeq_store(h, percpu_fast_word(h), p, op->a,
+					     op->b);
 	}
 	op->result = v;
 	return r;
@@ -40,7 +42,7 @@ static int attempt_single(struct op *op, const struct percpu_here *h)
 
 /* One pointer has its own section; up to PERCPU_STACK_SMALL, a loop. */
 static int attempt_stack_push(struct op *op, const struct percpu_here *h,
-			      intptr_t *w, intptr_t *st)
+			      const uint32_t *g, intptr_t *st)
 {
 	const struct op_more *m = op->more;
 	void *const *ptrs = (void *const *)m->src;
@@ -48,16 +50,16 @@ static int attempt_stack_push(struct op *op, const struct percpu_here *h,
 	int r;
 
 	if (k == 1)
-		r = percpu_cs_stack_push1(h, w, st, (intptr_t)ptrs[0]);
+		r = percpu_cs_stack_push1(h, g, st, (intptr_t)ptrs[0]);
 	else
-		r = percpu_cs_stack_push_small(h, w, st, ptrs, &k);
+		r = percpu_cs_stack_push_small(h, g, st, ptrs, &k);
 	if (r == PERCPU_CS_OK)
 		op->result = (intptr_t)k;
 	return r;
 }
 
 static int attempt_stack_pop(struct op *op, const struct percpu_here *h,
-			     intptr_t *w, intptr_t *st)
+			     const uint32_t *g, intptr_t *st)
 {
 	const struct op_more *m = op->more;
 	void **out = (void **)m->dst;
@@ -66,9 +68,9 @@ static int attempt_stack_pop(struct op *op, const struct percpu_here *h,
 	int r;
 
 	if (k != 1) {
-		r = percpu_cs_stack_pop_small(h, w, st, out, &k);
+		r = percpu_cs_stack_pop_small(h, g, st, out, &k);
 	} else {
-		r = percpu_cs_stack_pop1(h, w, st, &one);
+		r = percpu_cs_stack_pop1(h, g, st, &one);
 		if (r == PERCPU_CS_OK)
 			out[0] = (void *)one;
 	}
@@ -97,11 +99,12 @@ static int attempt_multi(struct op *op, const struct percpu_here *h)
 		return percpu_cs_cmpeq_memcpy_store(h, w, p, op->a, &copy,
 						    op->b);
 	case OP_STACK_PUSH:
-		return attempt_stack_push(op, h, w, p);
+		return attempt_stack_push(op, h, percpu_fast_gate(h), p);
 	case OP_STACK_POP:
-		return attempt_stack_pop(op, h, w, p);
+		return attempt_stack_pop(op, h, percpu_fast_gate(h), p);
 	default: /* OP_LIST_POP: no more operands */
-		return percpu_cs_list_pop(h, w, p, &op->result);
+		return percpu_cs_list_pop(h, percpu_fast_gate(h), p,
+					  &op->result);
 	}
 }
 
@@ -138,7 +141,8 @@ static int rseq_retry(struct op *op, const struct percpu_thread *t, int *shard)
 	while (aborts < MAX_RSEQ_ABORTS && percpu_thread_uses_rseq(t)) {
 		struct percpu_here h = { percpu_rt.rseq_offset,
 					 percpu_rt.id_offset,
-					 percpu_rt.shard_words, 0 };
+					 percpu_rt.shard_words, 0,
+					 percpu_rt.shard_gates };
 		int r;
 
 		h.cpu = percpu_arch_shard_id(h.id);
@@ -159,7 +163,8 @@ static int rseq_retry(struct op *op, const struct percpu_thread *t, int *shard)
 			continue;
 		}
 		if (r == PERCPU_CS_DIVERTED &&
-		    (__atomic_load_n(percpu_fast_word(&h), __ATOMIC_RELAXED) &
+		    (__atomic_load_n(percpu_shard_word((unsigned int)h.cpu),
+				     __ATOMIC_RELAXED) &
 		     (intptr_t)SHARD_DISABLED))
 			return RSEQ_GIVE_UP;
 #ifdef PERCPU_INJECT

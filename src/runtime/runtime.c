@@ -188,6 +188,7 @@ static void set_disabled_bits(unsigned int nr_shards)
 	for (unsigned int s = 0; s < nr_shards; s++)
 		__atomic_fetch_or(percpu_shard_word(s), SHARD_DISABLED,
 				  __ATOMIC_SEQ_CST);
+	percpu_gates_off(nr_shards);
 }
 
 /* The process mode, for its status file (percpu-info --pid). */
@@ -238,6 +239,7 @@ static void fork_child(void)
 	for (unsigned int s = 0; s < percpu_rt.nr_shards; s++)
 		__atomic_fetch_and(percpu_shard_word(s), SHARD_DISABLED,
 				   __ATOMIC_RELAXED);
+	percpu_gates_reopen(percpu_rt.nr_shards);
 	percpu_lease_after_fork();
 	percpu_tally_after_fork();
 	/* A fork while another thread initializes leaves that to the child. */
@@ -294,18 +296,22 @@ int percpu_index_is_cid(void)
 static void set_section_constants(int words_strided)
 {
 	static const uintptr_t disabled_word = SHARD_DISABLED;
+	static const uint32_t off_gates[2] = { GATE_OFF, GATE_OFF };
 	long dead = (long)((char *)&self.area - (char *)thread_pointer());
 
 	if (!rt.lock_reason) {
 		percpu_rt.rseq_offset = rt.area_offset;
 		percpu_rt.shard_offset = percpu_rt.id_offset;
 		percpu_rt.shard_words = percpu_words.base;
+		percpu_rt.shard_gates = (uintptr_t)percpu_gates;
 		return;
 	}
 	percpu_rt.rseq_offset = dead;
 	percpu_rt.shard_offset = dead + 4;
 	percpu_rt.shard_words = words_strided ? percpu_words.base :
 				(uintptr_t)&disabled_word + PERCPU_STRIDE;
+	percpu_rt.shard_gates = words_strided ? (uintptr_t)percpu_gates :
+				(uintptr_t)&off_gates[2];
 }
 
 /*

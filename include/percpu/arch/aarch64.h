@@ -114,6 +114,31 @@
 	"add x14, %[p], x13\n\t"					\
 	PERCPU_A64_DELAY(3)
 
+/*
+ * For a section on the shard the thread read itself (percpu_fast_here):
+ * as above, with one compare of the live id against the shard's gate,
+ * which reads as that id only while it is open and the thread runs on the
+ * shard; every failure diverts. The gate's value xor the id, 0 there,
+ * makes x14 dependent on the gate's load.
+ */
+#define PERCPU_A64_CS_ENTER_AND_GATE					\
+	"mrs x9, tpidr_el0\n\t"					\
+	"adrp x10, 3b\n\t"						\
+	"add x10, x10, :lo12:3b\n\t"					\
+	"add x11, x9, %[off]\n\t"					\
+	"str x10, [x11, #8]\n\t"					\
+	"1:\n\t"							\
+	PERCPU_A64_FORCED_ABORT						\
+	PERCPU_A64_DELAY(1)						\
+	"ldr w12, [x9, %[id]]\n\t"					\
+	"ldr w13, [%[gate]]\n\t"					\
+	"cmp w12, w13\n\t"						\
+	"b.ne %l[diverted]\n\t"					\
+	"eor w13, w13, w12\n\t"					\
+	"add x14, %[p], x13\n\t"					\
+	PERCPU_A64_DELAY(2)						\
+	PERCPU_A64_DELAY(3)
+
 #define PERCPU_A64_CS_ABORT_HANDLER					\
 	".pushsection __rseq_failure, \"ax\"\n\t"			\
 	".balign 4\n\t"							\
@@ -174,14 +199,14 @@ static inline unsigned int percpu_arch_shard_id(long id)
 /* p0 is shard 0's word, as on x86-64; here its shard's copy is computed
  * before the section. */
 static inline int percpu_cs_add(const struct percpu_here *h,
-				const intptr_t *word, intptr_t *p0, intptr_t v)
+				const uint32_t *gate, intptr_t *p0, intptr_t v)
 {
 	intptr_t *p = (intptr_t *)((uintptr_t)p0 +
 				   ((uintptr_t)h->cpu << PERCPU_STRIDE_SHIFT));
 
 	__asm__ __volatile__ goto(
 		PERCPU_A64_CS_DESCRIPTOR
-		PERCPU_A64_CS_ENTER_AND_CHECK
+		PERCPU_A64_CS_ENTER_AND_GATE
 		"ldr x10, [x14]\n\t"
 		"add x10, x10, %[v]\n\t"
 		PERCPU_A64_TWICE_CPU
@@ -190,7 +215,7 @@ static inline int percpu_cs_add(const struct percpu_here *h,
 		PERCPU_A64_CS_ABORT_HANDLER
 		:
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
-		  [word] "r"(word), [p] "r"(p), [v] "r"(v)
+		  [gate] "r"(gate), [p] "r"(p), [v] "r"(v)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted);
 	PERCPU_CS_RETURN;
@@ -198,12 +223,12 @@ static inline int percpu_cs_add(const struct percpu_here *h,
 
 /* The old value goes through x10 to *v after the commit. */
 static inline int percpu_cs_fetch_add(const struct percpu_here *h,
-				      const intptr_t *word, intptr_t *p,
+				      const uint32_t *gate, intptr_t *p,
 				      intptr_t *v)
 {
 	__asm__ __volatile__ goto(
 		PERCPU_A64_CS_DESCRIPTOR
-		PERCPU_A64_CS_ENTER_AND_CHECK
+		PERCPU_A64_CS_ENTER_AND_GATE
 		"ldr x11, [%[v]]\n\t"
 		"ldr x10, [x14]\n\t"
 		"add x11, x10, x11\n\t"
@@ -214,25 +239,25 @@ static inline int percpu_cs_fetch_add(const struct percpu_here *h,
 		PERCPU_A64_CS_ABORT_HANDLER
 		:
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
-		  [word] "r"(word), [p] "r"(p), [v] "r"(v)
+		  [gate] "r"(gate), [p] "r"(p), [v] "r"(v)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted);
 	PERCPU_CS_RETURN;
 }
 
 static inline int percpu_cs_store(const struct percpu_here *h,
-				  const intptr_t *word, intptr_t *p, intptr_t v)
+				  const uint32_t *gate, intptr_t *p, intptr_t v)
 {
 	__asm__ __volatile__ goto(
 		PERCPU_A64_CS_DESCRIPTOR
-		PERCPU_A64_CS_ENTER_AND_CHECK
+		PERCPU_A64_CS_ENTER_AND_GATE
 		PERCPU_A64_TWICE_CPU
 		"str %[v], [x14]\n\t"
 		"2:\n\t"
 		PERCPU_A64_CS_ABORT_HANDLER
 		:
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
-		  [word] "r"(word), [p] "r"(p), [v] "r"(v)
+		  [gate] "r"(gate), [p] "r"(p), [v] "r"(v)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted);
 	PERCPU_CS_RETURN;
@@ -264,12 +289,12 @@ static inline int percpu_cs_cmpeq_store(const struct percpu_here *h,
 }
 
 static inline int percpu_cs_xchg(const struct percpu_here *h,
-				 const intptr_t *word, intptr_t *p,
+				 const uint32_t *gate, intptr_t *p,
 				 intptr_t *v)
 {
 	__asm__ __volatile__ goto(
 		PERCPU_A64_CS_DESCRIPTOR
-		PERCPU_A64_CS_ENTER_AND_CHECK
+		PERCPU_A64_CS_ENTER_AND_GATE
 		"ldr x10, [x14]\n\t"
 		"ldr x11, [%[v]]\n\t"
 		PERCPU_A64_DELAY(4)
@@ -281,7 +306,7 @@ static inline int percpu_cs_xchg(const struct percpu_here *h,
 		PERCPU_A64_CS_ABORT_HANDLER
 		:
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
-		  [word] "r"(word), [p] "r"(p), [v] "r"(v)
+		  [gate] "r"(gate), [p] "r"(p), [v] "r"(v)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted);
 	PERCPU_CS_RETURN;
@@ -409,12 +434,12 @@ static inline int percpu_cs_cmpeq_memcpy_store(const struct percpu_here *h,
  * on another CPU works on the lock path, after fencing this one.
  */
 static inline int percpu_cs_list_push(const struct percpu_here *h,
-				      const intptr_t *word, intptr_t *head,
+				      const uint32_t *gate, intptr_t *head,
 				      intptr_t node)
 {
 	__asm__ __volatile__ goto(
 		PERCPU_A64_CS_DESCRIPTOR
-		PERCPU_A64_CS_ENTER_AND_CHECK
+		PERCPU_A64_CS_ENTER_AND_GATE
 		"ldr x10, [x14]\n\t"
 		"str x10, [%[node]]\n\t"
 		PERCPU_A64_DELAY(4)
@@ -425,7 +450,7 @@ static inline int percpu_cs_list_push(const struct percpu_here *h,
 		PERCPU_A64_CS_ABORT_HANDLER
 		:
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
-		  [word] "r"(word), [p] "r"(head), [node] "r"(node)
+		  [gate] "r"(gate), [p] "r"(head), [node] "r"(node)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted);
 	PERCPU_CS_RETURN;
@@ -433,12 +458,12 @@ static inline int percpu_cs_list_push(const struct percpu_here *h,
 
 /* The popped node goes through x10 to *node after the commit. */
 static inline int percpu_cs_list_pop(const struct percpu_here *h,
-				     const intptr_t *word, intptr_t *head,
+				     const uint32_t *gate, intptr_t *head,
 				     intptr_t *node)
 {
 	__asm__ __volatile__ goto(
 		PERCPU_A64_CS_DESCRIPTOR
-		PERCPU_A64_CS_ENTER_AND_CHECK
+		PERCPU_A64_CS_ENTER_AND_GATE
 		"ldr x10, [x14]\n\t"
 		"cbz x10, %l[changed]\n\t"
 		PERCPU_A64_DELAY(4)
@@ -452,7 +477,7 @@ static inline int percpu_cs_list_pop(const struct percpu_here *h,
 		PERCPU_A64_CS_ABORT_HANDLER
 		:
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
-		  [word] "r"(word), [p] "r"(head), [node] "r"(node)
+		  [gate] "r"(gate), [p] "r"(head), [node] "r"(node)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted, changed);
 	PERCPU_CS_RETURN_CHANGED;
@@ -470,6 +495,7 @@ static inline void percpu_a64_here_cpu(struct percpu_here *at,
 	at->area = h->area;
 	at->id = h->id;
 	at->words = h->words;
+	at->gates = h->gates;
 	at->cpu = percpu_arch_area_s32(h->id);
 }
 
@@ -483,7 +509,7 @@ static inline intptr_t percpu_cs_list_pop_here(const struct percpu_here *h,
 
 	percpu_a64_here_cpu(&at, h);
 	*o = (uintptr_t)(intptr_t)(int)at.cpu << PERCPU_STRIDE_SHIFT;
-	switch (percpu_cs_list_pop(&at, (intptr_t *)(at.words + *o),
+	switch (percpu_cs_list_pop(&at, (const uint32_t *)at.gates + at.cpu,
 				   (intptr_t *)((uintptr_t)head0 + *o), &v)) {
 	case PERCPU_CS_OK:
 		return v;
@@ -503,12 +529,12 @@ static inline intptr_t percpu_cs_list_pop_here(const struct percpu_here *h,
  * percpu/stack.h promises, free on x86).
  */
 static inline int percpu_cs_stack_push1(const struct percpu_here *h,
-					const intptr_t *word, intptr_t *st,
+					const uint32_t *gate, intptr_t *st,
 					intptr_t ptr)
 {
 	__asm__ __volatile__ goto(
 		PERCPU_A64_CS_DESCRIPTOR
-		PERCPU_A64_CS_ENTER_AND_CHECK
+		PERCPU_A64_CS_ENTER_AND_GATE
 		"ldr x10, [x14]\n\t"
 		"ldr x11, [x14, #8]\n\t"
 		"cmp x10, x11\n\t"
@@ -525,7 +551,7 @@ static inline int percpu_cs_stack_push1(const struct percpu_here *h,
 		PERCPU_A64_CS_ABORT_HANDLER
 		:
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
-		  [word] "r"(word), [p] "r"(st), [ptr] "r"(ptr)
+		  [gate] "r"(gate), [p] "r"(st), [ptr] "r"(ptr)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted, changed);
 	PERCPU_CS_RETURN_CHANGED;
@@ -533,12 +559,12 @@ static inline int percpu_cs_stack_push1(const struct percpu_here *h,
 
 /* The popped pointer goes through x11 to *ptr after the commit. */
 static inline int percpu_cs_stack_pop1(const struct percpu_here *h,
-				       const intptr_t *word, intptr_t *st,
+				       const uint32_t *gate, intptr_t *st,
 				       intptr_t *ptr)
 {
 	__asm__ __volatile__ goto(
 		PERCPU_A64_CS_DESCRIPTOR
-		PERCPU_A64_CS_ENTER_AND_CHECK
+		PERCPU_A64_CS_ENTER_AND_GATE
 		"ldr x10, [x14]\n\t"
 		"cmp x10, #0\n\t"
 		"b.le %l[changed]\n\t"
@@ -555,7 +581,7 @@ static inline int percpu_cs_stack_pop1(const struct percpu_here *h,
 		PERCPU_A64_CS_ABORT_HANDLER
 		:
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
-		  [word] "r"(word), [p] "r"(st), [ptr] "r"(ptr)
+		  [gate] "r"(gate), [p] "r"(st), [ptr] "r"(ptr)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted, changed);
 	PERCPU_CS_RETURN_CHANGED;
@@ -569,7 +595,7 @@ static inline int percpu_cs_stack_push1_here(const struct percpu_here *h,
 
 	percpu_a64_here_cpu(&at, h);
 	o = (uintptr_t)(intptr_t)(int)at.cpu << PERCPU_STRIDE_SHIFT;
-	return percpu_cs_stack_push1(&at, (intptr_t *)(at.words + o),
+	return percpu_cs_stack_push1(&at, (const uint32_t *)at.gates + at.cpu,
 				     (intptr_t *)((uintptr_t)st0 + o),
 				     ptr) == PERCPU_CS_OK;
 }
@@ -583,7 +609,7 @@ static inline intptr_t percpu_cs_stack_pop1_here(const struct percpu_here *h,
 
 	percpu_a64_here_cpu(&at, h);
 	o = (uintptr_t)(intptr_t)(int)at.cpu << PERCPU_STRIDE_SHIFT;
-	if (percpu_cs_stack_pop1(&at, (intptr_t *)(at.words + o),
+	if (percpu_cs_stack_pop1(&at, (const uint32_t *)at.gates + at.cpu,
 				 (intptr_t *)((uintptr_t)st0 + o), &v) !=
 	    PERCPU_CS_OK)
 		return 0;
@@ -596,13 +622,13 @@ static inline intptr_t percpu_cs_stack_pop1_here(const struct percpu_here *h,
  * PERCPU_STACK_SMALL.
  */
 static inline int percpu_cs_stack_push_small(const struct percpu_here *h,
-					     const intptr_t *word,
+					     const uint32_t *gate,
 					     intptr_t *st, void *const *ptrs,
 					     size_t *n)
 {
 	__asm__ __volatile__ goto(
 		PERCPU_A64_CS_DESCRIPTOR
-		PERCPU_A64_CS_ENTER_AND_CHECK
+		PERCPU_A64_CS_ENTER_AND_GATE
 		"ldr x10, [x14]\n\t"
 		"ldr x11, [x14, #8]\n\t"
 		"sub x11, x11, x10\n\t"
@@ -630,7 +656,7 @@ static inline int percpu_cs_stack_push_small(const struct percpu_here *h,
 		PERCPU_A64_CS_ABORT_HANDLER
 		:
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
-		  [word] "r"(word), [p] "r"(st), [ptrs] "r"(ptrs), [n] "r"(n)
+		  [gate] "r"(gate), [p] "r"(st), [ptrs] "r"(ptrs), [n] "r"(n)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted, changed);
 	PERCPU_CS_RETURN_CHANGED;
@@ -639,13 +665,13 @@ static inline int percpu_cs_stack_push_small(const struct percpu_here *h,
 /* As push_small, k = min(*n, count) pointers into out[], which the
  * section writes before its commit (x12 the first slot taken). */
 static inline int percpu_cs_stack_pop_small(const struct percpu_here *h,
-					    const intptr_t *word,
+					    const uint32_t *gate,
 					    intptr_t *st, void **out,
 					    size_t *n)
 {
 	__asm__ __volatile__ goto(
 		PERCPU_A64_CS_DESCRIPTOR
-		PERCPU_A64_CS_ENTER_AND_CHECK
+		PERCPU_A64_CS_ENTER_AND_GATE
 		"ldr x10, [x14]\n\t"
 		"ldr x11, [%[n]]\n\t"
 		"cmp x11, x10\n\t"
@@ -672,7 +698,7 @@ static inline int percpu_cs_stack_pop_small(const struct percpu_here *h,
 		PERCPU_A64_CS_ABORT_HANDLER
 		:
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
-		  [word] "r"(word), [p] "r"(st), [out] "r"(out), [n] "r"(n)
+		  [gate] "r"(gate), [p] "r"(st), [out] "r"(out), [n] "r"(n)
 		: PERCPU_A64_CLOBBERS
 		: abort, moved, diverted, changed);
 	PERCPU_CS_RETURN_CHANGED;

@@ -127,6 +127,27 @@
 					 "%l[diverted]")
 
 /*
+ * For a section on the shard the thread read itself (percpu_fast_here):
+ * publish the descriptor, enter, and check the shard's gate, which reads
+ * as the live id only while it is open and the thread still runs on that
+ * shard: one compare for both, and every failure diverts (the slow path
+ * tells them apart). One compare instead of two measured 0.50-0.53
+ * against 0.60-0.65 ns for an add, a bare section taking 0.48-0.51, on
+ * an AMD EPYC.
+ */
+#define PERCPU_X86_CS_ENTER_AND_GATE					\
+	"leaq 3b(%%rip), %%rax\n\t"					\
+	"movq %%rax, %%fs:8(%[off])\n\t"				\
+	"1:\n\t"							\
+	PERCPU_X86_FORCED_ABORT_TO("%l[abort]")				\
+	PERCPU_X86_DELAY(1)						\
+	"movl %[gate], %%eax\n\t"					\
+	"cmpl %%eax, %%fs:(%[id])\n\t"				\
+	"jnz %l[diverted]\n\t"					\
+	PERCPU_X86_DELAY(2)						\
+	PERCPU_X86_DELAY(3)
+
+/*
  * Enter a section that reads the shard id itself (the _here sections):
  * once the section has begun, a preemption, a migration or a signal
  * aborts it, so the id it reads is the one it commits on and needs no
@@ -142,9 +163,9 @@
 	PERCPU_X86_DELAY(1)						\
 	"movslq %%fs:(%[id]), %%rdx\n\t"				\
 	PERCPU_X86_DELAY(2)						\
-	"shlq %[shift], %%rdx\n\t"					\
-	"cmpq $0, (%[words],%%rdx)\n\t"				\
+	"cmpl %%edx, (%[gates],%%rdx,4)\n\t"				\
 	"jnz " fail "\n\t"						\
+	"shlq %[shift], %%rdx\n\t"					\
 	PERCPU_X86_DELAY(3)
 
 #define PERCPU_X86_CS_ABORT_TO(abort)					\
@@ -219,11 +240,11 @@ static inline unsigned int percpu_arch_shard_id(long id)
  * computed before the section).
  */
 static inline int percpu_cs_add(const struct percpu_here *h,
-				const intptr_t *word, intptr_t *p0, intptr_t v)
+				const uint32_t *gate, intptr_t *p0, intptr_t v)
 {
 	__asm__ __volatile__ goto(
 		PERCPU_X86_CS_DESCRIPTOR
-		PERCPU_X86_CS_ENTER_AND_CHECK
+		PERCPU_X86_CS_ENTER_AND_GATE
 		PERCPU_X86_TWICE_CPU
 		"leaq (%[p0],%[o]), %%rax\n\t"
 		"addq %[v], (%%rax)\n\t"
@@ -231,7 +252,7 @@ static inline int percpu_cs_add(const struct percpu_here *h,
 		PERCPU_X86_CS_ABORT_HANDLER
 		:
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
-		  [word] "m"(*word), [p0] "r"(p0),
+		  [gate] "m"(*gate), [p0] "r"(p0),
 		  [o] "r"((uintptr_t)h->cpu << PERCPU_STRIDE_SHIFT),
 		  [v] "er"(v)
 		: "memory", "cc", "rax"
@@ -240,7 +261,7 @@ static inline int percpu_cs_add(const struct percpu_here *h,
 }
 
 static inline int percpu_cs_fetch_add(const struct percpu_here *h,
-				      const intptr_t *word, intptr_t *p,
+				      const uint32_t *gate, intptr_t *p,
 				      intptr_t *v)
 {
 	/*
@@ -251,7 +272,7 @@ static inline int percpu_cs_fetch_add(const struct percpu_here *h,
 	 */
 	__asm__ __volatile__ goto(
 		PERCPU_X86_CS_DESCRIPTOR
-		PERCPU_X86_CS_ENTER_AND_CHECK
+		PERCPU_X86_CS_ENTER_AND_GATE
 		"movq (%[v]), %%rcx\n\t"
 		PERCPU_X86_TWICE_CPU
 		"xaddq %%rcx, (%[p])\n\t"
@@ -260,24 +281,24 @@ static inline int percpu_cs_fetch_add(const struct percpu_here *h,
 		PERCPU_X86_CS_ABORT_HANDLER
 		:
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
-		  [word] "m"(*word), [p] "r"(p), [v] "r"(v)
+		  [gate] "m"(*gate), [p] "r"(p), [v] "r"(v)
 		: "memory", "cc", "rax", "rcx"
 		: abort, moved, diverted);
 	PERCPU_CS_RETURN;
 }
 
 static inline int percpu_cs_store(const struct percpu_here *h,
-				const intptr_t *word, intptr_t *p, intptr_t v)
+				const uint32_t *gate, intptr_t *p, intptr_t v)
 {
 	__asm__ __volatile__ goto(
 		PERCPU_X86_CS_DESCRIPTOR
-		PERCPU_X86_CS_ENTER_AND_CHECK
+		PERCPU_X86_CS_ENTER_AND_GATE
 		PERCPU_X86_TWICE_CPU
 		"movq %[v], %[p]\n\t"
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_HANDLER
 		:
-		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu), [word] "m"(*word),
+		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu), [gate] "m"(*gate),
 		  [p] "m"(*p), [v] "er"(v)
 		: "memory", "cc", "rax"
 		: abort, moved, diverted);
@@ -308,12 +329,12 @@ static inline int percpu_cs_cmpeq_store(const struct percpu_here *h,
 }
 
 static inline int percpu_cs_xchg(const struct percpu_here *h,
-				 const intptr_t *word, intptr_t *p,
+				 const uint32_t *gate, intptr_t *p,
 				 intptr_t *v)
 {
 	__asm__ __volatile__ goto(
 		PERCPU_X86_CS_DESCRIPTOR
-		PERCPU_X86_CS_ENTER_AND_CHECK
+		PERCPU_X86_CS_ENTER_AND_GATE
 		"movq (%[p]), %%rcx\n\t"
 		"movq (%[v]), %%rdx\n\t"
 		PERCPU_X86_DELAY(4)
@@ -325,7 +346,7 @@ static inline int percpu_cs_xchg(const struct percpu_here *h,
 		PERCPU_X86_CS_ABORT_HANDLER
 		:
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
-		  [word] "m"(*word), [p] "r"(p), [v] "r"(v)
+		  [gate] "m"(*gate), [p] "r"(p), [v] "r"(v)
 		: "memory", "cc", "rax", "rcx", "rdx"
 		: abort, moved, diverted);
 	PERCPU_CS_RETURN;
@@ -430,12 +451,12 @@ static inline int percpu_cs_cmpeq_memcpy_store(const struct percpu_here *h,
 
 /* The list's links are the first word of a node. */
 static inline int percpu_cs_list_push(const struct percpu_here *h,
-				      const intptr_t *word, intptr_t *head,
+				      const uint32_t *gate, intptr_t *head,
 				      intptr_t node)
 {
 	__asm__ __volatile__ goto(
 		PERCPU_X86_CS_DESCRIPTOR
-		PERCPU_X86_CS_ENTER_AND_CHECK
+		PERCPU_X86_CS_ENTER_AND_GATE
 		"movq (%[head]), %%rcx\n\t"
 		"movq %%rcx, (%[node])\n\t"
 		PERCPU_X86_DELAY(4)
@@ -446,7 +467,7 @@ static inline int percpu_cs_list_push(const struct percpu_here *h,
 		PERCPU_X86_CS_ABORT_HANDLER
 		:
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
-		  [word] "m"(*word), [head] "r"(head), [node] "r"(node)
+		  [gate] "m"(*gate), [head] "r"(head), [node] "r"(node)
 		: "memory", "cc", "rax", "rcx"
 		: abort, moved, diverted);
 	PERCPU_CS_RETURN;
@@ -454,12 +475,12 @@ static inline int percpu_cs_list_push(const struct percpu_here *h,
 
 /* The popped node goes through %rcx to *node after the commit. */
 static inline int percpu_cs_list_pop(const struct percpu_here *h,
-				     const intptr_t *word, intptr_t *head,
+				     const uint32_t *gate, intptr_t *head,
 				     intptr_t *node)
 {
 	__asm__ __volatile__ goto(
 		PERCPU_X86_CS_DESCRIPTOR
-		PERCPU_X86_CS_ENTER_AND_CHECK
+		PERCPU_X86_CS_ENTER_AND_GATE
 		"movq (%[head]), %%rcx\n\t"
 		"testq %%rcx, %%rcx\n\t"
 		"jz %l[changed]\n\t"
@@ -474,7 +495,7 @@ static inline int percpu_cs_list_pop(const struct percpu_here *h,
 		PERCPU_X86_CS_ABORT_HANDLER
 		:
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
-		  [word] "m"(*word), [head] "r"(head), [node] "r"(node)
+		  [gate] "m"(*gate), [head] "r"(head), [node] "r"(node)
 		: "memory", "cc", "rax", "rcx", "rdx"
 		: abort, moved, diverted, changed);
 	PERCPU_CS_RETURN_CHANGED;
@@ -509,7 +530,7 @@ static inline intptr_t percpu_cs_list_pop_here(const struct percpu_here *h,
 		"2:\n\t"
 		PERCPU_X86_CS_FAILURE_SETS("movl $1, %k[off]")
 		: [off] "+r"(v), "=&d"(*o)
-		: [id] "r"(h->id), [words] "r"(h->words),
+		: [id] "r"(h->id), [gates] "r"(h->gates),
 		  [shift] "i"(PERCPU_STRIDE_SHIFT), [head0] "r"(head0)
 		: "memory", "cc", "rax", "rcx");
 	return v;
@@ -523,12 +544,12 @@ static inline intptr_t percpu_cs_list_pop_here(const struct percpu_here *h,
  * release that percpu/stack.h promises costs nothing here).
  */
 static inline int percpu_cs_stack_push1(const struct percpu_here *h,
-					const intptr_t *word, intptr_t *st,
+					const uint32_t *gate, intptr_t *st,
 					intptr_t ptr)
 {
 	__asm__ __volatile__ goto(
 		PERCPU_X86_CS_DESCRIPTOR
-		PERCPU_X86_CS_ENTER_AND_CHECK
+		PERCPU_X86_CS_ENTER_AND_GATE
 		"movq (%[st]), %%rcx\n\t"
 		"cmpq 8(%[st]), %%rcx\n\t"
 		"jge %l[changed]\n\t"
@@ -543,7 +564,7 @@ static inline int percpu_cs_stack_push1(const struct percpu_here *h,
 		PERCPU_X86_CS_ABORT_HANDLER
 		:
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
-		  [word] "m"(*word), [st] "r"(st), [ptr] "er"(ptr)
+		  [gate] "m"(*gate), [st] "r"(st), [ptr] "er"(ptr)
 		: "memory", "cc", "rax", "rcx"
 		: abort, moved, diverted, changed);
 	PERCPU_CS_RETURN_CHANGED;
@@ -551,12 +572,12 @@ static inline int percpu_cs_stack_push1(const struct percpu_here *h,
 
 /* The popped pointer goes through %rdx to *ptr after the commit. */
 static inline int percpu_cs_stack_pop1(const struct percpu_here *h,
-				       const intptr_t *word, intptr_t *st,
+				       const uint32_t *gate, intptr_t *st,
 				       intptr_t *ptr)
 {
 	__asm__ __volatile__ goto(
 		PERCPU_X86_CS_DESCRIPTOR
-		PERCPU_X86_CS_ENTER_AND_CHECK
+		PERCPU_X86_CS_ENTER_AND_GATE
 		"movq (%[st]), %%rcx\n\t"
 		"testq %%rcx, %%rcx\n\t"
 		"jle %l[changed]\n\t"
@@ -572,7 +593,7 @@ static inline int percpu_cs_stack_pop1(const struct percpu_here *h,
 		PERCPU_X86_CS_ABORT_HANDLER
 		:
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
-		  [word] "m"(*word), [st] "r"(st), [ptr] "r"(ptr)
+		  [gate] "m"(*gate), [st] "r"(st), [ptr] "r"(ptr)
 		: "memory", "cc", "rax", "rcx", "rdx"
 		: abort, moved, diverted, changed);
 	PERCPU_CS_RETURN_CHANGED;
@@ -603,7 +624,7 @@ static inline int percpu_cs_stack_push1_here(const struct percpu_here *h,
 		"2:\n\t"
 		PERCPU_X86_CS_ABORT_TO("%l[fail]")
 		:
-		: [off] "r"(h->area), [id] "r"(h->id), [words] "r"(h->words),
+		: [off] "r"(h->area), [id] "r"(h->id), [gates] "r"(h->gates),
 		  [shift] "i"(PERCPU_STRIDE_SHIFT), [st0] "r"(st0),
 		  [ptr] "er"(ptr)
 		: "memory", "cc", "rax", "rcx", "rdx"
@@ -643,7 +664,7 @@ static inline intptr_t percpu_cs_stack_pop1_here(const struct percpu_here *h,
 		"2:\n\t"
 		PERCPU_X86_CS_FAILURE_SETS("xorl %k[off], %k[off]")
 		: [off] "+r"(v)
-		: [id] "r"(h->id), [words] "r"(h->words),
+		: [id] "r"(h->id), [gates] "r"(h->gates),
 		  [shift] "i"(PERCPU_STRIDE_SHIFT), [st0] "r"(st0)
 		: "memory", "cc", "rax", "rcx", "rdx");
 	return v;
@@ -655,13 +676,13 @@ static inline intptr_t percpu_cs_stack_pop1_here(const struct percpu_here *h,
  * through %rdx to *n after the commit. *n is at most PERCPU_STACK_SMALL.
  */
 static inline int percpu_cs_stack_push_small(const struct percpu_here *h,
-					     const intptr_t *word,
+					     const uint32_t *gate,
 					     intptr_t *st, void *const *ptrs,
 					     size_t *n)
 {
 	__asm__ __volatile__ goto(
 		PERCPU_X86_CS_DESCRIPTOR
-		PERCPU_X86_CS_ENTER_AND_CHECK
+		PERCPU_X86_CS_ENTER_AND_GATE
 		"movq (%[st]), %%rcx\n\t"
 		"movq (%[n]), %%rdx\n\t"
 		"leaq (%%rcx,%%rdx), %%rsi\n\t"
@@ -688,7 +709,7 @@ static inline int percpu_cs_stack_push_small(const struct percpu_here *h,
 		PERCPU_X86_CS_ABORT_HANDLER
 		:
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
-		  [word] "m"(*word), [st] "r"(st), [ptrs] "r"(ptrs),
+		  [gate] "m"(*gate), [st] "r"(st), [ptrs] "r"(ptrs),
 		  [n] "r"(n)
 		: "memory", "cc", "rax", "rcx", "rdx", "rsi", "rdi"
 		: abort, moved, diverted, changed);
@@ -698,13 +719,13 @@ static inline int percpu_cs_stack_push_small(const struct percpu_here *h,
 /* As push_small, k = min(*n, count) pointers into out[], which the
  * section writes before its commit. */
 static inline int percpu_cs_stack_pop_small(const struct percpu_here *h,
-					    const intptr_t *word,
+					    const uint32_t *gate,
 					    intptr_t *st, void **out,
 					    size_t *n)
 {
 	__asm__ __volatile__ goto(
 		PERCPU_X86_CS_DESCRIPTOR
-		PERCPU_X86_CS_ENTER_AND_CHECK
+		PERCPU_X86_CS_ENTER_AND_GATE
 		"movq (%[st]), %%rcx\n\t"
 		"movq (%[n]), %%rdx\n\t"
 		"cmpq %%rdx, %%rcx\n\t"
@@ -731,7 +752,7 @@ static inline int percpu_cs_stack_pop_small(const struct percpu_here *h,
 		PERCPU_X86_CS_ABORT_HANDLER
 		:
 		: [off] "r"(h->area), [id] "r"(h->id), [cpu] "r"(h->cpu),
-		  [word] "m"(*word), [st] "r"(st), [out] "r"(out),
+		  [gate] "m"(*gate), [st] "r"(st), [out] "r"(out),
 		  [n] "r"(n)
 		: "memory", "cc", "rax", "rcx", "rdx", "rsi", "rdi"
 		: abort, moved, diverted, changed);
