@@ -126,6 +126,7 @@ enum { TAKE_NOWAIT, TAKE_REVOKE, TAKE_WAIT };
 struct shard_hold {
 	unsigned int shard;
 	int prev_intent;
+	int gate_closed;	/* a nested take closed the gate (shard.c) */
 };
 /*
  * Where the shard words are: at the stride, in a mapping of their own (the
@@ -165,6 +166,7 @@ void percpu_gates_reopen(unsigned int nr_shards);
 int percpu_shard_words_init(unsigned int nr_shards);
 int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait);
 void percpu_shard_release(const struct shard_hold *h);
+void percpu_shard_unnest(const struct shard_hold *h);
 int percpu_shard_lease(const struct shard_hold *h);
 int percpu_shard_holding(void);
 void percpu_shard_thread_exit(void);

@@ -143,15 +143,21 @@ static int apply_holding(struct op *op, unsigned int shard, int wait)
 	int took = percpu_shard_take(&h, shard, wait);
 	int done;
 
-	if (took == SHARD_BUSY || (took == SHARD_NESTED && op_is_multi_word(op)))
+	if (took == SHARD_BUSY)
 		return -1;
+	if (took == SHARD_NESTED && op_is_multi_word(op)) {
+		percpu_shard_unnest(&h);
+		return -1;
+	}
 	percpu_inject_inside(shard, 1);
 	percpu_inject_delay(PERCPU_INJECT_HOLDING);
 	done = apply(op, shard);
 	percpu_inject_inside(shard, -1);
 	if (done > 0 || op->shard >= 0)
 		tally_holding(shard, took);
-	if (took == SHARD_TAKEN && !percpu_shard_lease(&h))
+	if (took == SHARD_NESTED)
+		percpu_shard_unnest(&h);
+	else if (!percpu_shard_lease(&h))
 		percpu_shard_release(&h);
 	return done;
 }

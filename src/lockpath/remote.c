@@ -29,6 +29,7 @@ int percpu_remote(int shard, void (*fn)(void *arg, int shard), void *arg)
 {
 	struct shard_hold h;
 	sigset_t old;
+	int took;
 
 	percpu_init();
 	if ((unsigned int)shard >= percpu_rt.nr_shards || !fn) {
@@ -37,8 +38,14 @@ int percpu_remote(int shard, void (*fn)(void *arg, int shard), void *arg)
 	}
 	/* Whether it could take a second shard would depend on who holds
 	 * it: refuse always, as remote.h says. */
-	if (percpu_shard_holding() ||
-	    percpu_shard_take(&h, (unsigned int)shard, TAKE_WAIT) != SHARD_TAKEN) {
+	if (percpu_shard_holding()) {
+		errno = EDEADLK;
+		return -1;
+	}
+	took = percpu_shard_take(&h, (unsigned int)shard, TAKE_WAIT);
+	if (took != SHARD_TAKEN) {
+		if (took == SHARD_NESTED)
+			percpu_shard_unnest(&h);
 		errno = EDEADLK;
 		return -1;
 	}

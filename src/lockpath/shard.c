@@ -76,7 +76,7 @@ void percpu_shard_thread_exit(void)
 	if (intent < 0)
 		return;
 	for (unsigned int s = 0; s < percpu_rt.nr_shards; s++) {
-		struct shard_hold h = { s, -1 };
+		struct shard_hold h = { s, -1, 0 };
 		uintptr_t w = (uintptr_t)__atomic_load_n(percpu_shard_word(s),
 							 __ATOMIC_RELAXED);
 
@@ -87,16 +87,46 @@ void percpu_shard_thread_exit(void)
 }
 
 /*
- * The holding this interrupted may not have fenced yet. If the fence is
- * refused, wait here: the word stays held meanwhile, as the interrupted
- * take cannot let go of it before this returns.
+ * Close the gate of a word just taken, before the fence: sections that
+ * saw it open are restarted by the fence, later ones see it closed. A
+ * compare-and-swap, as is the reopening before the release: the kill
+ * switch may close it for good at any moment, and that must stay. In
+ * lock mode gates are closed for good and the lock path leaves them be.
  */
-static int took_nested(const struct shard_hold *h, unsigned int shard)
+static int gate_close(unsigned int shard)
+{
+	uint32_t open = shard;
+
+	return percpu_gates && !percpu_lock_only() &&
+	       __atomic_compare_exchange_n(&percpu_gates[shard], &open,
+					   GATE_HELD, 0, __ATOMIC_SEQ_CST,
+					   __ATOMIC_RELAXED);
+}
+
+static void gate_open(unsigned int shard)
+{
+	uint32_t held = GATE_HELD;
+
+	if (percpu_gates && !percpu_lock_only())
+		__atomic_compare_exchange_n(&percpu_gates[shard], &held,
+					    shard, 0, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED);
+}
+
+/*
+ * The holding this interrupted may not have fenced yet, nor closed the
+ * gate, or may have opened it already to release the word: close it
+ * (percpu_shard_unnest opens it again). If the fence is refused, wait
+ * here: the word stays held meanwhile, as the interrupted take cannot
+ * let go of it before this returns.
+ */
+static int took_nested(struct shard_hold *h, unsigned int shard)
 {
 #ifdef PERCPU_INJECT
 	__atomic_fetch_add(&percpu_inject.shard_nested, 1, __ATOMIC_RELAXED);
 #endif
 	intent = h->prev_intent;
+	h->gate_closed = gate_close(shard);
 	for (unsigned int tries = 0; fence_shard(shard); )
 		percpu_backoff_sleep(&tries);
 	return SHARD_NESTED;
@@ -134,33 +164,6 @@ static void unclaim(uintptr_t *w)
 		__atomic_store_n(w, SHARD_DISABLED, __ATOMIC_RELEASE);
 	else
 		__atomic_fetch_and(w, SHARD_DISABLED, __ATOMIC_RELEASE);
-}
-
-/*
- * Close the gate of a word just taken, before the fence: sections that
- * saw it open are restarted by the fence, later ones see it closed. A
- * compare-and-swap, as is the reopening before the release: the kill
- * switch may close it for good at any moment, and that must stay. In
- * lock mode gates are closed for good and the lock path leaves them be.
- */
-static void gate_close(unsigned int shard)
-{
-	uint32_t open = shard;
-
-	if (percpu_gates && !percpu_lock_only())
-		__atomic_compare_exchange_n(&percpu_gates[shard], &open,
-					    GATE_HELD, 0, __ATOMIC_SEQ_CST,
-					    __ATOMIC_RELAXED);
-}
-
-static void gate_open(unsigned int shard)
-{
-	uint32_t held = GATE_HELD;
-
-	if (percpu_gates && !percpu_lock_only())
-		__atomic_compare_exchange_n(&percpu_gates[shard], &held,
-					    shard, 0, __ATOMIC_RELEASE,
-					    __ATOMIC_RELAXED);
 }
 
 void percpu_gates_off(unsigned int nr_shards)
@@ -205,6 +208,7 @@ int percpu_shard_take(struct shard_hold *h, unsigned int shard, int wait)
 	percpu_exit_arm();
 	h->shard = shard;
 	h->prev_intent = intent;
+	h->gate_closed = 0;
 	/* Revoking never waits: it stays allowed where waiting is not. */
 	may_revoke = wait != TAKE_NOWAIT;
 	if ((intent >= 0 && (unsigned int)intent != shard) ||
@@ -270,6 +274,13 @@ int percpu_shard_lease(const struct shard_hold *h)
 		return 0;
 	intent = h->prev_intent;
 	return 1;
+}
+
+/* After a nested holding (SHARD_NESTED): the gate as it was. */
+void percpu_shard_unnest(const struct shard_hold *h)
+{
+	if (h->gate_closed)
+		gate_open(h->shard);
 }
 
 void percpu_shard_release(const struct shard_hold *h)
