@@ -92,11 +92,8 @@
 	".quad 3b\n\t"							\
 	".popsection\n\t"
 
-/*
- * Publish the descriptor, enter, check the CPU and the shard word, and
- * leave in x14 the address of the shard's *p, dependent on the word.
- */
-#define PERCPU_A64_CS_ENTER_AND_CHECK					\
+/* Publish the descriptor and enter; x9 holds the thread pointer. */
+#define PERCPU_A64_CS_ENTER						\
 	"mrs x9, tpidr_el0\n\t"					\
 	"adrp x10, 3b\n\t"						\
 	"add x10, x10, :lo12:3b\n\t"					\
@@ -104,7 +101,14 @@
 	"str x10, [x11, #8]\n\t"					\
 	"1:\n\t"							\
 	PERCPU_A64_FORCED_ABORT						\
-	PERCPU_A64_DELAY(1)						\
+	PERCPU_A64_DELAY(1)
+
+/*
+ * Enter, check the CPU and the shard word, and leave in x14 the address
+ * of the shard's *p, dependent on the word.
+ */
+#define PERCPU_A64_CS_ENTER_AND_CHECK					\
+	PERCPU_A64_CS_ENTER						\
 	"ldr w12, [x9, %[id]]\n\t"					\
 	"cmp w12, %w[cpu]\n\t"						\
 	"b.ne %l[moved]\n\t"						\
@@ -122,14 +126,7 @@
  * makes x14 dependent on the gate's load.
  */
 #define PERCPU_A64_CS_ENTER_AND_GATE					\
-	"mrs x9, tpidr_el0\n\t"					\
-	"adrp x10, 3b\n\t"						\
-	"add x10, x10, :lo12:3b\n\t"					\
-	"add x11, x9, %[off]\n\t"					\
-	"str x10, [x11, #8]\n\t"					\
-	"1:\n\t"							\
-	PERCPU_A64_FORCED_ABORT						\
-	PERCPU_A64_DELAY(1)						\
+	PERCPU_A64_CS_ENTER						\
 	"ldr w12, [x9, %[id]]\n\t"					\
 	"ldr w13, [%[gate]]\n\t"					\
 	"cmp w12, w13\n\t"						\

@@ -107,15 +107,18 @@
 	".popsection\n\t"
 
 /*
- * Publish the descriptor, enter, and check the CPU and the shard word;
- * the _TO form names where each failure jumps (asm without goto labels).
+ * Publish the descriptor and enter; then, for ENTER_AND_CHECK, check the
+ * CPU and the shard word. The _TO forms name where each failure jumps
+ * (asm without goto labels).
  */
-#define PERCPU_X86_CS_ENTER_AND_CHECK_TO(abort, moved, diverted)	\
+#define PERCPU_X86_CS_ENTER_TO(abort)					\
 	"leaq 3b(%%rip), %%rax\n\t"					\
 	"movq %%rax, %%fs:8(%[off])\n\t"				\
 	"1:\n\t"							\
 	PERCPU_X86_FORCED_ABORT_TO(abort)				\
-	PERCPU_X86_DELAY(1)						\
+	PERCPU_X86_DELAY(1)
+#define PERCPU_X86_CS_ENTER_AND_CHECK_TO(abort, moved, diverted)	\
+	PERCPU_X86_CS_ENTER_TO(abort)					\
 	"cmpl %k[cpu], %%fs:(%[id])\n\t"				\
 	"jnz " moved "\n\t"						\
 	PERCPU_X86_DELAY(2)						\
@@ -136,11 +139,7 @@
  * an AMD EPYC.
  */
 #define PERCPU_X86_CS_ENTER_AND_GATE					\
-	"leaq 3b(%%rip), %%rax\n\t"					\
-	"movq %%rax, %%fs:8(%[off])\n\t"				\
-	"1:\n\t"							\
-	PERCPU_X86_FORCED_ABORT_TO("%l[abort]")				\
-	PERCPU_X86_DELAY(1)						\
+	PERCPU_X86_CS_ENTER_TO("%l[abort]")				\
 	"movl %[gate], %%eax\n\t"					\
 	"cmpl %%eax, %%fs:(%[id])\n\t"				\
 	"jnz %l[diverted]\n\t"					\
@@ -156,11 +155,7 @@
  * `fail`.
  */
 #define PERCPU_X86_CS_ENTER_HERE_TO(fail)				\
-	"leaq 3b(%%rip), %%rax\n\t"					\
-	"movq %%rax, %%fs:8(%[off])\n\t"				\
-	"1:\n\t"							\
-	PERCPU_X86_FORCED_ABORT_TO(fail)				\
-	PERCPU_X86_DELAY(1)						\
+	PERCPU_X86_CS_ENTER_TO(fail)					\
 	"movslq %%fs:(%[id]), %%rdx\n\t"				\
 	PERCPU_X86_DELAY(2)						\
 	"cmpl %%edx, (%[gates],%%rdx,4)\n\t"				\
