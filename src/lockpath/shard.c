@@ -24,9 +24,10 @@
  * offset waits (4 KiB aliasing, measured +8% on add).
  */
 #define WORD_IN_PAGE (4096u - (1u << WORD_SHIFT))
-/* The gates, 4 bytes each, from the second page of shard -2's stride:
- * room for 261118 shards. */
+/* The gates, 4 bytes each, from the second page of shard -2's stride;
+ * shards -2 and -1 first. */
 #define GATES_AT 4096u
+#define GATES_ROOM ((PERCPU_STRIDE - GATES_AT) / 4 - 2)
 #define STATIC_WORDS 1024
 
 static __thread char owner_anchor __attribute__((tls_model("initial-exec"),
@@ -325,7 +326,7 @@ int percpu_shard_words_init(unsigned int nr_shards)
 {
 	size_t dense = (size_t)nr_shards << WORD_SHIFT;
 	size_t strided = ((size_t)nr_shards + 2) << PERCPU_STRIDE_SHIFT;
-	char *p = words_fail(1) ? MAP_FAILED :
+	char *p = words_fail(1) || nr_shards > GATES_ROOM ? MAP_FAILED :
 		  mmap(NULL, strided, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
