@@ -3,16 +3,18 @@
  * tests/seccomp_nested.c: a signal handler's lock-path operation on a
  * shard its own thread holds, beside an rseq thread on that shard's CPU.
  *
- * Thread T, refused rseq by a seccomp filter, holds shard 0 over and over
- * by the lock path (a compare-and-store on that shard, percpu_remote on
- * it); a timer interrupts it every 20 us, and the handler moves a token
- * from K to K + 1 on shard 0 with percpu_cas, which, when T holds the
- * word, runs nested in T's holding. Thread R, pinned to CPU 0 with rseq,
- * exchanges K into shard 0 in a loop and counts each K + 1 it gets back.
- * Every token the handler moved must come back exactly once: a nested
- * operation that ran while shard 0's gate was open (between the outer
- * take and its closing of the gate, or between the reopening and the
- * release) is overwritten by R's sections, and its token is lost.
+ * Thread R, pinned to CPU 0 with rseq, exchanges K into its shard's
+ * token in a loop, counts each K + 1 it gets back, and publishes its
+ * shard (CPU 0, or its concurrency id). Thread T, refused rseq by a
+ * seccomp filter, holds R's shard over and over by the lock path (a
+ * compare-and-store on that shard, percpu_remote on it); a timer
+ * interrupts it every 20 us, and the handler moves that shard's token
+ * from K to K + 1 with percpu_cas, which, when T holds the word, runs
+ * nested in T's holding. Every token the handler moved must come back
+ * exactly once: a nested operation that ran while the shard's gate was
+ * open (between the outer take and its closing of the gate, or between
+ * the reopening and the release) is overwritten by R's sections, and its
+ * token is lost.
  *
  * Run with GLIBC_TUNABLES=glibc.pthread.rseq=0 (tests/seccomp_mixed.c says
  * why); argument: seconds to run.
@@ -30,17 +32,17 @@
 #define TICK_NS 20000
 
 static intptr_t *token, *other;
-static int stop;
+static int stop, target;
 static long moved, returned, strays;
 
 static void handler(int sig)
 {
-	int saved = errno;
+	int saved = errno, shard = __atomic_load_n(&target, __ATOMIC_RELAXED);
 
 	(void)sig;
-	if (__atomic_load_n((intptr_t *)percpu_ptr(token, 0),
+	if (__atomic_load_n((intptr_t *)percpu_ptr(token, shard),
 			    __ATOMIC_RELAXED) == K &&
-	    percpu_cas(token, 0, K, K + 1) == PERCPU_OK)
+	    percpu_cas(token, shard, K, K + 1) == PERCPU_OK)
 		moved++;
 	errno = saved;
 }
@@ -50,8 +52,10 @@ static void *rseq_main(void *arg)
 	(void)arg;
 	test_pin_to(0);
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
-		intptr_t old = percpu_xchg(token, K, NULL);
+		int shard;
+		intptr_t old = percpu_xchg(token, K, &shard);
 
+		__atomic_store_n(&target, shard, __ATOMIC_RELAXED);
 		if (old == K + 1)
 			returned++;
 		else if (old != K)
@@ -66,7 +70,7 @@ static void noop(void *arg, int shard)
 	(void)shard;
 }
 
-/* Holds shard 0 by turns with a compare-and-store and a remote call. */
+/* Holds R's shard by turns with a compare-and-store and a remote call. */
 static void *refused_main(void *arg)
 {
 	struct sigevent ev = { .sigev_notify = SIGEV_THREAD_ID,
@@ -85,12 +89,14 @@ static void *refused_main(void *arg)
 	timer_settime(timer, 0, &tick, NULL);
 	for (unsigned long i = 0; !__atomic_load_n(&stop, __ATOMIC_RELAXED);
 	     i++) {
+		int shard = __atomic_load_n(&target, __ATOMIC_RELAXED);
+
 		if (i & 1)
-			percpu_remote(0, noop, NULL);
-		else if (percpu_cas(other, 0, v, v + 1) == PERCPU_OK)
+			percpu_remote(shard, noop, NULL);
+		else if (percpu_cas(other, shard, v, v + 1) == PERCPU_OK)
 			v++;
 		else
-			v = __atomic_load_n((intptr_t *)percpu_ptr(other, 0),
+			v = __atomic_load_n((intptr_t *)percpu_ptr(other, shard),
 					    __ATOMIC_RELAXED);
 	}
 	timer_settime(timer, 0, &off, NULL);
@@ -130,7 +136,7 @@ int main(int argc, char **argv)
 		left += v == K + 1;
 		strays += v != K && v != K + 1;
 	}
-	ok(moved > 0, "the handler moved tokens (%ld)", moved);
+	ok(moved >= 100, "the handler moved tokens (%ld)", moved);
 	ok(moved == returned + left && !strays,
 	   "every token moved came back once: %ld moved, %ld returned, %ld "
 	   "left, %ld strays", moved, returned, left, strays);
