@@ -134,9 +134,9 @@
  * publish the descriptor, enter, and check the shard's gate, which reads
  * as the live id only while it is open and the thread still runs on that
  * shard: one compare for both, and every failure diverts (the slow path
- * tells them apart). One compare instead of two measured 0.50-0.53
- * against 0.60-0.65 ns for an add, a bare section taking 0.48-0.51, on
- * an AMD EPYC.
+ * tells them apart). One compare instead of two took percpu_add from
+ * 0.61-0.63 to 0.50 ns on an AMD EPYC, a bare section taking 0.47-0.49
+ * (build/percpu-bench, the two builds alternated).
  */
 #define PERCPU_X86_CS_ENTER_AND_GATE					\
 	PERCPU_X86_CS_ENTER_TO("%l[abort]")				\
