@@ -66,7 +66,7 @@ static int load(void *h, struct api *a)
 		dlsym(h, "percpu_fetch_add_slow");
 	a->nr_shards = (int (*)(void))dlsym(h, "percpu_nr_shards");
 	a->mode = (mode_fn *)dlsym(h, "percpu_mode_get");
-	a->rt = dlsym(h, "percpu_rt");
+	a->rt = dlsym(h, "percpu_rt_v2");
 	return a->alloc && a->free && a->add && a->fetch_add && a->nr_shards &&
 	       a->mode && a->rt ? 0 : -1;
 }

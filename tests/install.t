@@ -9,7 +9,10 @@
 # `man percpu` and `man percpu_add` work; percpu-stats-demo is installed;
 # where libpercpu-http is built, pkg-config percpu-http builds a server
 # against the installed copy, which runs; `make uninstall` leaves no file
-# behind. The 0.1.0 names of renamed functions are still exported.
+# behind. The 0.1.0 names of renamed functions are still exported. Binary
+# compatibility: a program built against these headers needs PERCPU_0.2;
+# one built against the 0.1 headers (from git history) runs on this
+# library; the state both read agrees in a program holding copies of it.
 # CC, CXX and SAN (sanitizer flags) come from `make check`.
 . "$(dirname "$0")/lib.sh"
 : "${CC:=gcc}" "${CXX:=g++}" "${SAN:=}"
@@ -24,11 +27,15 @@ CMAKEDIR=$prefix/lib/cmake/percpu"
 exports_only_percpu() {
 	syms=$(nm -D --defined-only "$BUILD/libpercpu.so") || return 1
 	echo "$syms" | grep -q ' A PERCPU_0\.1$' &&
+		echo "$syms" | grep -q ' A PERCPU_0\.2$' &&
 		echo "$syms" | grep -q ' T percpu_alloc@@PERCPU_0\.1$' &&
-		! echo "$syms" | grep -v -e ' A PERCPU_0\.1$' \
-			-e ' [A-Za-z] percpu_[a-z0-9_]*@@PERCPU_0\.1$'
+		echo "$syms" | grep -q ' B percpu_rt@@PERCPU_0\.1$' &&
+		echo "$syms" | grep -q ' B percpu_rt_v2@@PERCPU_0\.2$' &&
+		! echo "$syms" | grep -v -e ' A PERCPU_0\.[12]$' \
+			-e ' [A-Za-z] percpu_[a-z0-9_]*@@PERCPU_0\.1$' \
+			-e ' B percpu_rt_v2@@PERCPU_0\.2$'
 }
-check_cmd "libpercpu.so exports percpu_* only, versioned PERCPU_0.1" \
+check_cmd "libpercpu.so exports percpu_* only: PERCPU_0.1, and percpu_rt_v2 in PERCPU_0.2" \
 	exports_only_percpu
 
 # Programs linked against 0.1.0 call these (now macros in the headers).
@@ -39,6 +46,59 @@ exports_old_names() {
 	done
 }
 check_cmd "libpercpu.so still exports the 0.1.0 names" exports_old_names
+
+# The binary-compatibility checks build against the build's library, in
+# a directory beside the prefix.
+abi=${prefix%/prefix}/abi
+mkdir -p "$abi"
+
+# on_build_lib binary env...: the binary on the build's library.
+on_build_lib() {
+	bin=$1
+	shift
+	env LD_LIBRARY_PATH="$BUILD" "$@" "$bin"
+}
+# three_modes binary what: one check each in rseq mode, lock mode and
+# with concurrency ids.
+three_modes() {
+	check_cmd "$2 (rseq)" on_build_lib "$1"
+	check_cmd "$2 (lock mode)" on_build_lib "$1" PERCPU_DISABLE_RSEQ=1
+	check_cmd "$2 (cid indexing)" on_build_lib "$1" PERCPU_INDEX=cid
+}
+
+# tests/abi_v1.c, built as position-dependent code (-fno-pic: clang's
+# -no-pie alone still reads both through the GOT).
+build_abi_v1() {
+	$CC $SAN -fno-pic -no-pie -std=gnu11 -Wall -Wextra -Werror -Iinclude \
+		tests/abi_v1.c -L"$BUILD" -lpercpu -o "$abi/abi-v1" &&
+		readelf -rW "$abi/abi-v1" | grep -q '_COPY .* percpu_rt@PERCPU_0\.1' &&
+		readelf -rW "$abi/abi-v1" | grep -q '_COPY .* percpu_rt_v2@PERCPU_0\.2'
+}
+check_cmd "tests/abi_v1.c, position-dependent: copies of percpu_rt@PERCPU_0.1 and percpu_rt_v2" \
+	build_abi_v1
+three_modes "$abi/abi-v1" "percpu_rt@PERCPU_0.1 agrees with percpu_rt_v2"
+
+# The 0.1 headers: those of the last commit before the gates (0.2). A
+# copy without that history (a tarball, a shallow clone) skips.
+OLD_HEADERS=50f3156
+old_headers() {
+	mkdir -p "$abi/old" &&
+		git archive "$OLD_HEADERS" include 2>/dev/null |
+		tar -xf - -C "$abi/old" 2>/dev/null &&
+		grep -q 'PERCPU_VERSION_MINOR 1$' "$abi/old/include/percpu/version.h"
+}
+# examples/request_counter.c built against the 0.1 headers checks its
+# totals itself.
+if old_headers; then
+	check_cmd "a program built against the 0.1 headers links to percpu_rt@PERCPU_0.1" \
+		sh -c "$CC $SAN -std=gnu11 -I'$abi/old/include' examples/request_counter.c \
+			-L'$BUILD' -lpercpu -lpthread -o '$abi/old-counter' &&
+			objdump -T '$abi/old-counter' | grep -q 'PERCPU_0\.1.*percpu_rt\$' &&
+			! objdump -T '$abi/old-counter' | grep -q PERCPU_0\.2"
+	three_modes "$abi/old-counter" "it runs on this library, exact totals"
+else
+	tap_skip "a program built against the 0.1 headers" "no git history ($OLD_HEADERS)"
+fi
 
 check_cmd "make install PREFIX=<tmp>" make -s $install_vars install
 check_cmd "the examples are installed under share/doc/percpu/examples" \
@@ -97,6 +157,8 @@ consume() {
 }
 consume C "$CC" -x c -std=gnu11 -Wall -Wextra -Werror
 consume C++ "$CXX" -x c++ -std=c++11 -Wall -Wextra -Werror
+check_cmd "a program built against these headers needs PERCPU_0.2 (percpu_rt_v2)" \
+	sh -c "objdump -T '$prefix/consumer-C' | grep -q 'PERCPU_0\.2.*percpu_rt_v2\$'"
 
 # The C++ wrapper is installed with the headers and works from there.
 wrapper_consumer() {

@@ -55,6 +55,12 @@ PERCPU_EXTERN_C_BEGIN
  * until initialization publishes it; rseq_shards is nr_shards while rseq
  * may be used and 0 in lock mode. The fast paths do not read them: lock
  * mode diverts inside each section, through the shard word.
+ *
+ * The symbol is percpu_rt_v2, in version PERCPU_0.2: the fast paths read
+ * shard_gates, which a library older than 0.2 leaves 0, so a program built
+ * against these headers needs PERCPU_0.2 and the dynamic linker refuses to
+ * start it with such a library. The library still exports percpu_rt, the
+ * same state, for programs built against 0.1.
  */
 struct percpu_rt {
 	long rseq_offset;	/* thread pointer to the sections' rseq area */
@@ -66,7 +72,7 @@ struct percpu_rt {
 	long id_offset;		/* to this thread's cpu_id or mm_cid, for hints */
 	uintptr_t shard_gates;	/* shard 0's gate; shard k's at + k * 4 */
 } __attribute__((aligned(64)));
-PERCPU_API extern struct percpu_rt percpu_rt;
+PERCPU_API extern struct percpu_rt percpu_rt __asm__("percpu_rt_v2");
 
 static inline unsigned int percpu_rt_shards(void)
 {

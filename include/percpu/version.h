@@ -10,7 +10,7 @@
 #include "common.h"
 
 #define PERCPU_VERSION_MAJOR 0
-#define PERCPU_VERSION_MINOR 1
+#define PERCPU_VERSION_MINOR 2
 #define PERCPU_VERSION_PATCH 0
 
 /* One number that compares in version order: 0.1.0 is 0x000100. */

@@ -39,6 +39,22 @@ extern const unsigned int __rseq_size __attribute__((weak));
 PERCPU_API struct percpu_rt percpu_rt;
 
 /*
+ * The runtime state under the name that programs built against the 0.1
+ * headers read, percpu_rt@PERCPU_0.1 (percpu_rt itself is
+ * percpu_rt_v2@PERCPU_0.2, common.h says why). Their fast paths read the
+ * fields before shard_gates, and check the shard words, whose protocol is
+ * unchanged. Every write goes to both objects, each through its exported
+ * symbol: a program that holds a copy of one (a copy relocation) reads
+ * its copy, and the writes reach it.
+ */
+PERCPU_API struct percpu_rt percpu_rt_v1 __asm__("percpu_rt");
+
+/* Both objects, as the dynamic linker resolved them. */
+#define EACH_RT(r)							\
+	for (struct percpu_rt *const *r = (struct percpu_rt *const[]){	\
+		     &percpu_rt, &percpu_rt_v1, NULL }; *r; r++)
+
+/*
  * The own area's shard-id fields must read as out of range until the
  * kernel fills them: cpu_id starts at -1 like the kernel's, but the kernel
  * leaves mm_cid at 0, a valid concurrency id, so it starts at ~0 here.
@@ -277,7 +293,8 @@ static void choose_index(void)
 	} else if (v && *v && strcmp(v, "cpu")) {
 		rt.index_note = "PERCPU_INDEX not understood";
 	}
-	percpu_rt.id_offset = rt.area_offset + (rt.index_cid ? 24 : 4);
+	EACH_RT(r)
+		(*r)->id_offset = rt.area_offset + (rt.index_cid ? 24 : 4);
 }
 
 int percpu_index_is_cid(void)
@@ -299,19 +316,21 @@ static void set_section_constants(int words_strided)
 	static const uint32_t off_gates[2] = { GATE_OFF, GATE_OFF };
 	long dead = (long)((char *)&self.area - (char *)thread_pointer());
 
-	if (!rt.lock_reason) {
-		percpu_rt.rseq_offset = rt.area_offset;
-		percpu_rt.shard_offset = percpu_rt.id_offset;
-		percpu_rt.shard_words = percpu_words.base;
-		percpu_rt.shard_gates = (uintptr_t)percpu_gates;
-		return;
+	EACH_RT(r) {
+		if (!rt.lock_reason) {
+			(*r)->rseq_offset = rt.area_offset;
+			(*r)->shard_offset = (*r)->id_offset;
+			(*r)->shard_words = percpu_words.base;
+			(*r)->shard_gates = (uintptr_t)percpu_gates;
+			continue;
+		}
+		(*r)->rseq_offset = dead;
+		(*r)->shard_offset = dead + 4;
+		(*r)->shard_words = words_strided ? percpu_words.base :
+				    (uintptr_t)&disabled_word + PERCPU_STRIDE;
+		(*r)->shard_gates = words_strided ? (uintptr_t)percpu_gates :
+				    (uintptr_t)&off_gates[2];
 	}
-	percpu_rt.rseq_offset = dead;
-	percpu_rt.shard_offset = dead + 4;
-	percpu_rt.shard_words = words_strided ? percpu_words.base :
-				(uintptr_t)&disabled_word + PERCPU_STRIDE;
-	percpu_rt.shard_gates = words_strided ? (uintptr_t)percpu_gates :
-				(uintptr_t)&off_gates[2];
 }
 
 /*
@@ -356,9 +375,11 @@ static void init_once(void)
 	if (rt.lock_reason)
 		set_disabled_bits(n);
 	set_section_constants(words_strided);
-	__atomic_store_n(&percpu_rt.nr_shards, n, __ATOMIC_RELEASE);
-	if (!rt.lock_reason)
-		__atomic_store_n(&percpu_rt.rseq_shards, n, __ATOMIC_RELEASE);
+	EACH_RT(r) {
+		__atomic_store_n(&(*r)->nr_shards, n, __ATOMIC_RELEASE);
+		if (!rt.lock_reason)
+			__atomic_store_n(&(*r)->rseq_shards, n, __ATOMIC_RELEASE);
+	}
 	publish(1);
 }
 
@@ -387,7 +408,8 @@ void percpu_process_disable(const char *why)
 		if (percpu_rseq_ever())
 			percpu_fence_all();
 		rt.lock_reason = why;
-		__atomic_store_n(&percpu_rt.rseq_shards, 0, __ATOMIC_RELEASE);
+		EACH_RT(r)
+			__atomic_store_n(&(*r)->rseq_shards, 0, __ATOMIC_RELEASE);
 		publish(0);
 	}
 	pthread_mutex_unlock(&rt.disable_lock);
