@@ -20,7 +20,7 @@ for t in tests/*.t; do
 	case $t in
 	tests/malloc_conform.t | tests/malloc_stress.t | tests/malloc_programs.t | \
 		tests/malloc_setup_fork.t | tests/malloc_key.t | \
-		tests/malloc_carve.t)
+		tests/malloc_carve.t | tests/malloc_oom.t)
 		continue ;;
 	esac
 	out=$(LD_PRELOAD="$lib" sh "$t" 2>&1)
