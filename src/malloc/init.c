@@ -48,7 +48,6 @@
  * process in the high half, its thread id in the low half.
  */
 #define INIT_NONE ((uint64_t)0)
-#define INIT_DONE (~(uint64_t)0)
 /* Waiting this many times, a thread asks the kernel whether the thread
  * setting up still exists. */
 #define WAITS_BEFORE_ASKING 256u
@@ -56,7 +55,7 @@
 struct percpu_stack *caches[NR_CLASSES + 1];
 int central_ok;
 
-static uint64_t init_state;
+uint64_t init_state;
 /* Set by the prepare handler: a child forked in the middle of the
  * set-up knows from it whether the handlers are in already (registering
  * them twice would deadlock the next fork). */
@@ -290,11 +289,8 @@ static int setter_gone(uint64_t s, int ask)
 	return gone;
 }
 
-/*
- * Set up if nobody has. Returns 1 when the allocator is set up, 0 when the
- * caller must use the bump area: it is the thread setting up.
- */
-int malloc_init(void)
+/* malloc_init (malloc_internal.h) when the allocator is not set up yet. */
+int malloc_init_slow(void)
 {
 	uint64_t s = __atomic_load_n(&init_state, __ATOMIC_ACQUIRE);
 	unsigned int waits = 0;
