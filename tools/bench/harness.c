@@ -147,7 +147,7 @@ static struct sample collect(struct worker *w, int nthreads,
 			     const struct impl *im)
 {
 	uint64_t ops = 0, ns = 0, cpu_ns = 0, seen;
-	struct sample s = { 0, 0, 0, 0, 0, 0 };
+	struct sample s = { 0 };
 
 	for (int i = 0; i < nthreads; i++) {
 		pthread_join(w[i].tid, NULL);
@@ -267,7 +267,7 @@ int sample_child(const char *spec)
 {
 	unsigned int row, placement;
 	int nthreads, fd;
-	struct sample s = { 0, 0, 0, 0, 1, 0 };
+	struct sample s = { .na = 1 };
 
 	if (sscanf(spec, "%u,%d,%u,%d", &row, &nthreads, &placement, &fd) != 4 ||
 	    row >= NR_IMPLS || nthreads < 1 || nthreads > MAX_THREADS ||
@@ -303,7 +303,7 @@ static void exec_cid_child(unsigned int row, int nthreads,
 static struct sample measure_in_cid_child(unsigned int row, int nthreads,
 					  unsigned int placement)
 {
-	struct sample s = { 0, 0, 0, 0, 1, 0 };
+	struct sample s = { .na = 1 };
 	int fd[2], status;
 	ssize_t n;
 	pid_t pid;
