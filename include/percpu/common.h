@@ -74,46 +74,6 @@ struct percpu_rt {
 } __attribute__((aligned(64)));
 PERCPU_API extern struct percpu_rt percpu_rt __asm__("percpu_rt_v2");
 
-/*
- * Private: what the x86-64 fast paths read instead of percpu_rt's first
- * fields, where glibc (2.35 or later) provides __rseq_offset. The compiler
- * may treat each as unchanging, so it keeps them in registers across
- * calls and sections and shares them between operations (an asm load,
- * which PERCPU_ARCH_READ_RT is, is never shared between two operations):
- * - the rseq area: __rseq_offset, which glibc sets before any program code
- *   runs and never changes;
- * - the shard-id field: the thread pointer to percpu_dead_id (the
- *   initial-exec TLS offset, a constant the dynamic linker fixes) plus
- *   percpu_fast_delta. The delta is 0 until initialization, in rseq mode
- *   with glibc's registration, sets it once so that the sum reaches the
- *   field of glibc's area (cpu_id, or mm_cid); at 0 the sum reaches
- *   percpu_dead_id, which reads -1 in every thread for ever;
- * - the gates: percpu_gate_table, at a fixed address, every gate closed
- *   until initialization opens them (shard k's at + (k + 2) * 4).
- * A compiler may read the delta before initialization set it (a load
- * hoisted above the first percpu_alloc()), and read it more than once in
- * one operation, getting 0 in one place and the set value in another.
- * Every mixture is safe: the area is always glibc's, registered in every
- * thread, and an id read through a delta of 0 is -1, whose gate (at + 4)
- * is always closed and equals no id, so the section diverts. A delta read
- * as 0 in a loop only sends that loop's operations to the slow path.
- * Under LTO the library's definition (not const, written once) may meet
- * these declarations: the compiler then either keeps treating the value
- * as unchanging, which is the case above, or reloads it.
- */
-#if defined(__x86_64__) && defined(__GLIBC__) && \
-	(__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
-#define PERCPU_FAST_CONSTANTS 1
-extern const ptrdiff_t __rseq_offset;
-#else
-#define PERCPU_FAST_CONSTANTS 0
-#endif
-#define PERCPU_GATES_MAX 8192
-PERCPU_API extern __thread int32_t percpu_dead_id
-	__attribute__((tls_model("initial-exec")));
-PERCPU_API extern const long percpu_fast_delta __asm__("percpu_fast_delta");
-PERCPU_API extern uint32_t percpu_gate_table[PERCPU_GATES_MAX + 2];
-
 static inline unsigned int percpu_rt_shards(void)
 {
 	return __atomic_load_n(&percpu_rt.nr_shards, __ATOMIC_ACQUIRE);

@@ -61,11 +61,6 @@ struct percpu_inject {
 	 * clean-up at exit (at its first lock-path operation), where a
 	 * handler that leaves by siglongjmp must not leave it unarmed. */
 	volatile unsigned int arming;
-	/* stale_delta (x86-64 fast constants, percpu/common.h): the fast
-	 * paths read percpu_fast_delta as 0, as a load the compiler hoisted
-	 * above initialization would: bit 0 for the sections' shard-id field,
-	 * bit 1 for the shard id read before the section. */
-	volatile unsigned int stale_delta;
 };
 PERCPU_API extern struct percpu_inject percpu_inject;
 /* Non-zero: this thread never uses rseq (mixed-mode tests). */

@@ -59,42 +59,13 @@ static inline int percpu_fast_forced(void)
 }
 
 #if PERCPU_ARCH_RSEQ
-#if defined(PERCPU_INJECT) && PERCPU_FAST_CONSTANTS
-/*
- * Test builds: the shard-id field a delta read as 0 leads to. Opaque to
- * the compiler, which would otherwise choose between it and the live one
- * with a cmov on the TLS offset's GOT entry, a form a static link cannot
- * turn into a constant.
- */
-static inline long percpu_fast_dead(void)
-{
-	long dead = (long)((char *)&percpu_dead_id -
-			   (char *)__builtin_thread_pointer());
-
-	__asm__("" : "+r"(dead));
-	return dead;
-}
-#endif
-
 /* Private: the runtime's constants a section needs; see percpu_fast_here. */
 static inline void percpu_fast_consts(struct percpu_here *h, const void *obj)
 {
-#if PERCPU_FAST_CONSTANTS
-	h->area = (long)__rseq_offset;
-	h->id = (long)((char *)&percpu_dead_id -
-		       (char *)__builtin_thread_pointer()) +
-		percpu_fast_delta;
-#ifdef PERCPU_INJECT
-	if (percpu_inject.stale_delta & 1)
-		h->id = percpu_fast_dead();
-#endif
-	h->gates = (uintptr_t)(percpu_gate_table + 2);
-#else
 	h->area = (long)PERCPU_ARCH_READ_RT(rseq_offset, obj);
 	h->id = (long)PERCPU_ARCH_READ_RT(shard_offset, obj);
-	h->gates = PERCPU_ARCH_READ_RT(shard_gates, obj);
-#endif
 	h->words = PERCPU_ARCH_READ_RT(shard_words, obj);
+	h->gates = PERCPU_ARCH_READ_RT(shard_gates, obj);
 }
 
 /*
@@ -112,10 +83,6 @@ static inline int percpu_fast_here(struct percpu_here *h, const void *obj)
 {
 	percpu_fast_consts(h, obj);
 	h->cpu = percpu_arch_area_s32(h->id);
-#if defined(PERCPU_INJECT) && PERCPU_FAST_CONSTANTS
-	if (percpu_inject.stale_delta & 2)
-		h->cpu = percpu_arch_area_s32(percpu_fast_dead());
-#endif
 #ifdef PERCPU_INJECT
 	/* A faked id past the shards stands for one the kernel cannot
 	 * report: as if the area were not served. */

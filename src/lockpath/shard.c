@@ -24,6 +24,10 @@
  * offset waits (4 KiB aliasing, measured +8% on add).
  */
 #define WORD_IN_PAGE (4096u - (1u << WORD_SHIFT))
+/* The gates, 4 bytes each, from the second page of shard -2's stride;
+ * shards -2 and -1 first. */
+#define GATES_AT 4096u
+#define GATES_ROOM ((PERCPU_STRIDE - GATES_AT) / 4 - 2)
 #define STATIC_WORDS 1024
 
 static __thread char owner_anchor __attribute__((tls_model("initial-exec"),
@@ -31,16 +35,6 @@ static __thread char owner_anchor __attribute__((tls_model("initial-exec"),
 
 struct shard_words percpu_words;
 uint32_t *percpu_gates;
-
-/*
- * The gates, 4 bytes each, shards -2 and -1 first, at a fixed address
- * (percpu/common.h says why), every one closed until place_gates() opens
- * the shards'. Written through the exported symbol: a program's copy of
- * the table (a copy relocation) is the one its fast paths read.
- */
-PERCPU_API uint32_t percpu_gate_table[PERCPU_GATES_MAX + 2] = {
-	[0 ... PERCPU_GATES_MAX + 1] = GATE_OFF,
-};
 static char static_words[STATIC_WORDS << WORD_SHIFT]
 	__attribute__((aligned(64)));
 
@@ -332,7 +326,7 @@ int percpu_shard_words_init(unsigned int nr_shards)
 {
 	size_t dense = (size_t)nr_shards << WORD_SHIFT;
 	size_t strided = ((size_t)nr_shards + 2) << PERCPU_STRIDE_SHIFT;
-	char *p = words_fail(1) || nr_shards > PERCPU_GATES_MAX ? MAP_FAILED :
+	char *p = words_fail(1) || nr_shards > GATES_ROOM ? MAP_FAILED :
 		  mmap(NULL, strided, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
@@ -342,7 +336,7 @@ int percpu_shard_words_init(unsigned int nr_shards)
 		*(uintptr_t *)(p + WORD_IN_PAGE) = SHARD_DISABLED;
 		*(uintptr_t *)(p + PERCPU_STRIDE + WORD_IN_PAGE) =
 			SHARD_DISABLED;
-		place_gates(percpu_gate_table, nr_shards);
+		place_gates((uint32_t *)(p + GATES_AT), nr_shards);
 		percpu_numa_place(p + 2 * PERCPU_STRIDE);
 		place_words((uintptr_t)(p + 2 * PERCPU_STRIDE + WORD_IN_PAGE),
 			    PERCPU_STRIDE_SHIFT, ~0u);

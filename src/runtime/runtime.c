@@ -49,12 +49,6 @@ PERCPU_API struct percpu_rt percpu_rt;
  */
 PERCPU_API struct percpu_rt percpu_rt_v1 __asm__("percpu_rt");
 
-/* The x86-64 fast paths' constants (percpu/common.h), written here through
- * their exported symbols, as percpu_rt is. */
-PERCPU_API __thread int32_t percpu_dead_id
-	__attribute__((tls_model("initial-exec"))) = -1;
-PERCPU_API long percpu_fast_delta_w __asm__("percpu_fast_delta");
-
 /* Both objects, as the dynamic linker resolved them. */
 #define EACH_RT(r)							\
 	for (struct percpu_rt *const *r = (struct percpu_rt *const[]){	\
@@ -309,25 +303,6 @@ int percpu_index_is_cid(void)
 }
 
 /*
- * The x86-64 fast paths' shard-id field (percpu/common.h): they reach it
- * from percpu_dead_id, through the delta, and store their descriptors in
- * glibc's area. So the delta is set only where that area is the one in
- * use, in rseq mode, after the gates it leads to were placed; elsewhere
- * it stays 0, every fast-path section diverts at shard -1's gate, and the
- * slow path runs its sections on the area in use (percpu_rt).
- */
-static void set_fast_delta(void)
-{
-	long dead = (long)((char *)&percpu_dead_id -
-			   (char *)thread_pointer());
-
-	if (!rt.lock_reason && rt.libc_registered)
-		__atomic_store_n(&percpu_fast_delta_w,
-				 percpu_rt.shard_offset - dead,
-				 __ATOMIC_RELEASE);
-}
-
-/*
  * The fast path's constants, set once, before the first object exists
  * (struct percpu_rt says why they may not change after). A process that
  * starts in lock mode points its sections at a dead area: this thread's
@@ -338,22 +313,24 @@ static void set_fast_delta(void)
 static void set_section_constants(int words_strided)
 {
 	static const uintptr_t disabled_word = SHARD_DISABLED;
+	static const uint32_t off_gates[2] = { GATE_OFF, GATE_OFF };
 	long dead = (long)((char *)&self.area - (char *)thread_pointer());
 
 	EACH_RT(r) {
-		(*r)->shard_gates = (uintptr_t)(percpu_gate_table + 2);
 		if (!rt.lock_reason) {
 			(*r)->rseq_offset = rt.area_offset;
 			(*r)->shard_offset = (*r)->id_offset;
 			(*r)->shard_words = percpu_words.base;
+			(*r)->shard_gates = (uintptr_t)percpu_gates;
 			continue;
 		}
 		(*r)->rseq_offset = dead;
 		(*r)->shard_offset = dead + 4;
 		(*r)->shard_words = words_strided ? percpu_words.base :
 				    (uintptr_t)&disabled_word + PERCPU_STRIDE;
+		(*r)->shard_gates = words_strided ? (uintptr_t)percpu_gates :
+				    (uintptr_t)&off_gates[2];
 	}
-	set_fast_delta();
 }
 
 /*
