@@ -5,8 +5,10 @@
 # workload of dicts, lists, strings and threads; sqlite3 building and
 # querying a generated database; gcc compiling a file. Each must print
 # the same as without the preload, in rseq mode, lock mode and with
-# concurrency ids; and a program run with PERCPU_MALLOC_STATS=FILE writes
-# its statistics there at exit, as Prometheus text.
+# concurrency ids; a program with a copy of the library of its own counts
+# exactly beside the allocator's; and a program run with
+# PERCPU_MALLOC_STATS=FILE writes its statistics there at exit, as
+# Prometheus text.
 . "$(dirname "$0")/lib.sh"
 unset PERCPU_DISABLE_RSEQ PERCPU_INDEX PERCPU_LEASE PERCPU_MALLOC_STATS
 lib=$(cd "$BUILD" && pwd)/libpercpu-malloc.so
@@ -86,6 +88,20 @@ if command -v gcc >/dev/null 2>&1; then
 	same "gcc compiles and the program runs" sh -c \
 		"gcc -O2 -o '$dir/prog' '$dir/prog.c' && '$dir/prog'"
 fi
+
+# Two copies of the library: the allocator's own and a program's
+# (examples/request_counter, linked with libpercpu.a), which checks its
+# totals itself. With glibc's rseq off each copy registers an area of its
+# own, and the one that comes second runs in lock mode (EINVAL).
+for tunables in "" glibc.pthread.rseq=0; do
+	if out=$(env ${tunables:+GLIBC_TUNABLES=$tunables} LD_PRELOAD="$lib" \
+		"$BUILD/examples/request_counter" 2>&1); then
+		tap_line OK "two copies of the library${tunables:+, $tunables}: exact totals"
+	else
+		echo "$out" | head -5 | sed 's/^/    # /'
+		tap_line NOTOK "two copies of the library${tunables:+, $tunables}: totals wrong"
+	fi
+done
 
 # Address space limited: a smaller range (2 GiB of 3), or none at all (600
 # MB), when every object is a mapping of its own.
