@@ -8,9 +8,10 @@
  * Two threads, on CPUs 0 and 1, allocate objects of one class until
  * malloc returns NULL: it must say ENOMEM, after all of the range but the
  * few spans other classes hold was handed out, and never more. Every object
- * carries its address at both ends, so an object handed out twice or
- * overlapping another shows when it is freed. Half the objects freed must
- * be had again, all of them, and then no more (ENOMEM again). Once all
+ * carries its address at both ends, so one overlapping another shows when
+ * it is freed; one handed out twice is freed twice, a duplicate the walk at
+ * the end looks for. Half the objects freed must be had again, all of
+ * them, and then no more (ENOMEM again). Once all
  * are freed and malloc_trim() gave the spans back, another class must fill
  * the range again: freed spans go to any class. Last, the consistency walk.
  */
